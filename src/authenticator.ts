@@ -1,0 +1,114 @@
+/**
+ * The client for the existing, Flask-style login application: POST the user's body as sent, read a
+ * bounded answer, and map every failure to one of our codes. got's errors stop here.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import got, { CancelError, RequestError, type Response } from 'got';
+import type { Config } from './config.js';
+import { AppError } from './errors.js';
+
+export interface LoginRequest {
+  readonly body: Buffer;
+  readonly contentType: string | undefined;
+  readonly requestId: string;
+  readonly clientAddress: string;
+}
+
+export type AuthenticatorAnswer =
+  /** 200 and a JSON object: the credentials are good and this describes the user. */
+  | { readonly kind: 'user'; readonly user: Readonly<Record<string, unknown>>; readonly setCookie: readonly string[] }
+  /** A 4xx: the credentials are not good; passed to the user as it is. */
+  | {
+      readonly kind: 'rejected';
+      readonly status: number;
+      readonly body: Buffer;
+      readonly contentType: string | undefined;
+      readonly setCookie: readonly string[];
+    };
+
+export interface AuthenticatorClient {
+  /** @throws AppError authenticator_unavailable / authenticator_timeout / authenticator_bad_response. */
+  login(request: LoginRequest): Promise<AuthenticatorAnswer>;
+  close(): void;
+}
+
+const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'ECONNABORTED']);
+
+function mapError(error: unknown, tooLarge: boolean): AppError {
+  if (tooLarge && error instanceof CancelError) return new AppError('authenticator_bad_response', 'answer too large', { cause: error });
+  if (error instanceof RequestError) {
+    if (error.code === 'ETIMEDOUT' || error.name === 'TimeoutError') return new AppError('authenticator_timeout', 'no answer in time', { cause: error });
+    if (CONNECTION_ERRORS.has(error.code)) return new AppError('authenticator_unavailable', error.code, { cause: error });
+    return new AppError('authenticator_bad_response', error.code, { cause: error });
+  }
+  return new AppError('authenticator_unavailable', 'request failed', { cause: error });
+}
+
+function parseUser(response: Response<Buffer>): Readonly<Record<string, unknown>> {
+  let user: unknown;
+  try {
+    user = JSON.parse(response.body.toString('utf8'));
+  } catch {
+    throw new AppError('authenticator_bad_response', 'answer is not JSON');
+  }
+  if (user === null || typeof user !== 'object' || Array.isArray(user)) throw new AppError('authenticator_bad_response', 'answer is not a JSON object');
+  return user as Record<string, unknown>;
+}
+
+export function createAuthenticatorClient(options: Config['authenticator']): AuthenticatorClient {
+  // Keep-alive: a login should not pay a TCP handshake to a neighbour on every attempt.
+  const agent = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
+  const client = got.extend({
+    method: 'POST',
+    agent,
+    // A login must never be sent twice: the authenticator may count failed attempts.
+    retry: { limit: 0 },
+    timeout: { request: options.timeoutMs },
+    followRedirect: false,
+    throwHttpErrors: false,
+    // Compressed answers would make the size bound meaningless, so we ask for none and read bytes.
+    decompress: false,
+  });
+
+  return {
+    async login({ body, contentType, requestId, clientAddress }) {
+      let tooLarge = false;
+      const request = client(options.url, {
+        body,
+        responseType: 'buffer',
+        headers: {
+          accept: 'application/json',
+          'accept-encoding': 'identity',
+          'x-request-id': requestId,
+          'x-forwarded-for': clientAddress,
+          ...(contentType === undefined ? {} : { 'content-type': contentType }),
+        },
+      });
+      request.on('downloadProgress', ({ transferred, total }) => {
+        if (transferred > options.maxResponseBytes || (total ?? 0) > options.maxResponseBytes) {
+          tooLarge = true;
+          request.cancel();
+        }
+      });
+      let response: Response<Buffer>;
+      try {
+        response = await request;
+      } catch (error) {
+        throw mapError(error, tooLarge);
+      }
+      const { statusCode } = response;
+      const setCookie = response.headers['set-cookie'] ?? [];
+      if (statusCode === 200) return { kind: 'user', user: parseUser(response), setCookie };
+      if (statusCode >= 400 && statusCode < 500) {
+        return { kind: 'rejected', status: statusCode, body: response.body, contentType: response.headers['content-type'], setCookie };
+      }
+      // 5xx, redirects (never followed: a redirect could point anywhere), 1xx/2xx other than 200.
+      throw new AppError('authenticator_bad_response', `status ${statusCode}`);
+    },
+    close() {
+      agent.http.destroy();
+      agent.https.destroy();
+    },
+  };
+}

@@ -1,0 +1,93 @@
+/**
+ * The /check decision, independent of any HTTP framework: raw headers and the auth URI's query in,
+ * a status with headers and a body out. Deny answers are built once per code at start.
+ */
+import type { Config } from './config.js';
+import { readCheckInputs } from './credentials.js';
+import { AppError, statusFor, toAppError, type ErrorCode } from './errors.js';
+import type { HeaderList, IdentityHeaderBuilder } from './identity-headers.js';
+import { checkPolicy, createPolicyCache } from './policy.js';
+import type { Claims, TokenVerifier } from './token/verify.js';
+
+export interface CheckRequest {
+  /** node's `req.rawHeaders`: name/value pairs with repeated headers kept. */
+  readonly rawHeaders: readonly string[];
+  /** The auth URI's query string without `?`: policy terms as query arguments. */
+  readonly query: string;
+}
+
+export interface Decision {
+  readonly status: number;
+  readonly headers: HeaderList;
+  readonly body: string;
+  /** Why it was denied; undefined on allow. */
+  readonly code: ErrorCode | undefined;
+  readonly claims: Claims | undefined;
+  /** The unexpected error behind a check_failed denial, for the log. */
+  readonly cause?: unknown;
+}
+
+export type Check = (request: CheckRequest) => Decision;
+
+export interface CheckDeps {
+  readonly config: Config;
+  readonly verify: TokenVerifier;
+  readonly identityHeaders: IdentityHeaderBuilder;
+  /** Seconds since the epoch, for X-Accel-Expires. */
+  readonly now?: () => number;
+}
+
+/** The deny answer for each code, built once: status, headers and body never vary per request. */
+function buildDenials(check: Config['check']): ReadonlyMap<ErrorCode, Decision> {
+  const denials = new Map<ErrorCode, Decision>();
+  const realm = `Bearer realm="${check.realm.replace(/["\\]/g, '')}"`;
+  const codes: ErrorCode[] = [
+    'token_missing', 'token_ambiguous', 'token_too_long', 'token_malformed', 'token_algorithm_not_allowed',
+    'token_key_unknown', 'token_signature_invalid', 'token_expired', 'token_not_yet_valid', 'token_claims_invalid',
+    'token_header_invalid', 'insufficient_scope', 'policy_invalid', 'identity_too_large', 'check_failed',
+  ];
+  for (const code of codes) {
+    const status = statusFor(code, check.unauthenticatedStatus);
+    // X-Accel-Expires: 0 keeps a denial out of nginx's cache whatever the cache settings say.
+    const headers: HeaderList = ['x-auth-error', code, 'cache-control', 'no-store', 'x-accel-expires', '0', 'content-type', 'application/json'];
+    // RFC 6750 §3: no error attribute when the request had no credentials at all.
+    if (status === 401) headers.push('www-authenticate', code === 'token_missing' ? realm : `${realm}, error="invalid_token"`);
+    if (code === 'insufficient_scope') headers.push('www-authenticate', `${realm}, error="insufficient_scope"`);
+    denials.set(code, { status, headers, body: JSON.stringify({ error: code }), code, claims: undefined });
+  }
+  return denials;
+}
+
+export function createCheck({ config, verify, identityHeaders, now = () => Date.now() / 1000 }: CheckDeps): Check {
+  const denials = buildDenials(config.check);
+  const policyFor = createPolicyCache();
+  const cacheMaxAge = config.check.cacheMaxAgeSeconds;
+  const deny = (error: unknown): Decision => {
+    const denial = denials.get(toAppError(error).code);
+    if (denial !== undefined) return denial;
+    // A bug is still a deny, and a 403/401 rather than a 5xx that nginx would turn into its own 500.
+    return { ...(denials.get('check_failed') as Decision), cause: error };
+  };
+
+  return ({ rawHeaders, query }) => {
+    try {
+      const { token, requirement } = readCheckInputs(rawHeaders, config.check);
+      if (token === undefined) return denials.get('token_missing') as Decision;
+      // The policy is parsed before the token is verified, so a broken policy denies every request alike.
+      const policy = policyFor(requirement, query);
+      const claims = verify(token);
+      if (!checkPolicy(policy, claims)) throw new AppError('insufficient_scope');
+      const headers = identityHeaders(claims);
+      if (cacheMaxAge > 0) headers.push('x-accel-expires', String(cacheSeconds(claims.exp, cacheMaxAge, now())));
+      return { status: 200, headers, body: '', code: undefined, claims };
+    } catch (error) {
+      return deny(error);
+    }
+  };
+}
+
+/** How long nginx may cache an allow: never past the token's own exp, never past the configured bound. */
+function cacheSeconds(exp: unknown, maxAge: number, nowSeconds: number): number {
+  if (typeof exp !== 'number') return maxAge;
+  return Math.max(0, Math.min(maxAge, Math.floor(exp - nowSeconds)));
+}

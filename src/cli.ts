@@ -1,0 +1,155 @@
+#!/usr/bin/env node
+/**
+ * nginx-jwt-auth serve | sign | verify | keygen | check-config
+ * Every command reads the same environment variables as the service.
+ */
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ALGORITHMS, ConfigError, loadConfig, type Algorithm } from './config.js';
+import { toAppError } from './errors.js';
+import { loadKeys } from './keys.js';
+import { serve } from './main.js';
+import { createTokenSigner } from './token/sign.js';
+import { createTokenVerifier } from './token/verify.js';
+import { VERSION } from './version.js';
+
+const USAGE = `nginx-jwt-auth ${VERSION}
+
+Usage: nginx-jwt-auth <command> [options]
+
+  serve                         run the service (the default command)
+  check-config                  validate the environment and keys; exit 0 when usable, 1 otherwise
+  sign --sub NAME [--claims JSON] [--ttl SECONDS]
+                                print a token signed with the configured key
+  verify [TOKEN]                print the claims of TOKEN (or of stdin) or its error code; exit 1 when invalid
+  keygen [--alg ALG] [--out DIR] [--force]
+                                write a new HMAC secret or key pair (default HS256 into ./keys)
+
+Configuration comes from environment variables: see README.md.`;
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8').trim();
+}
+
+function keygen(args: string[]): number {
+  const { values } = parseArgs({ args, options: { alg: { type: 'string', default: 'HS256' }, out: { type: 'string', default: 'keys' }, force: { type: 'boolean', default: false } } });
+  const alg = ALGORITHMS.find((candidate) => candidate.toLowerCase() === String(values.alg).toLowerCase());
+  if (alg === undefined) throw new ConfigError([`--alg: expected one of ${ALGORITHMS.join(', ')}`]);
+  const dir = resolve(String(values.out));
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const write = (name: string, content: string, mode: number): string => {
+    const path = join(dir, name);
+    if (existsSync(path) && !values.force) throw new ConfigError([`${path} exists: pass --force to replace it`]);
+    writeFileSync(path, content, { mode });
+    return path;
+  };
+  if (alg.startsWith('HS')) {
+    // Twice the hash size in random bytes, base64url so it survives env files and shells.
+    const path = write('jwt-secret', `${randomBytes(Number(alg.slice(2)) / 4).toString('base64url')}\n`, 0o600);
+    console.log(`JWT_ALGORITHM=${alg}\nJWT_SECRET_FILE=${path}`);
+    return 0;
+  }
+  const { privateKey, publicKey } = generateAsymmetric(alg);
+  const privatePath = write('jwt-private.pem', privateKey, 0o600);
+  const publicPath = write('jwt-public.pem', publicKey, 0o644);
+  console.log(`JWT_ALGORITHM=${alg}\nJWT_PRIVATE_KEY_FILE=${privatePath}\n# applications and verify-only instances:\nJWT_PUBLIC_KEY_FILE=${publicPath}`);
+  return 0;
+}
+
+function generateAsymmetric(alg: Algorithm): { privateKey: string; publicKey: string } {
+  const pair = alg.startsWith('RS') || alg.startsWith('PS')
+    ? generateKeyPairSync('rsa', { modulusLength: 3072 })
+    : alg === 'EdDSA'
+      ? generateKeyPairSync('ed25519')
+      : generateKeyPairSync('ec', { namedCurve: { ES256: 'prime256v1', ES384: 'secp384r1', ES512: 'secp521r1' }[alg as 'ES256' | 'ES384' | 'ES512'] });
+  return {
+    privateKey: pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    publicKey: pair.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+  };
+}
+
+function sign(args: string[]): number {
+  const { values } = parseArgs({ args, options: { sub: { type: 'string' }, claims: { type: 'string', default: '{}' }, ttl: { type: 'string' } } });
+  const config = loadConfig(process.env);
+  const keys = loadKeys(config.jwt);
+  if (keys.signing === undefined) throw new ConfigError(['sign needs a signing key: JWT_SECRET or JWT_PRIVATE_KEY_FILE']);
+  if (!values.sub) throw new ConfigError(['--sub is required']);
+  let claims: unknown;
+  try {
+    claims = JSON.parse(String(values.claims));
+  } catch {
+    throw new ConfigError(['--claims must be a JSON object']);
+  }
+  if (claims === null || typeof claims !== 'object' || Array.isArray(claims)) throw new ConfigError(['--claims must be a JSON object']);
+  const ttl = values.ttl === undefined ? undefined : Number(values.ttl);
+  if (ttl !== undefined && (!Number.isSafeInteger(ttl) || ttl <= 0)) throw new ConfigError(['--ttl must be a positive number of seconds']);
+  console.log(createTokenSigner(config.jwt, keys.signing)(values.sub, claims as Record<string, unknown>, ttl).token);
+  return 0;
+}
+
+async function verify(args: string[]): Promise<number> {
+  const config = loadConfig(process.env);
+  const token = args[0] ?? (await readStdin());
+  try {
+    console.log(JSON.stringify(createTokenVerifier(config.jwt, loadKeys(config.jwt))(token), null, 2));
+    return 0;
+  } catch (error) {
+    console.error(toAppError(error).code);
+    return 1;
+  }
+}
+
+function checkConfig(): number {
+  const config = loadConfig(process.env);
+  const keys = loadKeys(config.jwt);
+  console.log(
+    `configuration OK: ${config.jwt.algorithm}, ${keys.signing ? 'signing and verifying' : 'verify only'}, ` +
+      `${keys.verification.length} verification key(s) [${keys.verification.map((key) => `${key.kid} ${key.alg}`).join(', ')}], ` +
+      `deny status ${config.check.unauthenticatedStatus}, listening on ${config.host}:${config.port}`,
+  );
+  return 0;
+}
+
+async function run(argv: string[]): Promise<number | undefined> {
+  const [command = 'serve', ...args] = argv;
+  switch (command) {
+    case 'serve':
+      await serve(process.env);
+      return undefined;
+    case 'check-config':
+      return checkConfig();
+    case 'sign':
+      return sign(args);
+    case 'verify':
+      return verify(args);
+    case 'keygen':
+      return keygen(args);
+    case 'help':
+    case '--help':
+    case '-h':
+      console.log(USAGE);
+      return 0;
+    case '--version':
+      console.log(VERSION);
+      return 0;
+    default:
+      console.error(`unknown command "${command}"\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+run(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== undefined) process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (error instanceof ConfigError) console.error(`nginx-jwt-auth: ${error.message}`);
+    else if (error instanceof TypeError && (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) console.error(`nginx-jwt-auth: ${error.message}\n\n${USAGE}`);
+    else console.error(error);
+    process.exitCode = 1;
+  },
+);

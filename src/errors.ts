@@ -1,0 +1,97 @@
+/**
+ * The one table of error codes and the HTTP status each maps to. Every deny, every failed login and
+ * every internal failure is an {@link AppError} with one of these codes; routes never pick statuses.
+ */
+
+/** Marks codes answered with the operator's unauthenticated status (403, or 401 per RFC 6750). */
+const UNAUTHENTICATED = 'unauthenticated';
+
+const STATUS = {
+  /** No token in the Authorization header nor in the configured cookie. */
+  token_missing: UNAUTHENTICATED,
+  /** Two Authorization lines, two credentials on one line, or a header and a cookie that disagree. */
+  token_ambiguous: UNAUTHENTICATED,
+  /** Longer than JWT_MAX_TOKEN_LENGTH: refused before any decoding. */
+  token_too_long: UNAUTHENTICATED,
+  /** Not three base64url segments of a JSON header and payload, or an unsupported scheme. */
+  token_malformed: UNAUTHENTICATED,
+  /** The header's alg is not one of the configured keys' algorithms (covers `none` in any case). */
+  token_algorithm_not_allowed: UNAUTHENTICATED,
+  /** The header names a kid that no configured key has. */
+  token_key_unknown: UNAUTHENTICATED,
+  /** The signature does not verify with the key the header selects. */
+  token_signature_invalid: UNAUTHENTICATED,
+  /** exp is in the past (beyond the clock tolerance). */
+  token_expired: UNAUTHENTICATED,
+  /** nbf is in the future (beyond the clock tolerance). */
+  token_not_yet_valid: UNAUTHENTICATED,
+  /** A required claim is missing, or iss / aud / exp / nbf has the wrong value or type. */
+  token_claims_invalid: UNAUTHENTICATED,
+  /** A header parameter we refuse: unsupported `crit` (RFC 7515 §4.1.11), `b64: false` (RFC 7797). */
+  token_header_invalid: UNAUTHENTICATED,
+
+  /** A valid token that fails the location's policy (RFC 6750 §3.1). */
+  insufficient_scope: 403,
+  /** The location's policy could not be parsed: an operator error, and still a deny. */
+  policy_invalid: 403,
+  /** A claim that would become an identity header is too long to pass on safely. */
+  identity_too_large: 403,
+  /** /check failed unexpectedly (a bug, logged with its cause): still a deny, never a 5xx nginx would mask. */
+  check_failed: 403,
+
+  /** An HTTP method the route does not serve. */
+  method_not_allowed: 405,
+  /** The login body is larger than LOGIN_BODY_LIMIT. */
+  body_too_large: 413,
+  /** The login body could not be read (client aborted, bad encoding). */
+  body_invalid: 400,
+  /** Too many failed logins for this client address or username. */
+  rate_limited: 429,
+  /** The authenticator could not be reached (refused, reset, DNS). */
+  authenticator_unavailable: 502,
+  /** The authenticator answered something that is not a usable user object (5xx, garbage, too big, redirect). */
+  authenticator_bad_response: 502,
+  /** The authenticator did not answer within AUTHENTICATOR_TIMEOUT. */
+  authenticator_timeout: 504,
+  /** No route here. */
+  not_found: 404,
+  /** Shutting down, or keys not loaded. */
+  not_ready: 503,
+  /** A bug: never expected, logged with its cause. */
+  internal_error: 500,
+} as const;
+
+export type ErrorCode = keyof typeof STATUS;
+
+export class AppError extends Error {
+  override readonly name = 'AppError';
+  readonly code: ErrorCode;
+  /** Extra response headers the answer needs, such as Retry-After on a 429. */
+  readonly headers: Readonly<Record<string, string>>;
+
+  /** `message` is for logs only: responses carry the code, never this text. */
+  constructor(code: ErrorCode, message?: string, options?: { cause?: unknown; headers?: Record<string, string> }) {
+    super(message ?? code, options);
+    this.code = code;
+    this.headers = options?.headers ?? {};
+  }
+}
+
+/** True for codes that mean "no usable credentials" rather than "not allowed". */
+export function isUnauthenticated(code: ErrorCode): boolean {
+  return STATUS[code] === UNAUTHENTICATED;
+}
+
+/**
+ * The status for a code. Unauthenticated codes take the operator's choice: 403 like the original
+ * OpenResty recipe, or 401 for RFC 6750 semantics.
+ */
+export function statusFor(code: ErrorCode, unauthenticatedStatus: 401 | 403): number {
+  const status = STATUS[code];
+  return status === UNAUTHENTICATED ? unauthenticatedStatus : status;
+}
+
+/** Wraps anything thrown into an AppError, keeping AppErrors as they are. */
+export function toAppError(error: unknown): AppError {
+  return error instanceof AppError ? error : new AppError('internal_error', 'unexpected error', { cause: error });
+}

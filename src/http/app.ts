@@ -1,0 +1,70 @@
+/**
+ * The Koa application: one error path, then the routes. It never listens, so tests drive
+ * `app.callback()` and `main` owns the socket.
+ */
+import Router from '@koa/router';
+import Koa, { type Context, type Next } from 'koa';
+import type { AuthenticatorClient } from '../authenticator.js';
+import type { Check } from '../check.js';
+import type { Config } from '../config.js';
+import { AppError, statusFor, toAppError } from '../errors.js';
+import type { KeySet } from '../keys.js';
+import type { Logger } from '../logging.js';
+import type { LoginLimiter } from '../login-limiter.js';
+import type { Metrics } from '../metrics.js';
+import type { TokenSigner } from '../token/sign.js';
+import { checkRoute } from './routes/check.js';
+import { loginRoutes } from './routes/login.js';
+import { opsRoutes } from './routes/ops.js';
+
+/** Mutable process state the routes read: set by main as it starts and stops. */
+export interface Lifecycle {
+  ready: boolean;
+  shuttingDown: boolean;
+}
+
+export interface AppDeps {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly keys: KeySet;
+  readonly check: Check;
+  readonly authenticator: AuthenticatorClient;
+  /** Absent in verify-only setups: /login then answers 404. */
+  readonly signer: TokenSigner | undefined;
+  readonly limiter: LoginLimiter;
+  readonly lifecycle: Lifecycle;
+}
+
+/** The one place an error becomes a response. Koa's own onerror would drop our headers. */
+function errorResponder({ config, logger, lifecycle }: AppDeps) {
+  return async (ctx: Context, next: Next): Promise<void> => {
+    // While draining, ask keep-alive clients (nginx) to reconnect, so they find a live instance.
+    if (lifecycle.shuttingDown) ctx.set('connection', 'close');
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined) throw new AppError('not_found');
+    } catch (thrown) {
+      const error = toAppError(thrown);
+      const status = statusFor(error.code, config.check.unauthenticatedStatus);
+      if (status >= 500 && error.code === 'internal_error') logger.error({ err: error.cause ?? error, path: ctx.path }, 'unexpected error');
+      ctx.status = status;
+      ctx.set(error.headers);
+      ctx.set('cache-control', 'no-store');
+      ctx.body = { error: error.code };
+    }
+  };
+}
+
+export function createApp(deps: AppDeps): Koa {
+  const app = new Koa();
+  // Errors are answered by errorResponder; this only keeps Koa from printing to stderr.
+  app.silent = true;
+  const router = new Router();
+  checkRoute(router, deps);
+  loginRoutes(router, deps);
+  opsRoutes(router, deps);
+  app.use(errorResponder(deps));
+  app.use(router.routes());
+  return app;
+}

@@ -1,0 +1,64 @@
+/**
+ * Claims → identity headers for nginx's `auth_request_set`. A header value can carry only visible
+ * ASCII safely through nginx to an upstream, so anything else is percent-encoded (RFC 3986 style, as
+ * UTF-8), which keeps CR/LF and NUL out and keeps non-ASCII names readable by the application.
+ */
+import type { Config } from './config.js';
+import { AppError } from './errors.js';
+import type { Claims } from './token/verify.js';
+
+/** Header name/value pairs, flat: [name0, value0, name1, value1, …]. */
+export type HeaderList = string[];
+
+export type IdentityHeaderBuilder = (claims: Claims) => HeaderList;
+
+/** Visible ASCII and space, less `%` (so that encoded values stay unambiguous). */
+const PLAIN = /^[\x20-\x24\x26-\x7e]*$/;
+const NOT_PLAIN = /[^\x20-\x24\x26-\x7e]/gu;
+/** Inside a list, a comma is the separator, so an element's own commas are encoded too. */
+const NOT_PLAIN_IN_LIST = /[^\x20-\x24\x26-\x2b\x2d-\x7e]/gu;
+
+function encode(text: string, unsafe: RegExp): string {
+  return text.toWellFormed().replace(unsafe, (char) => encodeURIComponent(char));
+}
+
+/** The header value of one claim, or undefined when the claim is absent. */
+export function headerValue(value: unknown): string | undefined {
+  switch (typeof value) {
+    case 'string':
+      return PLAIN.test(value) ? value : encode(value, NOT_PLAIN);
+    case 'number':
+    case 'boolean':
+      return String(value);
+    case 'object':
+      if (value === null) return undefined;
+      if (Array.isArray(value)) {
+        return value
+          .map((item) => (typeof item === 'string' ? encode(item, NOT_PLAIN_IN_LIST) : encode(JSON.stringify(item) ?? '', NOT_PLAIN_IN_LIST)))
+          .join(',');
+      }
+      return encode(JSON.stringify(value), NOT_PLAIN);
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Prepares the claim → header mapping once.
+ * @throws AppError identity_too_large (from the returned function) when an encoded value exceeds the limit.
+ */
+export function createIdentityHeaders(check: Config['check']): IdentityHeaderBuilder {
+  const mapping = check.identityHeaders;
+  const maxLength = check.identityHeaderMaxLength;
+  return (claims) => {
+    const headers: HeaderList = [];
+    for (const { claim, header } of mapping) {
+      const value = Object.hasOwn(claims, claim) ? headerValue(claims[claim]) : undefined;
+      if (value === undefined) continue;
+      // Truncating could turn "admin-readonly" into "admin": refuse rather than pass a different identity.
+      if (value.length > maxLength) throw new AppError('identity_too_large', `claim ${claim} is ${value.length} characters`);
+      headers.push(header, value);
+    }
+    return headers;
+  };
+}

@@ -1,0 +1,192 @@
+/**
+ * Turns the configured secret, PEM files and JWK Set into the keys the signer and the verifier use,
+ * once at start. Each key is bound to exactly one algorithm: the verifier's allow-list is the set of
+ * these algorithms and never comes from a token.
+ */
+import { createHash, createPrivateKey, createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { ALGORITHMS, ConfigError, type Algorithm, type Config } from './config.js';
+
+export interface VerificationKey {
+  readonly alg: Algorithm;
+  /** The kid tokens must carry to select this key; every key has one (configured or RFC 7638 thumbprint). */
+  readonly kid: string;
+  /** HMAC secret bytes, or an SPKI PEM public key: the forms fast-jwt takes. */
+  readonly material: Buffer | string;
+  /** The public JWK published at /.well-known/jwks.json; absent for HMAC secrets. */
+  readonly publicJwk: JsonWebKey | undefined;
+}
+
+export interface SigningKey {
+  readonly alg: Algorithm;
+  readonly kid: string;
+  /** HMAC secret bytes, or a PKCS#8 PEM private key. */
+  readonly material: Buffer | string;
+}
+
+export interface KeySet {
+  /** Absent in verify-only setups (a public key and no private key). */
+  readonly signing: SigningKey | undefined;
+  readonly verification: readonly VerificationKey[];
+}
+
+/** Minimum RSA modulus: NIST SP 800-131A disallows less than 2048 bits for signatures. */
+const MIN_RSA_BITS = 2048;
+
+const EC_CURVES: Readonly<Partial<Record<Algorithm, string>>> = { ES256: 'prime256v1', ES384: 'secp384r1', ES512: 'secp521r1' };
+
+/** Why `key` cannot sign or verify `alg`, or undefined when it fits. */
+function keyMismatch(key: KeyObject, alg: Algorithm): string | undefined {
+  const type = key.asymmetricKeyType;
+  const details = key.asymmetricKeyDetails ?? {};
+  if (alg.startsWith('RS') || alg.startsWith('PS')) {
+    if (type !== 'rsa' && !(alg.startsWith('PS') && type === 'rsa-pss')) return `${alg} needs an RSA key, got ${type ?? 'a secret'}`;
+    if ((details.modulusLength ?? 0) < MIN_RSA_BITS) return `RSA keys must have at least ${MIN_RSA_BITS} bits, got ${details.modulusLength}`;
+    return undefined;
+  }
+  if (alg.startsWith('ES')) {
+    const curve = EC_CURVES[alg];
+    return type === 'ec' && details.namedCurve === curve ? undefined : `${alg} needs an EC key on ${curve}, got ${type ?? 'a secret'} ${details.namedCurve ?? ''}`.trim();
+  }
+  if (alg === 'EdDSA') return type === 'ed25519' || type === 'ed448' ? undefined : `EdDSA needs an Ed25519 or Ed448 key, got ${type ?? 'a secret'}`;
+  return `${alg} needs a secret, not a ${type} key`;
+}
+
+/** RFC 7638 JWK thumbprint: SHA-256 over the required members in lexicographic order. */
+export function jwkThumbprint(jwk: JsonWebKey): string {
+  const required: Readonly<Record<string, readonly string[]>> = {
+    RSA: ['e', 'kty', 'n'],
+    EC: ['crv', 'kty', 'x', 'y'],
+    OKP: ['crv', 'kty', 'x'],
+    oct: ['k', 'kty'],
+  };
+  const members = required[jwk.kty ?? ''];
+  if (members === undefined) throw new Error(`unsupported kty ${jwk.kty}`);
+  const canonical = JSON.stringify(Object.fromEntries(members.map((name) => [name, jwk[name]])));
+  return createHash('sha256').update(canonical).digest('base64url');
+}
+
+function minimumSecretBytes(alg: Algorithm): number {
+  return Number(alg.slice(2)) / 8;
+}
+
+function publicJwkOf(key: KeyObject, alg: Algorithm, kid: string): JsonWebKey {
+  const { kty, n, e, crv, x, y } = key.export({ format: 'jwk' });
+  return Object.fromEntries(Object.entries({ kty, n, e, crv, x, y, kid, alg, use: 'sig' }).filter(([, value]) => value !== undefined));
+}
+
+function asymmetricVerificationKey(publicKey: KeyObject, alg: Algorithm, kid: string | undefined): VerificationKey {
+  const keyId = kid ?? jwkThumbprint(publicKey.export({ format: 'jwk' }));
+  return {
+    alg,
+    kid: keyId,
+    material: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+    publicJwk: publicJwkOf(publicKey, alg, keyId),
+  };
+}
+
+function secretVerificationKey(secret: Buffer, alg: Algorithm, kid: string | undefined): VerificationKey {
+  return { alg, kid: kid ?? jwkThumbprint({ kty: 'oct', k: secret.toString('base64url') }), material: secret, publicJwk: undefined };
+}
+
+function parseJwks(text: string, problems: string[]): VerificationKey[] {
+  const where = 'JWT_VERIFY_JWKS_FILE';
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    problems.push(`${where}: not valid JSON`);
+    return [];
+  }
+  const keys = (parsed as { keys?: unknown } | null)?.keys;
+  if (!Array.isArray(keys)) {
+    problems.push(`${where}: expected a JWK Set, {"keys": [...]}`);
+    return [];
+  }
+  const result: VerificationKey[] = [];
+  keys.forEach((jwk: JsonWebKey, index) => {
+    const { kid, alg } = jwk as { kid?: unknown; alg?: unknown };
+    if (typeof kid !== 'string' || kid === '' || typeof alg !== 'string' || !(ALGORITHMS as readonly string[]).includes(alg)) {
+      problems.push(`${where}: key ${index} needs a "kid" and an "alg" from ${ALGORITHMS.join(', ')}`);
+      return;
+    }
+    const algorithm = alg as Algorithm;
+    try {
+      if (jwk.kty === 'oct') {
+        const secret = Buffer.from(String(jwk.k ?? ''), 'base64url');
+        if (!algorithm.startsWith('HS')) throw new Error(`${alg} cannot use an oct key`);
+        if (secret.length < minimumSecretBytes(algorithm)) throw new Error(`${alg} needs at least ${minimumSecretBytes(algorithm)} bytes`);
+        result.push(secretVerificationKey(secret, algorithm, kid));
+        return;
+      }
+      const publicKey = createPublicKey({ key: jwk, format: 'jwk' });
+      const mismatch = keyMismatch(publicKey, algorithm);
+      if (mismatch) throw new Error(mismatch);
+      result.push(asymmetricVerificationKey(publicKey, algorithm, kid));
+    } catch (error) {
+      problems.push(`${where}: key "${kid}": ${(error as Error).message}`);
+    }
+  });
+  return result;
+}
+
+/**
+ * Builds the signing key and the verification keys from the configuration.
+ * @throws ConfigError naming every unusable key.
+ */
+export function loadKeys(jwt: Config['jwt']): KeySet {
+  const problems: string[] = [];
+  const { algorithm, keyId } = jwt;
+  let signing: SigningKey | undefined;
+  const verification: VerificationKey[] = [];
+
+  if (jwt.secret !== undefined) {
+    const key = secretVerificationKey(jwt.secret, algorithm, keyId);
+    signing = { alg: algorithm, kid: key.kid, material: jwt.secret };
+    verification.push(key);
+  }
+  if (jwt.privateKeyPem !== undefined) {
+    try {
+      const privateKey = createPrivateKey(jwt.privateKeyPem);
+      const mismatch = keyMismatch(privateKey, algorithm);
+      if (mismatch) throw new Error(mismatch);
+      const key = asymmetricVerificationKey(createPublicKey(privateKey), algorithm, keyId);
+      signing = { alg: algorithm, kid: key.kid, material: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() };
+      verification.push(key);
+    } catch (error) {
+      problems.push(`JWT_PRIVATE_KEY_FILE: ${(error as Error).message}`);
+    }
+  }
+  if (jwt.publicKeyPem !== undefined) {
+    try {
+      const publicKey = createPublicKey(jwt.publicKeyPem);
+      const mismatch = keyMismatch(publicKey, algorithm);
+      if (mismatch) throw new Error(mismatch);
+      // With a private key too, the public one is its twin or an extra key; without, it is the verify-only key.
+      verification.push(asymmetricVerificationKey(publicKey, algorithm, signing ? undefined : keyId));
+    } catch (error) {
+      problems.push(`JWT_PUBLIC_KEY_FILE: ${(error as Error).message}`);
+    }
+  }
+  if (jwt.verifyJwks !== undefined) verification.push(...parseJwks(jwt.verifyJwks, problems));
+
+  const byKid = new Map<string, VerificationKey>();
+  for (const key of verification) {
+    const twin = byKid.get(key.kid);
+    if (twin && (twin.alg !== key.alg || !sameMaterial(twin.material, key.material))) {
+      problems.push(`two different verification keys share kid "${key.kid}"`);
+    }
+    byKid.set(key.kid, twin ?? key);
+  }
+  if (byKid.size === 0 && problems.length === 0) problems.push('no verification key is configured');
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze({ signing, verification: Object.freeze([...byKid.values()]) });
+}
+
+function sameMaterial(a: Buffer | string, b: Buffer | string): boolean {
+  return Buffer.from(a).equals(Buffer.from(b));
+}
+
+/** The JWK Set for /.well-known/jwks.json: public keys only; empty for HMAC-only setups. */
+export function publicJwks(keys: KeySet): { keys: JsonWebKey[] } {
+  return { keys: keys.verification.flatMap((key) => (key.publicJwk ? [key.publicJwk] : [])) };
+}

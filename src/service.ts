@@ -1,0 +1,47 @@
+/**
+ * The composition root: from a validated Config to everything the app needs, built once.
+ */
+import { createAuthenticatorClient } from './authenticator.js';
+import { createCheck } from './check.js';
+import type { Config } from './config.js';
+import { createApp, type AppDeps, type Lifecycle } from './http/app.js';
+import { createIdentityHeaders } from './identity-headers.js';
+import { loadKeys } from './keys.js';
+import type { Logger } from './logging.js';
+import { createLoginLimiter } from './login-limiter.js';
+import { createMetrics } from './metrics.js';
+import { createTokenSigner } from './token/sign.js';
+import { createTokenVerifier } from './token/verify.js';
+import { VERSION } from './version.js';
+
+export interface Service {
+  readonly app: ReturnType<typeof createApp>;
+  readonly deps: AppDeps;
+  /** Releases what the service holds open (authenticator connections). */
+  close(): void;
+}
+
+export interface ServiceOptions {
+  readonly logger: Logger;
+  /** Process-wide default metrics (CPU, memory, event loop); off in tests that build many services. */
+  readonly defaultMetrics?: boolean;
+}
+
+/** @throws ConfigError when the keys cannot be used. */
+export function createService(config: Config, { logger, defaultMetrics = true }: ServiceOptions): Service {
+  const keys = loadKeys(config.jwt);
+  const lifecycle: Lifecycle = { ready: false, shuttingDown: false };
+  const authenticator = createAuthenticatorClient(config.authenticator);
+  const deps: AppDeps = {
+    config,
+    logger,
+    metrics: createMetrics({ version: VERSION, defaultMetrics }),
+    keys,
+    check: createCheck({ config, verify: createTokenVerifier(config.jwt, keys), identityHeaders: createIdentityHeaders(config.check) }),
+    authenticator,
+    signer: keys.signing === undefined ? undefined : createTokenSigner(config.jwt, keys.signing),
+    limiter: createLoginLimiter(config.login),
+    lifecycle,
+  };
+  return { app: createApp(deps), deps, close: () => authenticator.close() };
+}

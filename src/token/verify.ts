@@ -1,0 +1,94 @@
+/**
+ * Token verification: structural checks, key selection by kid / alg from the configured keys only,
+ * then fast-jwt with that one key and that one algorithm.
+ */
+import { createVerifier, TokenError } from 'fast-jwt';
+import type { Config } from '../config.js';
+import { AppError, type ErrorCode } from '../errors.js';
+import type { KeySet, VerificationKey } from '../keys.js';
+import { inspectJws } from './jws.js';
+
+export type Claims = Readonly<Record<string, unknown>>;
+
+/** Verifies a compact JWS and returns its claims. @throws AppError with a token_* code. */
+export type TokenVerifier = (token: string) => Claims;
+
+export interface VerifierOptions {
+  /** A fixed clock in ms since the epoch, for tests; the wall clock otherwise. */
+  readonly clockTimestamp?: number;
+}
+
+const FAST_JWT_CODES: Readonly<Record<string, ErrorCode>> = {
+  [TokenError.codes.expired]: 'token_expired',
+  [TokenError.codes.inactive]: 'token_not_yet_valid',
+  [TokenError.codes.invalidSignature]: 'token_signature_invalid',
+  [TokenError.codes.missingSignature]: 'token_signature_invalid',
+  [TokenError.codes.verifyError]: 'token_signature_invalid',
+  [TokenError.codes.invalidAlgorithm]: 'token_algorithm_not_allowed',
+  [TokenError.codes.missingRequiredClaim]: 'token_claims_invalid',
+  [TokenError.codes.invalidClaimType]: 'token_claims_invalid',
+  [TokenError.codes.invalidClaimValue]: 'token_claims_invalid',
+  [TokenError.codes.invalidCritHeader]: 'token_header_invalid',
+};
+
+function fromFastJwt(error: unknown): AppError {
+  if (error instanceof AppError) return error;
+  const code = error instanceof TokenError ? FAST_JWT_CODES[error.code] : undefined;
+  return new AppError(code ?? 'token_malformed', error instanceof Error ? error.message : 'verification failed', { cause: error });
+}
+
+type KeyVerifier = (token: string) => Claims;
+
+/**
+ * Prepares one fast-jwt verifier per configured key, once, so the request path only picks one.
+ */
+export function createTokenVerifier(jwt: Config['jwt'], keys: KeySet, options: VerifierOptions = {}): TokenVerifier {
+  const build = (key: VerificationKey): KeyVerifier =>
+    createVerifier({
+      key: key.material,
+      algorithms: [key.alg as never],
+      clockTolerance: jwt.clockToleranceMs,
+      requiredClaims: jwt.requireExp ? ['exp'] : [],
+      ...(jwt.issuer === undefined ? {} : { allowedIss: jwt.issuer }),
+      ...(jwt.audience.length === 0 ? {} : { allowedAud: [...jwt.audience] }),
+      ...(jwt.verifyCacheSize > 0 ? { cache: jwt.verifyCacheSize } : {}),
+      ...(options.clockTimestamp === undefined ? {} : { clockTimestamp: options.clockTimestamp }),
+    }) as KeyVerifier;
+
+  const byKid = new Map<string, { alg: string; verify: KeyVerifier }>();
+  const byAlg = new Map<string, KeyVerifier[]>();
+  for (const key of keys.verification) {
+    const verify = build(key);
+    byKid.set(key.kid, { alg: key.alg, verify });
+    byAlg.set(key.alg, [...(byAlg.get(key.alg) ?? []), verify]);
+  }
+
+  return (token) => {
+    if (token.length > jwt.maxTokenLength) throw new AppError('token_too_long');
+    const { alg, kid } = inspectJws(token);
+    // A kid binds the token to one key and its one algorithm; without one, only keys of the token's
+    // algorithm are tried. Either way the allow-list is ours, so "none" or HS256-with-an-RSA-key fail.
+    let candidates: readonly KeyVerifier[];
+    if (kid !== undefined) {
+      const selected = byKid.get(kid);
+      if (selected === undefined) throw new AppError('token_key_unknown');
+      if (selected.alg !== alg) throw new AppError('token_algorithm_not_allowed');
+      candidates = [selected.verify];
+    } else {
+      candidates = byAlg.get(alg) ?? [];
+      if (candidates.length === 0) throw new AppError('token_algorithm_not_allowed');
+    }
+    let firstError: AppError | undefined;
+    for (const verify of candidates) {
+      try {
+        return verify(token);
+      } catch (error) {
+        const mapped = fromFastJwt(error);
+        // Only a bad signature means "maybe another key": any other failure is the token's own.
+        if (mapped.code !== 'token_signature_invalid') throw mapped;
+        firstError ??= mapped;
+      }
+    }
+    throw firstError ?? new AppError('token_signature_invalid');
+  };
+}
