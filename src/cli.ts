@@ -24,8 +24,9 @@ Usage: nginx-jwt-auth <command> [options]
   sign --sub NAME [--claims JSON] [--ttl SECONDS]
                                 print a token signed with the configured key
   verify [TOKEN]                print the claims of TOKEN (or of stdin) or its error code; exit 1 when invalid
-  keygen [--alg ALG] [--out DIR] [--force]
-                                write a new HMAC secret or key pair (default HS256 into ./keys)
+  keygen [--alg ALG] [--out DIR] [--force | --if-missing]
+                                write a new HMAC secret or key pair (default HS256 into ./keys);
+                                --if-missing keeps existing key files and exits 0 (first-start jobs)
 
 Configuration comes from environment variables: see README.md.`;
 
@@ -36,10 +37,18 @@ async function readStdin(): Promise<string> {
 }
 
 function keygen(args: string[]): number {
-  const { values } = parseArgs({ args, options: { alg: { type: 'string', default: 'HS256' }, out: { type: 'string', default: 'keys' }, force: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({
+    args,
+    options: { alg: { type: 'string', default: 'HS256' }, out: { type: 'string', default: 'keys' }, force: { type: 'boolean', default: false }, 'if-missing': { type: 'boolean', default: false } },
+  });
   const alg = ALGORITHMS.find((candidate) => candidate.toLowerCase() === String(values.alg).toLowerCase());
   if (alg === undefined) throw new ConfigError([`--alg: expected one of ${ALGORITHMS.join(', ')}`]);
   const dir = resolve(String(values.out));
+  const files = alg.startsWith('HS') ? ['jwt-secret'] : ['jwt-private.pem', 'jwt-public.pem'];
+  if (values['if-missing'] && files.every((name) => existsSync(join(dir, name)))) {
+    console.log(`keys already present in ${dir}: kept`);
+    return 0;
+  }
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const write = (name: string, content: string, mode: number): string => {
     const path = join(dir, name);

@@ -3,13 +3,31 @@
  * are believed only when the peer itself is a trusted proxy (nginx), since anyone can send them.
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import { BlockList, isIP } from 'node:net';
+
+/** Anything that can say whether an address is a trusted proxy. */
+export interface TrustedProxies {
+  has(address: string): boolean;
+}
+
+/** TRUSTED_PROXIES entries, single addresses or CIDR ranges (compose networks have no fixed address). */
+export function trustedProxies(entries: readonly string[]): TrustedProxies {
+  const list = new BlockList();
+  for (const entry of entries) {
+    const [address = '', prefix] = entry.split('/');
+    const family = isIP(address) === 6 ? 'ipv6' : 'ipv4';
+    if (prefix === undefined) list.addAddress(address, family);
+    else list.addSubnet(address, Number(prefix), family);
+  }
+  return { has: (address) => isIP(address) !== 0 && list.check(address, isIP(address) === 6 ? 'ipv6' : 'ipv4') };
+}
 
 /** Strips the IPv4-mapped IPv6 prefix so "::ffff:127.0.0.1" matches "127.0.0.1". */
 function normalise(address: string): string {
   return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
 }
 
-export function clientAddress(peer: string | undefined, headers: IncomingHttpHeaders, trustedProxies: ReadonlySet<string>): string {
+export function clientAddress(peer: string | undefined, headers: IncomingHttpHeaders, trustedProxies: TrustedProxies): string {
   let address = normalise(peer ?? 'unknown');
   if (!trustedProxies.has(address)) return address;
   // Walk X-Forwarded-For from the right: each trusted hop vouches for the one before it.

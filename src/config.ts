@@ -211,7 +211,10 @@ function parseIdentityHeaders(reader: EnvReader): IdentityHeader[] {
 function parseTrustedProxies(reader: EnvReader): string[] {
   const entries = reader.list('TRUSTED_PROXIES', '127.0.0.1,::1');
   for (const entry of entries) {
-    if (!isIP(entry)) reader.problems.push(`TRUSTED_PROXIES: "${entry}" is not an IP address`);
+    const [address = '', prefix, extra] = entry.split('/');
+    const bits = isIP(address) === 6 ? 128 : 32;
+    const prefixOk = prefix === undefined || (/^\d+$/.test(prefix) && Number(prefix) <= bits);
+    if (!isIP(address) || !prefixOk || extra !== undefined) reader.problems.push(`TRUSTED_PROXIES: "${entry}" is not an IP address or CIDR range`);
   }
   return entries;
 }

@@ -1,7 +1,7 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import getRawBody from 'raw-body';
-import { clientAddress } from '../../client-address.js';
+import { clientAddress, trustedProxies as trustedProxyList } from '../../client-address.js';
 import { AppError, toAppError } from '../../errors.js';
 import type { AppDeps } from '../app.js';
 import { clearedTokenCookie, tokenCookie } from '../cookie.js';
@@ -49,7 +49,7 @@ function methodNotAllowed(allow: string) {
 /** /login: forward the credentials to the authenticator, sign on its 200, pass its 4xx through. */
 export function loginRoutes(router: Router, deps: AppDeps): void {
   const { config, authenticator, signer, limiter, metrics, logger } = deps;
-  const trustedProxies = new Set(config.login.trustedProxies);
+  const trustedProxies = trustedProxyList(config.login.trustedProxies);
   const cookieName = config.check.tokenCookie;
 
   router.post('/login', async (ctx) => {

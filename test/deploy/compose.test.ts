@@ -1,0 +1,126 @@
+/**
+ * No Docker daemon runs here, so docker-compose.yml and the Dockerfiles are checked as files: every
+ * service, port, mounted file and environment variable they name must exist and match what the
+ * service and the nginx templates actually read.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
+import { loadConfig } from '../../src/config.js';
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8')) as {
+  services: Record<string, { build?: string; image?: string; environment?: Record<string, string>; volumes?: string[]; ports?: string[]; command?: string[]; depends_on?: unknown }>;
+  volumes?: Record<string, unknown>;
+};
+const services = compose.services;
+
+function service(name: string) {
+  const found = services[name];
+  assert.ok(found, `service ${name} is defined`);
+  return found;
+}
+
+/** The names loadConfig reads for a given environment: the service's configuration vocabulary. */
+function variablesRead(env: Record<string, string>): Set<string> {
+  const read = new Set<string>();
+  const recording = new Proxy(env, {
+    get(target, name: string) {
+      read.add(name.replace(/_FILE$/, ''));
+      read.add(name);
+      return target[name];
+    },
+  });
+  try {
+    loadConfig(recording);
+  } catch {
+    // Files named in the environment do not exist on this machine; only the names matter here.
+  }
+  return read;
+}
+
+function dockerfileCopies(path: string): string[] {
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((line) => /^COPY\s/.test(line) && !line.includes('--from='))
+    .flatMap((line) => line.trim().split(/\s+/).slice(1, -1));
+}
+
+describe('docker-compose.yml', () => {
+  test('defines nginx, the service, the authenticator and the key job', () => {
+    assert.deepEqual(Object.keys(services).sort(), ['authenticator', 'jwt-auth', 'keygen', 'nginx']);
+  });
+
+  test('every environment variable of the service is one the service reads', () => {
+    const env = service('jwt-auth').environment ?? {};
+    const known = variablesRead(env);
+    for (const name of Object.keys(env)) assert.ok(known.has(name), `${name} is a configuration variable of the service`);
+  });
+
+  test('the service reads its secret from the volume the key job writes, never from the image', () => {
+    const auth = service('jwt-auth');
+    const keygen = service('keygen');
+    const secretFile = auth.environment?.JWT_SECRET_FILE ?? '';
+    const outIndex = (keygen.command ?? []).indexOf('--out');
+    const keyDir = (keygen.command ?? [])[outIndex + 1];
+    assert.ok(keyDir && secretFile.startsWith(`${keyDir}/`), 'JWT_SECRET_FILE lies in the keygen output folder');
+    assert.ok(auth.volumes?.some((volume) => volume.startsWith('keys:') && volume.split(':')[1] === keyDir), 'the service mounts the keys volume there');
+    assert.ok(keygen.volumes?.some((volume) => volume === `keys:${keyDir}`), 'the key job writes into the same volume');
+    assert.ok((keygen.command ?? []).includes('--if-missing'), 'restarts keep the existing secret');
+    assert.ok(compose.volumes && 'keys' in compose.volumes);
+    assert.equal(auth.environment?.JWT_SECRET, undefined, 'no secret in the compose file');
+  });
+
+  test('the authenticator URL points at the authenticator service', () => {
+    const url = new URL(service('jwt-auth').environment?.AUTHENTICATOR_URL ?? '');
+    assert.equal(url.hostname, 'authenticator');
+    assert.ok(existsSync(join(root, service('authenticator').build ?? '', 'Dockerfile')));
+  });
+
+  test('nginx mounts only files that exist, and its templates get every placeholder they use', () => {
+    const nginx = service('nginx');
+    for (const volume of nginx.volumes ?? []) {
+      const [hostPath] = volume.split(':');
+      assert.ok(hostPath && existsSync(join(root, hostPath)), `${hostPath} exists`);
+    }
+    const env = nginx.environment ?? {};
+    const templateDir = join(root, 'nginx/templates');
+    for (const file of readdirSync(templateDir)) {
+      const directives = readFileSync(join(templateDir, file), 'utf8').replace(/#.*$/gm, '');
+      const placeholders = directives.match(/\$\{[A-Z_]+\}/g) ?? [];
+      assert.ok(placeholders.length > 0, `${file} has placeholders`);
+      for (const placeholder of placeholders) assert.ok(placeholder.slice(2, -1) in env, `${placeholder} of ${file} is set`);
+    }
+    const [serviceHost, servicePort] = (env.JWT_AUTH_ADDR ?? '').split(':');
+    assert.equal(serviceHost, 'jwt-auth');
+    assert.equal(servicePort, service('jwt-auth').environment?.PORT);
+    assert.ok(nginx.ports?.includes(`8080:${env.NGINX_PORT}`), 'the demo answers on localhost:8080');
+  });
+
+  test('the trusted proxy range is the compose network nginx talks from', () => {
+    const networks = (compose as unknown as { networks: { backend: { ipam: { config: Array<{ subnet: string }> } } } }).networks;
+    assert.equal(service('jwt-auth').environment?.TRUSTED_PROXIES, networks.backend.ipam.config[0]?.subnet);
+  });
+});
+
+describe('Dockerfiles', () => {
+  test('copy only files that exist in the repository', () => {
+    for (const dockerfile of ['Dockerfile', 'examples/flask-authenticator/Dockerfile']) {
+      const context = join(root, dockerfile, '..');
+      for (const source of dockerfileCopies(join(root, dockerfile))) assert.ok(existsSync(join(context, source)), `${dockerfile}: ${source} exists`);
+    }
+  });
+
+  test('the service image builds with the test build script, runs as non-root and has a health check', () => {
+    const text = readFileSync(join(root, 'Dockerfile'), 'utf8');
+    assert.match(text, /RUN npm run build/);
+    assert.match(text, /npm ci --omit=dev/);
+    assert.match(text, /^USER node$/m);
+    assert.match(text, /^HEALTHCHECK .*\n?.*\/healthz/m);
+    assert.match(text, /^FROM node:22/m);
+    assert.doesNotMatch(text, /JWT_SECRET|PRIVATE_KEY/, 'no secret in the image');
+  });
+});
