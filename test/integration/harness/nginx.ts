@@ -1,0 +1,152 @@
+/**
+ * Runs the repository's nginx/ configuration on loopback: the same files docker-compose mounts
+ * into the official image, laid out the way that image lays them out, under a private prefix.
+ *
+ *   <prefix>/nginx.conf, snippets/, html/   copied from nginx/
+ *   <prefix>/conf.d/*.conf                  nginx/templates/*.template with ${NAME} replaced
+ *   <prefix>/conf.d/zz-test-harness.conf    temp paths under the prefix (the image's defaults
+ *                                           are root-owned system folders)
+ *   <prefix>/logs/error.log, access.log     nginx's stderr (error_log stderr) and stdout
+ *   <prefix>/nginx.pid                      passed with -g, with `daemon off;`
+ */
+import { accessSync, chmodSync, constants, cpSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { delimiter, join, relative } from 'node:path';
+import { NGINX_CONFIG_DIR } from './paths.js';
+import { LOOPBACK, freePort } from './ports.js';
+import { startProcess, tail, waitForHttp, type ManagedProcess } from './process.js';
+
+/** The placeholders of nginx/templates/*.template. */
+export interface NginxTemplateVars {
+  /** host:port of the nginx-jwt-auth service (upstream jwt_auth). */
+  JWT_AUTH_ADDR: string;
+  /** host:port of the protected application (upstream app). */
+  APP_ADDR: string;
+  /** The port nginx listens on. */
+  NGINX_PORT: string;
+}
+
+export interface NginxInstance {
+  readonly url: string;
+  readonly port: number;
+  readonly prefix: string;
+  readonly process: ManagedProcess;
+  errorLog(maxChars?: number): string;
+  accessLog(maxChars?: number): string;
+  /** Stops the master by its PID (SIGTERM, then SIGKILL after 5 s). */
+  stop(): Promise<void>;
+}
+
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The nginx binary: NGINX_BIN when set (and executable), else the first `nginx` on PATH or in
+ * the sbin folders that a non-root PATH often lacks.
+ */
+export function findNginx(): string | undefined {
+  const fromEnv = process.env.NGINX_BIN;
+  if (fromEnv) return isExecutable(fromEnv) ? fromEnv : undefined;
+  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin', '/usr/local/nginx/sbin'];
+  return dirs.filter(Boolean).map((dir) => join(dir, 'nginx')).find(isExecutable);
+}
+
+/**
+ * Replaces every ${NAME} like the official image's envsubst step does; unlike envsubst, a
+ * placeholder without a value is an error rather than text nginx would later trip over.
+ */
+export function renderTemplate(text: string, vars: Readonly<Record<string, string>>): string {
+  const missing = new Set<string>();
+  const rendered = text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_match, name: string) => {
+    const value = vars[name];
+    if (value === undefined) missing.add(name);
+    return value ?? '';
+  });
+  if (missing.size > 0) throw new Error(`no value for template placeholder(s): ${[...missing].join(', ')}`);
+  return rendered;
+}
+
+function listFiles(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => join(entry.parentPath, entry.name));
+}
+
+/** Makes every folder 0755 and file 0644: nginx's workers run as nobody when we are root. */
+function openUpPermissions(dir: string): void {
+  chmodSync(dir, 0o755);
+  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    chmodSync(join(entry.parentPath, entry.name), entry.isDirectory() ? 0o755 : 0o644);
+  }
+}
+
+/** Writes a runnable nginx prefix for `vars` into `prefix` (an existing, empty folder). */
+export function renderNginxPrefix(prefix: string, vars: NginxTemplateVars): void {
+  for (const name of ['nginx.conf', 'snippets', 'html']) {
+    cpSync(join(NGINX_CONFIG_DIR, name), join(prefix, name), { recursive: true });
+  }
+  const confD = join(prefix, 'conf.d');
+  mkdirSync(confD, { recursive: true });
+  const templates = join(NGINX_CONFIG_DIR, 'templates');
+  for (const file of listFiles(templates).filter((path) => path.endsWith('.template'))) {
+    const target = join(confD, relative(templates, file).replace(/\.template$/, ''));
+    writeFileSync(target, renderTemplate(readFileSync(file, 'utf8'), { ...vars }));
+  }
+  // nginx creates only the last level of a temp path, so tmp/ must exist.
+  mkdirSync(join(prefix, 'tmp'));
+  mkdirSync(join(prefix, 'logs'));
+  const tempPaths = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']
+    .map((kind) => `${kind}_temp_path ${join(prefix, 'tmp', kind)};`)
+    .join('\n');
+  writeFileSync(join(confD, 'zz-test-harness.conf'), `# Written by the test harness, not part of nginx/.\n${tempPaths}\n`);
+  openUpPermissions(prefix);
+}
+
+/**
+ * Renders the configuration into `<dir>/nginx` and starts nginx in the foreground; resolves once
+ * /nginx-healthz answers 200. The rejection message carries nginx's error log.
+ */
+export async function startNginx(
+  vars: Omit<NginxTemplateVars, 'NGINX_PORT'> & { NGINX_PORT?: string },
+  { dir }: { dir: string },
+): Promise<NginxInstance> {
+  const bin = findNginx();
+  if (bin === undefined) throw new Error('nginx not found: install it (apt-get install -y nginx) or set NGINX_BIN');
+  const port = vars.NGINX_PORT === undefined ? await freePort() : Number(vars.NGINX_PORT);
+  const prefix = join(dir, 'nginx');
+  mkdirSync(prefix, { mode: 0o755 });
+  renderNginxPrefix(prefix, { ...vars, NGINX_PORT: String(port) });
+
+  const errorLog = join(prefix, 'logs', 'error.log');
+  const accessLog = join(prefix, 'logs', 'access.log');
+  const pidFile = join(prefix, 'nginx.pid');
+  const globals = [`daemon off;`, `pid ${pidFile};`, `lock_file ${join(prefix, 'nginx.lock')};`].join(' ');
+  const proc = startProcess(
+    'nginx',
+    bin,
+    // -p: relative paths (root html) under the prefix; -e: startup errors before error_log is read.
+    ['-p', `${prefix}/`, '-c', join(prefix, 'nginx.conf'), '-e', errorLog, '-g', globals],
+    { env: { PATH: process.env.PATH ?? '' }, logFile: errorLog, stdoutFile: accessLog },
+  );
+  const url = `http://${LOOPBACK}:${port}`;
+  await waitForHttp(proc, `${url}/nginx-healthz`);
+
+  return {
+    url,
+    port,
+    prefix,
+    process: proc,
+    errorLog: (maxChars) => tail(errorLog, maxChars),
+    accessLog: (maxChars) => tail(accessLog, maxChars),
+    async stop() {
+      // With `daemon off;` our child is the master, whose PID nginx wrote to pidFile. SIGTERM is
+      // nginx's fast shutdown: the master stops its workers and removes the pid file.
+      await proc.stop('SIGTERM', 5000);
+    },
+  };
+}

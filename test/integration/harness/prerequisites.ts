@@ -1,0 +1,45 @@
+/**
+ * External programs the integration tests need. Missing ones skip the tests with a clear
+ * message on a developer machine, and fail them under CI=true, where .ci/run installs them.
+ */
+import { flaskProblem, pythonBin } from './authenticator.js';
+import { findNginx } from './nginx.js';
+
+export interface Prerequisite {
+  readonly name: string;
+  /** Why it is unusable and how to fix that; undefined when usable. */
+  readonly problem: string | undefined;
+}
+
+export function nginxPrerequisite(): Prerequisite {
+  const problem = findNginx() === undefined
+    ? process.env.NGINX_BIN
+      ? `NGINX_BIN=${process.env.NGINX_BIN} is not an executable file`
+      : 'no nginx on PATH or in /usr/sbin: apt-get install -y nginx, or set NGINX_BIN'
+    : undefined;
+  return { name: 'nginx', problem };
+}
+
+export function flaskPrerequisite(): Prerequisite {
+  const problem = flaskProblem();
+  return { name: 'Flask', problem: problem && `${problem}: apt-get install -y python3-flask, or set PYTHON (now ${pythonBin()})` };
+}
+
+function isCI(): boolean {
+  const ci = process.env.CI?.toLowerCase();
+  return ci !== undefined && ci !== '' && ci !== 'false' && ci !== '0';
+}
+
+/**
+ * The value for node:test's `skip` option: false when everything is there, else the reason.
+ * Under CI it throws instead, so a CI machine without nginx or Flask fails rather than going
+ * green on skipped tests.
+ */
+export function requireOrSkip(...prerequisites: Prerequisite[]): string | false {
+  const problems = prerequisites.filter((p) => p.problem !== undefined).map((p) => `${p.name}: ${p.problem}`);
+  if (problems.length === 0) return false;
+  const message = problems.join('; ');
+  if (isCI()) throw new Error(`CI=true and integration prerequisites are missing: ${message}`);
+  console.warn(`# skipping integration tests: ${message}`);
+  return `missing ${message}`;
+}
