@@ -1,0 +1,128 @@
+/**
+ * `npm run demo`: the whole scenario on loopback, started from this checkout — nginx with the
+ * repository's nginx/ files, the service with keys generated into .local/demo/, and the demo
+ * authenticator (Flask, or its Node stand-in) that also serves the protected pages. It is the same
+ * stack the end-to-end tests start, through the same harness. Ctrl-C stops everything.
+ */
+import { spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { flaskProblem, startFlaskAuthenticator, startNodeAuthenticator, type AuthenticatorInstance } from '../test/integration/harness/authenticator.js';
+import { findNginx, startNginx, type NginxInstance } from '../test/integration/harness/nginx.js';
+import { REPO_ROOT, SERVICE_CLI } from '../test/integration/harness/paths.js';
+import type { ManagedProcess } from '../test/integration/harness/process.js';
+import { freePort, LOOPBACK } from '../test/integration/harness/ports.js';
+import { startService, type ServiceInstance } from '../test/integration/harness/service.js';
+import { IDENTITY_HEADERS } from '../test/integration/harness/stack.js';
+import { makeTempDir, removeTempDir } from '../test/integration/harness/temp-dir.js';
+
+const KEY_DIR = join(REPO_ROOT, '.local', 'demo', 'keys');
+const COOKIE = 'jwt_auth';
+
+/** The port nginx listens on: DEMO_PORT, else 8080 when free, else any free port. */
+async function nginxPort(): Promise<number> {
+  if (process.env.DEMO_PORT) return Number(process.env.DEMO_PORT);
+  const { createServer } = await import('node:net');
+  const probe = createServer();
+  const free = await new Promise<boolean>((resolve) => {
+    probe.once('error', () => resolve(false));
+    probe.listen(8080, LOOPBACK, () => probe.close(() => resolve(true)));
+  });
+  return free ? 8080 : freePort();
+}
+
+/** The secret is made once by the CLI's keygen and kept, so tokens survive a demo restart. */
+function ensureKeys(): string {
+  mkdirSync(KEY_DIR, { recursive: true, mode: 0o700 });
+  const result = spawnSync(process.execPath, [SERVICE_CLI, 'keygen', '--alg', 'HS256', '--out', KEY_DIR, '--if-missing'], { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`keygen failed: ${result.stderr}`);
+  return join(KEY_DIR, 'jwt-secret');
+}
+
+function instructions(base: string, nginxRunning: boolean, authenticatorName: string): string {
+  const loginCurl = `curl -s -X POST ${base}/login -H 'Content-Type: application/json' -d '{"username":"alice","password":"alice-password"}'`;
+  return `
+nginx-jwt-auth demo is running${nginxRunning ? '' : ' WITHOUT nginx (see above): the commands below go straight to the service'}.
+
+  ${nginxRunning ? 'nginx          ' : 'service        '} ${base}
+  authenticator   ${authenticatorName}
+  users           alice / alice-password (roles admin, user)    bob / bob-password (role user)
+
+Try:
+  # log in (through nginx → the service → the authenticator), keep the token
+  TOKEN=$(${loginCurl} | sed -E 's/.*"token":"([^"]+)".*/\\1/')
+${
+  nginxRunning
+    ? `  # a protected page without and with the token
+  curl -si ${base}/whoami
+  curl -s ${base}/whoami -H "Authorization: Bearer $TOKEN"
+  # /admin/ needs role=admin: alice passes, bob gets 403 insufficient_scope
+  curl -si ${base}/admin/ -H "Authorization: Bearer $TOKEN"
+  # a client-sent identity header never reaches the app
+  curl -s ${base}/whoami -H "Authorization: Bearer $TOKEN" -H 'X-Auth-User: mallory'
+  # in a browser: ${base}/whoami sends you to the login page and back
+`
+    : `  curl -si ${base}/check -H "Authorization: Bearer $TOKEN"
+`
+}
+Ctrl-C stops everything.
+`;
+}
+
+async function main(): Promise<void> {
+  const dir = makeTempDir('demo');
+  const running: Array<{ stop(): Promise<void>; process: ManagedProcess }> = [];
+  const stopAll = async (): Promise<void> => {
+    for (const part of running.reverse()) await part.stop().catch(() => undefined);
+    removeTempDir(dir);
+  };
+  try {
+    const secretFile = ensureKeys();
+    const problem = flaskProblem();
+    if (problem !== undefined) console.log(`Flask is not available (${problem}): using the Node stand-in with the same contract.\n  (apt-get install -y python3-flask for the Flask app)`);
+    const authenticator: AuthenticatorInstance = problem === undefined ? await startFlaskAuthenticator({ dir }) : await startNodeAuthenticator({ dir });
+    running.push(authenticator);
+
+    const service: ServiceInstance = await startService(
+      {
+        JWT_SECRET_FILE: secretFile,
+        JWT_ISSUER: 'nginx-jwt-auth-demo',
+        IDENTITY_HEADERS,
+        AUTHENTICATOR_URL: authenticator.loginUrl,
+        // 401 mode: browsers are sent to the login page, API clients get the 401 itself.
+        CHECK_UNAUTHENTICATED_STATUS: '401',
+        TOKEN_COOKIE: COOKIE,
+        LOGIN_SET_COOKIE: 'true',
+        // The demo is plain HTTP on loopback; behind TLS keep the default (Secure).
+        COOKIE_SECURE: 'false',
+        LOG_LEVEL: 'info',
+      },
+      { dir },
+    );
+    running.push(service);
+
+    let nginx: NginxInstance | undefined;
+    if (findNginx() === undefined) {
+      console.log('nginx is not installed, so the demo runs without it. Install it with:\n  sudo apt-get install -y nginx    (or set NGINX_BIN to an nginx binary)');
+    } else {
+      nginx = await startNginx({ JWT_AUTH_ADDR: service.addr, APP_ADDR: authenticator.addr, NGINX_PORT: String(await nginxPort()) }, { dir });
+      running.push(nginx);
+    }
+    console.log(instructions(nginx?.url ?? service.url, nginx !== undefined, `${authenticator.url} (${problem === undefined ? 'Flask' : 'Node stand-in'})`));
+    console.log(`Logs: ${dir} (removed on exit; KEEP_TEST_TMPDIR=1 keeps them)`);
+
+    // A part that exits by itself ends the demo too, rather than leaving it half-alive.
+    const partExited = Promise.race(running.map((part) => part.process.exited.then(() => part.process.name)));
+    const reason = await Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM'), partExited]);
+    if (typeof reason === 'string') console.error(`${reason} stopped unexpectedly: see its log in ${dir}`);
+    console.log('\nstopping…');
+  } finally {
+    await stopAll();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exitCode = 1;
+});
