@@ -17,6 +17,8 @@ const BEARER = /^bearer[ \t]+/i;
 function tokenFromAuthorization(value: string, acceptRawToken: boolean): string {
   const trimmed = value.trim();
   const bearer = BEARER.exec(trimmed);
+  // "Basic …", "Digest …": another scheme (RFC 9110 §11.4), not two credentials, whatever the raw-token setting.
+  if (!bearer && /[ \t]/.test(trimmed)) throw new AppError('token_malformed', 'Authorization scheme is not Bearer');
   const credential = bearer ? trimmed.slice(bearer[0].length) : trimmed;
   // "Bearer a, Bearer b" or "Bearer a b": more than one credential on one line.
   if (/[\s,]/.test(credential)) throw new AppError('token_ambiguous', 'two credentials in Authorization');

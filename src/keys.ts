@@ -39,7 +39,9 @@ function keyMismatch(key: KeyObject, alg: Algorithm): string | undefined {
   const type = key.asymmetricKeyType;
   const details = key.asymmetricKeyDetails ?? {};
   if (alg.startsWith('RS') || alg.startsWith('PS')) {
-    if (type !== 'rsa' && !(alg.startsWith('PS') && type === 'rsa-pss')) return `${alg} needs an RSA key, got ${type ?? 'a secret'}`;
+    // RSA-PSS-restricted keys (id-RSASSA-PSS) have no JWK form (RFC 7518 §6.3), so they could be
+    // neither published nor given a thumbprint kid: plain RSA keys sign PS* as well.
+    if (type !== 'rsa') return `${alg} needs an RSA key (rsaEncryption), got ${type ?? 'a secret'}`;
     if ((details.modulusLength ?? 0) < MIN_RSA_BITS) return `RSA keys must have at least ${MIN_RSA_BITS} bits, got ${details.modulusLength}`;
     return undefined;
   }

@@ -24,7 +24,8 @@ export interface SignerOptions {
 }
 
 export function createTokenSigner(jwt: Config['jwt'], key: SigningKey, options: SignerOptions = {}): TokenSigner {
-  const sign = createSigner({ key: key.material, algorithm: key.alg as never, kid: key.kid, noTimestamp: true });
+  // No noTimestamp: fast-jwt would then drop the iat we set below. It keeps a payload's own iat.
+  const sign = createSigner({ key: key.material, algorithm: key.alg as never, kid: key.kid });
   const now = options.now ?? (() => Math.floor(Date.now() / 1000));
   const audience = jwt.audience.length === 1 ? jwt.audience[0] : jwt.audience.length > 1 ? [...jwt.audience] : undefined;
 

@@ -48,7 +48,8 @@ export function createTokenVerifier(jwt: Config['jwt'], keys: KeySet, options: V
       key: key.material,
       algorithms: [key.alg as never],
       clockTolerance: jwt.clockToleranceMs,
-      requiredClaims: jwt.requireExp ? ['exp'] : [],
+      // allowedIss/allowedAud only judge a claim that is present: when we expect one, it must be there.
+      requiredClaims: [...(jwt.requireExp ? ['exp'] : []), ...(jwt.issuer === undefined ? [] : ['iss']), ...(jwt.audience.length === 0 ? [] : ['aud'])],
       ...(jwt.issuer === undefined ? {} : { allowedIss: jwt.issuer }),
       ...(jwt.audience.length === 0 ? {} : { allowedAud: [...jwt.audience] }),
       ...(jwt.verifyCacheSize > 0 ? { cache: jwt.verifyCacheSize } : {}),

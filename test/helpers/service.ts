@@ -1,0 +1,41 @@
+/**
+ * Runs the service in-process on a real loopback socket: createService + app.callback() behind
+ * http.createServer on 127.0.0.1 port 0, with every log line captured.
+ */
+import http from 'node:http';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { loadConfig, type Config } from '../../src/config.js';
+import { createLogger } from '../../src/logging.js';
+import { createService, type Service } from '../../src/service.js';
+
+export interface RunningService {
+  readonly url: string;
+  readonly config: Config;
+  readonly service: Service;
+  /** Every log line written so far, as written (JSON text). */
+  readonly logs: string[];
+  close(): Promise<void>;
+}
+
+export async function startService(env: Readonly<Record<string, string | undefined>>): Promise<RunningService> {
+  const config = loadConfig(env);
+  const logs: string[] = [];
+  const logger = createLogger(config.logLevel, { write: (line: string) => void logs.push(line) });
+  const service = createService(config, { logger, defaultMetrics: false });
+  const server = http.createServer(service.app.callback());
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    config,
+    service,
+    logs,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      service.close();
+    },
+  };
+}

@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { json, request } from '../helpers/http.js';
+import { KeyFiles } from '../helpers/keys.js';
+import { startService, type RunningService } from '../helpers/service.js';
+import { startStubAuthenticator, type StubAuthenticator } from '../helpers/stub-authenticator.js';
+
+const files = new KeyFiles();
+let stub: StubAuthenticator;
+let hmac: RunningService;
+
+before(async () => {
+  stub = await startStubAuthenticator();
+  hmac = await startService({ ...files.env('HS256'), AUTHENTICATOR_URL: stub.url });
+});
+after(async () => {
+  await hmac?.close();
+  await stub?.close();
+  files.remove();
+});
+
+describe('/healthz and /readyz', { timeout: 30_000 }, () => {
+  test('/healthz → 200 {"status":"ok"}', async () => {
+    const reply = await request(`${hmac.url}/healthz`);
+    assert.equal(reply.status, 200);
+    assert.deepEqual(json(reply), { status: 'ok' });
+  });
+
+  test('/readyz follows the lifecycle: starting → ready → shutting down', async () => {
+    const { lifecycle } = hmac.service.deps;
+    try {
+      lifecycle.ready = false;
+      const starting = await request(`${hmac.url}/readyz`);
+      assert.equal(starting.status, 503);
+      assert.deepEqual(json(starting), { status: 'starting' });
+
+      lifecycle.ready = true;
+      const ready = await request(`${hmac.url}/readyz`);
+      assert.equal(ready.status, 200);
+      assert.deepEqual(json(ready), { status: 'ready' });
+
+      lifecycle.shuttingDown = true;
+      const draining = await request(`${hmac.url}/readyz`);
+      assert.equal(draining.status, 503);
+      assert.deepEqual(json(draining), { status: 'shutting_down' });
+      // Keep-alive clients (nginx) are told to reconnect elsewhere.
+      assert.equal(draining.headers.connection, 'close');
+    } finally {
+      lifecycle.ready = false;
+      lifecycle.shuttingDown = false;
+    }
+  });
+});
+
+describe('/metrics', { timeout: 30_000 }, () => {
+  test('Prometheus text with the decision, login and authenticator counters', async () => {
+    await request(`${hmac.url}/check`);
+    await request(`${hmac.url}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"username":"alice","password":"wonderland"}' });
+    const reply = await request(`${hmac.url}/metrics`);
+    assert.equal(reply.status, 200);
+    assert.match(String(reply.headers['content-type']), /^text\/plain/);
+    assert.match(reply.body, /# TYPE jwt_auth_check_decisions_total counter/);
+    assert.match(reply.body, /jwt_auth_check_decisions_total\{result="deny",reason="token_missing"\} [1-9]/);
+    assert.match(reply.body, /jwt_auth_login_total\{outcome="ok"\} 1/);
+    assert.match(reply.body, /jwt_auth_authenticator_requests_total\{outcome="user"\} 1/);
+    assert.match(reply.body, /jwt_auth_build_info\{version="[^"]+",node="v\d+/);
+  });
+});
+
+describe('/.well-known/jwks.json', { timeout: 60_000 }, () => {
+  test('404 for an HMAC-only setup', async () => {
+    const reply = await request(`${hmac.url}/.well-known/jwks.json`);
+    assert.equal(reply.status, 404);
+    assert.deepEqual(json(reply), { error: 'not_found' });
+  });
+
+  for (const alg of ['RS256', 'ES256', 'EdDSA'] as const) {
+    test(`${alg}: the public key, whose kid /login tokens carry`, async () => {
+      const svc = await startService({ ...files.env(alg), AUTHENTICATOR_URL: stub.url });
+      try {
+        const reply = await request(`${svc.url}/.well-known/jwks.json`);
+        assert.equal(reply.status, 200);
+        assert.match(String(reply.headers['content-type']), /^application\/json/);
+        assert.match(String(reply.headers['cache-control']), /max-age=\d+/);
+        const { keys } = json(reply) as { keys: Array<Record<string, unknown>> };
+        assert.equal(keys.length, 1);
+        const [key] = keys;
+        assert.equal(key?.alg, alg);
+        assert.equal(key?.use, 'sig');
+        for (const member of ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k']) assert.equal(key?.[member], undefined, `${member} published`);
+
+        const login = await request(`${svc.url}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"username":"alice","password":"wonderland"}' });
+        const token = String(json(login).token);
+        assert.equal(JSON.parse(Buffer.from(token.split('.')[0] ?? '', 'base64url').toString()).kid, key?.kid);
+      } finally {
+        await svc.close();
+      }
+    });
+  }
+});
+
+describe('anything else', { timeout: 30_000 }, () => {
+  test('an unknown path → 404 JSON', async () => {
+    const reply = await request(`${hmac.url}/nope`);
+    assert.equal(reply.status, 404);
+    assert.deepEqual(json(reply), { error: 'not_found' });
+  });
+
+  test('POST /healthz is not served', async () => {
+    const reply = await request(`${hmac.url}/healthz`, { method: 'POST' });
+    assert.ok(reply.status === 404 || reply.status === 405, `status ${reply.status}`);
+  });
+});

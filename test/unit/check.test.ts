@@ -1,0 +1,213 @@
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import fc from 'fast-check';
+import { createCheck, type Check, type Decision } from '../../src/check.js';
+import { loadConfig } from '../../src/config.js';
+import type { ErrorCode } from '../../src/errors.js';
+import { createIdentityHeaders } from '../../src/identity-headers.js';
+import { loadKeys } from '../../src/keys.js';
+import { createTokenVerifier } from '../../src/token/verify.js';
+import { signJws, tamperSignature } from '../helpers/jws.js';
+import { KeyFiles } from '../helpers/keys.js';
+
+const files = new KeyFiles();
+after(() => files.remove());
+
+const NOW = 1_750_000_000;
+const SECRET = files.secret('HS256');
+
+function checkFor(env: Record<string, string> = {}, now = NOW): Check {
+  const config = loadConfig({ ...files.env('HS256'), ...env });
+  const keys = loadKeys(config.jwt);
+  return createCheck({
+    config,
+    verify: createTokenVerifier(config.jwt, keys, { clockTimestamp: now * 1000 }),
+    identityHeaders: createIdentityHeaders(config.check),
+    now: () => now,
+  });
+}
+
+/** Header list → lower-case name → values, so duplicates show. */
+function headersOf(decision: Decision): Record<string, string[]> {
+  const map: Record<string, string[]> = {};
+  for (let i = 0; i < decision.headers.length; i += 2) (map[(decision.headers[i] as string).toLowerCase()] ??= []).push(decision.headers[i + 1] as string);
+  return map;
+}
+
+const token = (claims: Record<string, unknown> = {}) => signJws({ alg: 'HS256', typ: 'JWT' }, { sub: 'alice', roles: ['editor'], exp: NOW + 3600, ...claims }, SECRET);
+const bearer = (value: string) => ['Authorization', `Bearer ${value}`];
+
+const REALM = 'Bearer realm="nginx-jwt-auth"';
+
+describe('denials: status in 403 and 401 modes, WWW-Authenticate per RFC 6750', () => {
+  const deny403 = checkFor();
+  const deny401 = checkFor({ CHECK_UNAUTHENTICATED_STATUS: '401' });
+  const rows: Array<{ name: string; rawHeaders: string[]; query?: string; code: ErrorCode; status401: number; challenge401: string | undefined; challenge403?: string }> = [
+    { name: 'no credentials', rawHeaders: [], code: 'token_missing', status401: 401, challenge401: REALM },
+    { name: 'an expired token', rawHeaders: bearer(token({ exp: NOW - 3600 })), code: 'token_expired', status401: 401, challenge401: `${REALM}, error="invalid_token"` },
+    { name: 'a token not yet valid', rawHeaders: bearer(token({ nbf: NOW + 3600 })), code: 'token_not_yet_valid', status401: 401, challenge401: `${REALM}, error="invalid_token"` },
+    { name: 'a tampered signature', rawHeaders: bearer(tamperSignature(token())), code: 'token_signature_invalid', status401: 401, challenge401: `${REALM}, error="invalid_token"` },
+    { name: 'alg none', rawHeaders: bearer(signJws({ alg: 'none' }, { sub: 'alice', exp: NOW + 60 }, '')), code: 'token_algorithm_not_allowed', status401: 401, challenge401: `${REALM}, error="invalid_token"` },
+    { name: 'garbage', rawHeaders: bearer('garbage'), code: 'token_malformed', status401: 401, challenge401: `${REALM}, error="invalid_token"` },
+    { name: 'two Authorization lines', rawHeaders: [...bearer(token()), ...bearer(token())], code: 'token_ambiguous', status401: 401, challenge401: `${REALM}, error="invalid_token"` },
+    { name: 'a token over the length limit', rawHeaders: bearer(token({ pad: 'x'.repeat(9000) })), code: 'token_too_long', status401: 401, challenge401: `${REALM}, error="invalid_token"` },
+    { name: 'a missing exp', rawHeaders: bearer(token({ exp: undefined })), code: 'token_claims_invalid', status401: 401, challenge401: `${REALM}, error="invalid_token"` },
+    { name: 'a crit header', rawHeaders: bearer(signJws({ alg: 'HS256', crit: ['x'], x: 1 }, { sub: 'a', exp: NOW + 60 }, SECRET)), code: 'token_header_invalid', status401: 401, challenge401: `${REALM}, error="invalid_token"` },
+    {
+      name: 'a valid token failing the policy',
+      rawHeaders: [...bearer(token()), 'X-Auth-Require', 'role=admin'],
+      code: 'insufficient_scope',
+      status401: 403,
+      challenge401: `${REALM}, error="insufficient_scope"`,
+      challenge403: `${REALM}, error="insufficient_scope"`,
+    },
+    { name: 'a valid token failing a query policy', rawHeaders: bearer(token()), query: 'scope=write', code: 'insufficient_scope', status401: 403, challenge401: `${REALM}, error="insufficient_scope"`, challenge403: `${REALM}, error="insufficient_scope"` },
+    { name: 'an unparseable policy', rawHeaders: [...bearer(token()), 'X-Auth-Require', 'rolez=admin'], code: 'policy_invalid', status401: 403, challenge401: undefined },
+    { name: 'an unparseable policy and no token', rawHeaders: ['X-Auth-Require', 'rolez=admin'], code: 'token_missing', status401: 401, challenge401: REALM },
+    { name: 'an identity claim too large to pass on', rawHeaders: bearer(token({ sub: 'a'.repeat(3000) })), code: 'identity_too_large', status401: 403, challenge401: undefined },
+  ];
+
+  for (const row of rows) {
+    test(`${row.name} → 403 ${row.code} in the default mode`, () => {
+      const decision = deny403({ rawHeaders: row.rawHeaders, query: row.query ?? '' });
+      assert.equal(decision.status, 403);
+      assert.equal(decision.code, row.code);
+      assert.deepEqual(headersOf(decision)['www-authenticate'], row.challenge403 === undefined ? undefined : [row.challenge403]);
+    });
+    test(`${row.name} → ${row.status401} ${row.code} in the 401 mode`, () => {
+      const decision = deny401({ rawHeaders: row.rawHeaders, query: row.query ?? '' });
+      assert.equal(decision.status, row.status401);
+      assert.equal(decision.code, row.code);
+      assert.deepEqual(headersOf(decision)['www-authenticate'], row.challenge401 === undefined ? undefined : [row.challenge401]);
+    });
+    test(`${row.name}: X-Auth-Error, a JSON body with the code only, X-Accel-Expires 0`, () => {
+      for (const check of [deny403, deny401]) {
+        const decision = check({ rawHeaders: row.rawHeaders, query: row.query ?? '' });
+        const headers = headersOf(decision);
+        assert.deepEqual(headers['x-auth-error'], [row.code]);
+        assert.deepEqual(headers['content-type'], ['application/json']);
+        assert.deepEqual(headers['cache-control'], ['no-store']);
+        assert.deepEqual(headers['x-accel-expires'], ['0']);
+        assert.deepEqual(JSON.parse(decision.body), { error: row.code });
+        assert.equal(decision.claims, undefined);
+        assert.equal(headers['x-auth-user'], undefined);
+      }
+    });
+  }
+
+  test('the realm comes from CHECK_REALM, with quotes and backslashes removed', () => {
+    const decision = checkFor({ CHECK_UNAUTHENTICATED_STATUS: '401', CHECK_REALM: 'my "app"\\' })({ rawHeaders: [], query: '' });
+    assert.deepEqual(headersOf(decision)['www-authenticate'], ['Bearer realm="my app"']);
+  });
+
+  test('an unexpected failure is still a deny (check_failed, 403), with its cause kept for the log', () => {
+    const config = loadConfig({ ...files.env('HS256'), CHECK_UNAUTHENTICATED_STATUS: '401' });
+    const bug = new TypeError('boom');
+    const check = createCheck({ config, verify: () => { throw bug; }, identityHeaders: createIdentityHeaders(config.check) });
+    const decision = check({ rawHeaders: bearer(token()), query: '' });
+    assert.equal(decision.status, 403);
+    assert.equal(decision.code, 'check_failed');
+    assert.equal(decision.cause, bug);
+    assert.deepEqual(JSON.parse(decision.body), { error: 'check_failed' });
+    assert.ok(!decision.body.includes('boom'));
+  });
+});
+
+describe('allows', () => {
+  test('200, the identity headers, an empty body and the claims', () => {
+    const decision = checkFor({ IDENTITY_HEADERS: 'sub:X-Auth-User,roles:X-Auth-Roles' })({ rawHeaders: bearer(token()), query: '' });
+    assert.equal(decision.status, 200);
+    assert.equal(decision.code, undefined);
+    assert.equal(decision.body, '');
+    const headers = headersOf(decision);
+    assert.deepEqual(headers['x-auth-user'], ['alice']);
+    assert.deepEqual(headers['x-auth-roles'], ['editor']);
+    assert.equal(headers['x-auth-error'], undefined);
+    assert.equal(headers['www-authenticate'], undefined);
+    assert.equal(decision.claims?.sub, 'alice');
+  });
+
+  test('a policy that holds (header and query together) allows', () => {
+    const decision = checkFor()({ rawHeaders: [...bearer(token({ scope: 'read write' })), 'X-Auth-Require', 'role=admin,editor'], query: 'scope=read' });
+    assert.equal(decision.status, 200);
+  });
+
+  test('identity headers are sanitised: a CR/LF in a claim cannot add a header', () => {
+    const decision = checkFor()({ rawHeaders: bearer(token({ sub: 'alice\r\nX-Auth-Roles: admin' })), query: '' });
+    const headers = headersOf(decision);
+    assert.deepEqual(headers['x-auth-user'], ['alice%0D%0AX-Auth-Roles: admin']);
+    assert.ok(decision.headers.every((part) => !/[\r\n]/.test(part)));
+    assert.equal(headers['x-auth-roles'], undefined);
+  });
+
+  test('the token from the configured cookie is accepted', () => {
+    const decision = checkFor({ TOKEN_COOKIE: 'jwt' })({ rawHeaders: ['Cookie', `a=b; jwt=${token()}`], query: '' });
+    assert.equal(decision.status, 200);
+  });
+
+  test('a raw token is accepted only with CHECK_ACCEPT_RAW_TOKEN=true', () => {
+    assert.equal(checkFor()({ rawHeaders: ['Authorization', token()], query: '' }).code, 'token_malformed');
+    assert.equal(checkFor({ CHECK_ACCEPT_RAW_TOKEN: 'true' })({ rawHeaders: ['Authorization', token()], query: '' }).status, 200);
+  });
+});
+
+describe('X-Accel-Expires on allows never reaches past exp', () => {
+  const rows: Array<[name: string, maxAge: string, claims: Record<string, unknown>, expected: string]> = [
+    ['a long-lived token: the configured bound', '60s', { exp: NOW + 3600 }, '60'],
+    ['a token expiring sooner than the bound: its remaining life', '60s', { exp: NOW + 10 }, '10'],
+    ['a fractional exp is rounded down', '60s', { exp: NOW + 10.9 }, '10'],
+    ['a token one second from exp', '5m', { exp: NOW + 1 }, '1'],
+    ['a token at its exp (still inside the clock tolerance): 0', '60s', { exp: NOW }, '0'],
+    ['a token past exp but inside the clock tolerance: 0, never negative', '60s', { exp: NOW - 20 }, '0'],
+  ];
+  for (const [name, maxAge, claims, expected] of rows) {
+    test(`${name} → ${expected}`, () => {
+      const decision = checkFor({ CHECK_CACHE_MAX_AGE: maxAge })({ rawHeaders: bearer(token(claims)), query: '' });
+      assert.equal(decision.status, 200);
+      assert.deepEqual(headersOf(decision)['x-accel-expires'], [expected]);
+    });
+  }
+
+  test('a token without exp (JWT_REQUIRE_EXP=false): the configured bound', () => {
+    const decision = checkFor({ CHECK_CACHE_MAX_AGE: '30s', JWT_REQUIRE_EXP: 'false' })({ rawHeaders: bearer(token({ exp: undefined })), query: '' });
+    assert.deepEqual(headersOf(decision)['x-accel-expires'], ['30']);
+  });
+
+  test('denials carry 0 even when caching is configured', () => {
+    const decision = checkFor({ CHECK_CACHE_MAX_AGE: '60s' })({ rawHeaders: bearer(token({ exp: NOW - 3600 })), query: '' });
+    assert.deepEqual(headersOf(decision)['x-accel-expires'], ['0']);
+  });
+
+  // Reported: config.ts documents cacheMaxAgeSeconds 0 as "tell nginx not to cache", but check.ts then
+  // sends no X-Accel-Expires at all, so an auth location with proxy_cache_valid would cache allows past exp.
+  test('without CHECK_CACHE_MAX_AGE an allow says X-Accel-Expires: 0', { todo: 'src/check.ts omits the header when the bound is 0' }, () => {
+    const decision = checkFor()({ rawHeaders: bearer(token()), query: '' });
+    assert.deepEqual(headersOf(decision)['x-accel-expires'], ['0']);
+  });
+});
+
+describe('a malformed anything is a deny, never a 5xx', () => {
+  const names = fc.constantFrom('Authorization', 'authorization', 'Cookie', 'X-Auth-Require', 'x-auth-require', 'Host', 'X-Other');
+  const value = fc.oneof(
+    fc.string({ unit: 'binary', maxLength: 200 }),
+    fc.string().map((text) => `Bearer ${text}`),
+    fc.tuple(fc.base64String(), fc.base64String(), fc.base64String()).map((parts) => `Bearer ${parts.join('.')}`),
+    fc.constantFrom('role=', 'role=admin', 'claim.=', ';;;', '=', 'scope=read'),
+  );
+  const rawHeaders = fc.array(fc.tuple(names, value), { maxLength: 6 }).map((pairs) => pairs.flat());
+  const query = fc.oneof(fc.constant(''), fc.string({ unit: 'binary', maxLength: 50 }), fc.constantFrom('role=admin', '%', '%E0%A4%A', 'a=b&&&'));
+
+  for (const [mode, check] of [['403', checkFor({ TOKEN_COOKIE: 'jwt' })], ['401', checkFor({ TOKEN_COOKIE: 'jwt', CHECK_UNAUTHENTICATED_STATUS: '401' })]] as const) {
+    test(`random headers and queries (${mode} mode) → 401 or 403 with a code`, () => {
+      fc.assert(
+        fc.property(rawHeaders, query, (headers, q) => {
+          const decision = check({ rawHeaders: headers, query: q });
+          assert.ok(decision.status === 401 || decision.status === 403, `status ${decision.status}`);
+          assert.ok(decision.code !== undefined && decision.code !== 'check_failed', `code ${decision.code}`);
+          assert.deepEqual(JSON.parse(decision.body), { error: decision.code });
+        }),
+        { numRuns: 500 },
+      );
+    });
+  }
+});

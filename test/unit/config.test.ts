@@ -1,0 +1,268 @@
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import { ConfigError, loadConfig, type Config } from '../../src/config.js';
+import { KeyFiles, hmacSecret, pairFor } from '../helpers/keys.js';
+
+const files = new KeyFiles();
+after(() => files.remove());
+
+const SECRET = hmacSecret('HS256');
+/** The smallest usable environment: an HMAC secret. */
+const BASE = { JWT_SECRET: SECRET } as const;
+
+function configError(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${String(error)}`);
+    return error;
+  }
+  assert.fail(`expected loadConfig to refuse ${JSON.stringify(env)}`);
+}
+
+describe('loadConfig defaults', () => {
+  const config = loadConfig(BASE);
+  const defaults: Array<[string, (c: Config) => unknown, unknown]> = [
+    ['HOST is 127.0.0.1', (c) => c.host, '127.0.0.1'],
+    ['PORT is 8000', (c) => c.port, 8000],
+    ['WORKERS is 1', (c) => c.workers, 1],
+    ['LOG_LEVEL is info', (c) => c.logLevel, 'info'],
+    ['JWT_ALGORITHM is HS256', (c) => c.jwt.algorithm, 'HS256'],
+    ['JWT_TTL is 1h', (c) => c.jwt.ttlSeconds, 3600],
+    ['JWT_CLOCK_TOLERANCE is 30s', (c) => c.jwt.clockToleranceMs, 30_000],
+    ['exp is required', (c) => c.jwt.requireExp, true],
+    ['no issuer', (c) => c.jwt.issuer, undefined],
+    ['no audience', (c) => c.jwt.audience, []],
+    ['no JWT_KEY_ID (derived)', (c) => c.jwt.keyId, undefined],
+    ['no key files', (c) => [c.jwt.privateKeyPem, c.jwt.publicKeyPem, c.jwt.verifyJwks], [undefined, undefined, undefined]],
+    ['deny status 403', (c) => c.check.unauthenticatedStatus, 403],
+    ['no token cookie', (c) => c.check.tokenCookie, undefined],
+    ['raw tokens refused', (c) => c.check.acceptRawToken, false],
+    ['IDENTITY_HEADERS is sub:X-Auth-User', (c) => c.check.identityHeaders, [{ claim: 'sub', header: 'x-auth-user' }]],
+    ['no X-Accel-Expires caching', (c) => c.check.cacheMaxAgeSeconds, 0],
+    ['AUTHENTICATOR_URL is http://127.0.0.1:5000/login', (c) => c.authenticator.url, 'http://127.0.0.1:5000/login'],
+    ['AUTHENTICATOR_TIMEOUT is 5s', (c) => c.authenticator.timeoutMs, 5000],
+    ['login subject from sub, id, username', (c) => c.login.subjectFields, ['sub', 'id', 'username']],
+    ['no login cookie', (c) => c.login.setCookie, false],
+    ['cookies Secure and SameSite=Lax', (c) => [c.login.cookie.secure, c.login.cookie.sameSite], [true, 'Lax']],
+    ['login body limit 16kb', (c) => c.login.bodyLimitBytes, 16 * 1024],
+  ];
+  for (const [name, pick, expected] of defaults) {
+    test(name, () => assert.deepEqual(pick(config), expected));
+  }
+});
+
+describe('loadConfig parses every variable of DESIGN.md', () => {
+  const rsa = pairFor('RS256');
+  const privatePath = files.write('parse-private.pem', rsa.privatePem);
+  const publicPath = files.write('parse-public.pem', rsa.publicPem);
+  const jwksPath = files.write('parse-jwks.json', JSON.stringify({ keys: [] }));
+  const rows: Array<{ name: string; env: Record<string, string>; pick: (c: Config) => unknown; expected: unknown }> = [
+    { name: 'HOST', env: { HOST: '0.0.0.0' }, pick: (c) => c.host, expected: '0.0.0.0' },
+    { name: 'PORT', env: { PORT: '9000' }, pick: (c) => c.port, expected: 9000 },
+    { name: 'JWT_ALGORITHM (case-insensitive)', env: { JWT_ALGORITHM: 'hs384', JWT_SECRET: hmacSecret('HS384') }, pick: (c) => c.jwt.algorithm, expected: 'HS384' },
+    { name: 'JWT_SECRET', env: {}, pick: (c) => c.jwt.secret?.toString(), expected: SECRET },
+    { name: 'JWT_PRIVATE_KEY_FILE', env: { JWT_SECRET: '', JWT_ALGORITHM: 'RS256', JWT_PRIVATE_KEY_FILE: privatePath }, pick: (c) => c.jwt.privateKeyPem, expected: rsa.privatePem },
+    { name: 'JWT_PUBLIC_KEY_FILE', env: { JWT_SECRET: '', JWT_ALGORITHM: 'RS256', JWT_PUBLIC_KEY_FILE: publicPath }, pick: (c) => c.jwt.publicKeyPem, expected: rsa.publicPem },
+    { name: 'JWT_KEY_ID', env: { JWT_KEY_ID: 'key-2024' }, pick: (c) => c.jwt.keyId, expected: 'key-2024' },
+    { name: 'JWT_VERIFY_JWKS_FILE', env: { JWT_VERIFY_JWKS_FILE: jwksPath }, pick: (c) => c.jwt.verifyJwks, expected: '{"keys":[]}' },
+    { name: 'JWT_ISSUER', env: { JWT_ISSUER: 'https://auth.example' }, pick: (c) => c.jwt.issuer, expected: 'https://auth.example' },
+    { name: 'JWT_AUDIENCE (a comma-separated list)', env: { JWT_AUDIENCE: 'app1, app2' }, pick: (c) => c.jwt.audience, expected: ['app1', 'app2'] },
+    { name: 'JWT_TTL in minutes', env: { JWT_TTL: '15m' }, pick: (c) => c.jwt.ttlSeconds, expected: 900 },
+    { name: 'JWT_TTL as bare seconds', env: { JWT_TTL: '120' }, pick: (c) => c.jwt.ttlSeconds, expected: 120 },
+    { name: 'JWT_CLOCK_TOLERANCE', env: { JWT_CLOCK_TOLERANCE: '500ms' }, pick: (c) => c.jwt.clockToleranceMs, expected: 500 },
+    { name: 'JWT_CLOCK_TOLERANCE of zero', env: { JWT_CLOCK_TOLERANCE: '0' }, pick: (c) => c.jwt.clockToleranceMs, expected: 0 },
+    { name: 'JWT_MAX_TOKEN_LENGTH', env: { JWT_MAX_TOKEN_LENGTH: '4096' }, pick: (c) => c.jwt.maxTokenLength, expected: 4096 },
+    { name: 'JWT_REQUIRE_EXP', env: { JWT_REQUIRE_EXP: 'false' }, pick: (c) => c.jwt.requireExp, expected: false },
+    { name: 'TOKEN_COOKIE', env: { TOKEN_COOKIE: 'jwt' }, pick: (c) => c.check.tokenCookie, expected: 'jwt' },
+    { name: 'CHECK_UNAUTHENTICATED_STATUS', env: { CHECK_UNAUTHENTICATED_STATUS: '401' }, pick: (c) => c.check.unauthenticatedStatus, expected: 401 },
+    { name: 'CHECK_ACCEPT_RAW_TOKEN', env: { CHECK_ACCEPT_RAW_TOKEN: 'true' }, pick: (c) => c.check.acceptRawToken, expected: true },
+    { name: 'CHECK_CACHE_MAX_AGE', env: { CHECK_CACHE_MAX_AGE: '2m' }, pick: (c) => c.check.cacheMaxAgeSeconds, expected: 120 },
+    {
+      name: 'IDENTITY_HEADERS (claim:Header pairs, header names lower-cased)',
+      env: { IDENTITY_HEADERS: 'sub:X-Auth-User, roles:X-Auth-Roles,email:X-Auth-Email' },
+      pick: (c) => c.check.identityHeaders,
+      expected: [{ claim: 'sub', header: 'x-auth-user' }, { claim: 'roles', header: 'x-auth-roles' }, { claim: 'email', header: 'x-auth-email' }],
+    },
+    { name: 'AUTHENTICATOR_URL', env: { AUTHENTICATOR_URL: 'https://login.internal:8443/api/login' }, pick: (c) => c.authenticator.url, expected: 'https://login.internal:8443/api/login' },
+    { name: 'AUTHENTICATOR_TIMEOUT', env: { AUTHENTICATOR_TIMEOUT: '1500ms' }, pick: (c) => c.authenticator.timeoutMs, expected: 1500 },
+    { name: 'LOG_LEVEL', env: { LOG_LEVEL: 'debug' }, pick: (c) => c.logLevel, expected: 'debug' },
+    { name: 'WORKERS', env: { WORKERS: '4' }, pick: (c) => c.workers, expected: 4 },
+    { name: 'LOGIN_BODY_LIMIT', env: { LOGIN_BODY_LIMIT: '1kb' }, pick: (c) => c.login.bodyLimitBytes, expected: 1024 },
+    { name: 'LOGIN_SET_COOKIE with TOKEN_COOKIE', env: { LOGIN_SET_COOKIE: 'true', TOKEN_COOKIE: 'jwt' }, pick: (c) => c.login.setCookie, expected: true },
+    { name: 'COOKIE_SAMESITE', env: { COOKIE_SAMESITE: 'strict' }, pick: (c) => c.login.cookie.sameSite, expected: 'Strict' },
+    { name: 'LOGIN_SUBJECT_FIELDS', env: { LOGIN_SUBJECT_FIELDS: 'email,id' }, pick: (c) => c.login.subjectFields, expected: ['email', 'id'] },
+    { name: 'an empty variable counts as unset', env: { PORT: '', HOST: '' }, pick: (c) => [c.port, c.host], expected: [8000, '127.0.0.1'] },
+  ];
+  for (const { name, env, pick, expected } of rows) {
+    // An empty JWT_SECRET in a row unsets the base secret (empty counts as unset).
+    test(name, () => assert.deepEqual(pick(loadConfig({ ...BASE, ...env })), expected));
+  }
+});
+
+describe('secrets from NAME_FILE', () => {
+  test('JWT_SECRET_FILE is read, with its trailing newline dropped', () => {
+    const path = files.write('secret', `${SECRET}\n`);
+    assert.equal(loadConfig({ JWT_SECRET_FILE: path }).jwt.secret?.toString(), SECRET);
+  });
+
+  test('JWT_SECRET_FILE keeps inner whitespace as part of the secret', () => {
+    const secret = `${SECRET.slice(0, 16)} ${SECRET.slice(16)}`;
+    const path = files.write('secret-with-space', `${secret}\r\n`);
+    assert.equal(loadConfig({ JWT_SECRET_FILE: path }).jwt.secret?.toString(), secret);
+  });
+
+  test('JWT_SECRET and JWT_SECRET_FILE both set is refused, naming both', () => {
+    const path = files.write('secret-both', SECRET);
+    const error = configError({ JWT_SECRET: SECRET, JWT_SECRET_FILE: path });
+    assert.ok(error.problems.some((problem) => problem.includes('JWT_SECRET and JWT_SECRET_FILE')), error.message);
+  });
+
+  test('an unreadable JWT_SECRET_FILE is refused, naming the variable', () => {
+    const error = configError({ JWT_SECRET_FILE: `${files.dir}/does-not-exist` });
+    assert.ok(error.problems.some((problem) => problem.startsWith('JWT_SECRET_FILE:') && problem.includes('ENOENT')), error.message);
+  });
+
+  test('an unreadable key file is refused, naming the variable', () => {
+    const error = configError({ JWT_ALGORITHM: 'ES256', JWT_PRIVATE_KEY_FILE: `${files.dir}/missing.pem` });
+    assert.ok(error.problems.some((problem) => problem.startsWith('JWT_PRIVATE_KEY_FILE:')), error.message);
+  });
+});
+
+describe('bad values are all reported at once', () => {
+  const bad: Array<[variable: string, value: string]> = [
+    ['PORT', '80a'],
+    ['PORT', '70000'],
+    ['WORKERS', '0'],
+    ['LOG_LEVEL', 'verbose'],
+    ['JWT_ALGORITHM', 'HS999'],
+    ['JWT_TTL', 'forever'],
+    ['JWT_TTL', '0'],
+    ['JWT_CLOCK_TOLERANCE', '-5s'],
+    ['JWT_MAX_TOKEN_LENGTH', '10'],
+    ['JWT_REQUIRE_EXP', 'maybe'],
+    ['CHECK_UNAUTHENTICATED_STATUS', '500'],
+    ['CHECK_ACCEPT_RAW_TOKEN', 'sometimes'],
+    ['CHECK_CACHE_MAX_AGE', 'soon'],
+    ['IDENTITY_HEADERS', 'sub'],
+    ['IDENTITY_HEADERS', 'sub:X Auth User'],
+    ['IDENTITY_HEADERS', 'sub:X-A:extra'],
+    ['TOKEN_COOKIE', 'my cookie'],
+    ['AUTHENTICATOR_URL', 'ftp://example.org/login'],
+    ['AUTHENTICATOR_URL', 'not a url'],
+    ['AUTHENTICATOR_TIMEOUT', '0'],
+    ['LOGIN_BODY_LIMIT', 'huge'],
+    ['COOKIE_SAMESITE', 'sometimes'],
+    ['TRUSTED_PROXIES', 'nginx.local'],
+    ['TRUSTED_PROXIES', '10.0.0.0/33'],
+    ['CHECK_REALM', 'caf\u00e9 \u{1F600}'],
+  ];
+
+  for (const [variable, value] of bad) {
+    test(`${variable}=${JSON.stringify(value)} is refused, naming ${variable}`, () => {
+      const error = configError({ ...BASE, [variable]: value });
+      assert.ok(error.problems.some((problem) => problem.includes(variable)), error.message);
+      assert.ok(error.message.includes(variable));
+    });
+  }
+
+  test('one ConfigError names every bad variable of a broken environment', () => {
+    const env: Record<string, string> = { ...BASE };
+    const distinct = new Map(bad.map(([variable, value]) => [variable, value]));
+    // JWT_ALGORITHM=HS999 falls back to HS256, so the secret stays valid and cannot hide the rest.
+    for (const [variable, value] of distinct) env[variable] = value;
+    const error = configError(env);
+    for (const variable of distinct.keys()) {
+      assert.ok(error.problems.some((problem) => problem.includes(variable)), `${variable} missing from:\n${error.message}`);
+    }
+  });
+
+  test('LOGIN_SET_COOKIE=true without TOKEN_COOKIE is refused', () => {
+    const error = configError({ ...BASE, LOGIN_SET_COOKIE: 'true' });
+    assert.ok(error.problems.some((problem) => problem.includes('LOGIN_SET_COOKIE') && problem.includes('TOKEN_COOKIE')), error.message);
+  });
+
+  test('COOKIE_SAMESITE=None with COOKIE_SECURE=false is refused', () => {
+    const error = configError({ ...BASE, COOKIE_SAMESITE: 'None', COOKIE_SECURE: 'false' });
+    assert.ok(error.problems.some((problem) => problem.includes('COOKIE_SAMESITE')), error.message);
+  });
+
+  test('a bad value is quoted in the message so the operator sees what was read', () => {
+    assert.match(configError({ ...BASE, PORT: '80a' }).message, /PORT.*"80a"/);
+  });
+});
+
+describe('HMAC secrets shorter than the hash are refused', () => {
+  for (const [alg, bytes] of [['HS256', 32], ['HS384', 48], ['HS512', 64]] as const) {
+    test(`${alg} refuses ${bytes - 1} bytes`, () => {
+      const error = configError({ JWT_ALGORITHM: alg, JWT_SECRET: 'k'.repeat(bytes - 1) });
+      assert.ok(error.problems.some((problem) => problem.startsWith('JWT_SECRET') && problem.includes(String(bytes))), error.message);
+    });
+    test(`${alg} accepts ${bytes} bytes`, () => {
+      assert.equal(loadConfig({ JWT_ALGORITHM: alg, JWT_SECRET: 'k'.repeat(bytes) }).jwt.secret?.length, bytes);
+    });
+  }
+
+  test('the length is counted in bytes, not characters', () => {
+    // 16 two-byte characters are 32 bytes.
+    assert.equal(loadConfig({ JWT_SECRET: 'é'.repeat(16) }).jwt.secret?.length, 32);
+  });
+
+  test('a refused secret is never echoed in the message', () => {
+    const secret = 'short-but-sensitive-value';
+    assert.ok(!configError({ JWT_SECRET: secret }).message.includes(secret));
+  });
+});
+
+describe('the result is frozen', () => {
+  const config = loadConfig({ ...BASE, JWT_AUDIENCE: 'a,b', IDENTITY_HEADERS: 'sub:X-Auth-User' });
+
+  test('at every level', () => {
+    for (const object of [config, config.jwt, config.jwt.audience, config.check, config.check.identityHeaders, config.check.identityHeaders[0], config.login, config.login.cookie, config.authenticator]) {
+      assert.ok(Object.isFrozen(object));
+    }
+  });
+
+  test('assignments throw (ES modules are strict)', () => {
+    assert.throws(() => {
+      (config as { port: number }).port = 1;
+    }, TypeError);
+    assert.throws(() => {
+      (config.jwt.audience as string[]).push('c');
+    }, TypeError);
+  });
+
+  test('two loads of one environment are independent and equal', () => {
+    assert.deepEqual(loadConfig({ ...BASE, JWT_AUDIENCE: 'a,b', IDENTITY_HEADERS: 'sub:X-Auth-User' }), config);
+  });
+});
+
+describe('no secret is ever invented', () => {
+  test('HS256 without a secret refuses to start and says how to make one', () => {
+    const error = configError({});
+    assert.ok(error.problems.some((problem) => problem.includes('JWT_SECRET') && problem.includes('keygen')), error.message);
+  });
+
+  for (const alg of ['RS256', 'ES256', 'EdDSA'] as const) {
+    test(`${alg} without key files refuses to start and says how to make one`, () => {
+      const error = configError({ JWT_ALGORITHM: alg });
+      assert.ok(error.problems.some((problem) => problem.includes('JWT_PRIVATE_KEY_FILE') && problem.includes('keygen')), error.message);
+    });
+  }
+
+  test('a secret for an asymmetric algorithm is refused rather than ignored', () => {
+    const error = configError({ JWT_ALGORITHM: 'ES256', JWT_SECRET: SECRET, JWT_PRIVATE_KEY_FILE: files.write('es-private.pem', pairFor('ES256').privatePem) });
+    assert.ok(error.problems.some((problem) => problem.includes('JWT_SECRET')), error.message);
+  });
+
+  test('a private key for an HMAC algorithm is refused rather than ignored', () => {
+    const error = configError({ JWT_SECRET: SECRET, JWT_PRIVATE_KEY_FILE: files.write('es-private-2.pem', pairFor('ES256').privatePem) });
+    assert.ok(error.problems.some((problem) => problem.includes('JWT_PRIVATE_KEY_FILE')), error.message);
+  });
+
+  test('the environment object is only read', () => {
+    const env = Object.freeze({ ...BASE });
+    loadConfig(env);
+    assert.deepEqual(env, BASE);
+  });
+});

@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { loadConfig } from '../../src/config.js';
+import { AppError } from '../../src/errors.js';
+import { createIdentityHeaders, headerValue } from '../../src/identity-headers.js';
+import { hmacSecret } from '../helpers/keys.js';
+
+describe('headerValue', () => {
+  const rows: Array<[name: string, value: unknown, expected: string | undefined]> = [
+    ['a plain string', 'alice', 'alice'],
+    ['a string with spaces and punctuation', 'Alice Liddell <alice@example.org>', 'Alice Liddell <alice@example.org>'],
+    ['CR LF (header injection)', 'alice\r\nX-Auth-Roles: admin', 'alice%0D%0AX-Auth-Roles: admin'],
+    ['a lone LF', 'a\nb', 'a%0Ab'],
+    ['NUL', 'a\u0000b', 'a%00b'],
+    ['a tab', 'a\tb', 'a%09b'],
+    ['DEL', 'a\u007fb', 'a%7Fb'],
+    ['non-ASCII as UTF-8 percent-encoding', 'Zoë', 'Zo%C3%AB'],
+    ['a percent sign (so encoded values stay unambiguous)', '100%', '100%25'],
+    ['a lone surrogate (replaced, never thrown)', 'a\ud800b', 'a%EF%BF%BDb'],
+    ['the empty string', '', ''],
+    ['an integer', 42, '42'],
+    ['a float', 1.5, '1.5'],
+    ['true', true, 'true'],
+    ['false', false, 'false'],
+    ['an array of strings joined with commas', ['admin', 'editor'], 'admin,editor'],
+    ['an array with a comma inside an element', ['a,b', 'c'], 'a%2Cb,c'],
+    ['an array with CR/LF inside an element', ['a\r\nb'], 'a%0D%0Ab'],
+    ['an array of numbers', [1, 2], '1,2'],
+    ['an empty array', [], ''],
+    ['an object as JSON', { a: 1 }, '{"a":1}'],
+    ['an object with a newline in a value', { a: 'x\ny' }, '{"a":"x\\ny"}'],
+    ['null', null, undefined],
+    ['undefined', undefined, undefined],
+  ];
+  for (const [name, value, expected] of rows) {
+    test(`${name} → ${JSON.stringify(expected)}`, () => assert.equal(headerValue(value), expected));
+  }
+
+  test('no value ever contains CR, LF or NUL', () => {
+    for (const value of ['\r', '\n', '\u0000', ['\r\n'], { '\n': '\r' }, '\u2028\u2029', 'é\r\n']) {
+      assert.doesNotMatch(headerValue(value) ?? '', /[\r\n\u0000]/);
+    }
+  });
+});
+
+describe('createIdentityHeaders', () => {
+  const base = { JWT_SECRET: hmacSecret() };
+  const builderFor = (env: Record<string, string> = {}) => createIdentityHeaders(loadConfig({ ...base, ...env }).check);
+
+  test('the default maps sub to x-auth-user', () => {
+    assert.deepEqual(builderFor()({ sub: 'alice', roles: ['admin'] }), ['x-auth-user', 'alice']);
+  });
+
+  test('maps every configured claim, in order, and skips absent ones', () => {
+    const build = builderFor({ IDENTITY_HEADERS: 'sub:X-Auth-User,roles:X-Auth-Roles,email:X-Auth-Email,level:X-Auth-Level' });
+    assert.deepEqual(build({ sub: 'alice', roles: ['admin', 'editor'], level: 3 }), ['x-auth-user', 'alice', 'x-auth-roles', 'admin,editor', 'x-auth-level', '3']);
+  });
+
+  test('a claim named like an Object.prototype member is not invented', () => {
+    const build = builderFor({ IDENTITY_HEADERS: 'constructor:X-A,toString:X-B,__proto__:X-C' });
+    assert.deepEqual(build({ sub: 'alice' }), []);
+  });
+
+  test('a value longer than IDENTITY_HEADER_MAX_LENGTH is identity_too_large, not truncated', () => {
+    const build = builderFor({ IDENTITY_HEADER_MAX_LENGTH: '16' });
+    assert.deepEqual(build({ sub: 'a'.repeat(16) }), ['x-auth-user', 'a'.repeat(16)]);
+    assert.throws(() => build({ sub: 'a'.repeat(17) }), (error: unknown) => error instanceof AppError && error.code === 'identity_too_large');
+  });
+
+  test('the limit applies to the encoded value', () => {
+    const build = builderFor({ IDENTITY_HEADER_MAX_LENGTH: '16' });
+    // 6 characters, 18 once percent-encoded.
+    assert.throws(() => build({ sub: 'éééééé' }), (error: unknown) => error instanceof AppError && error.code === 'identity_too_large');
+  });
+
+  test('returns a fresh list each time (callers append to it)', () => {
+    const build = builderFor();
+    const first = build({ sub: 'alice' });
+    first.push('x', 'y');
+    assert.deepEqual(build({ sub: 'alice' }), ['x-auth-user', 'alice']);
+  });
+});

@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { AppError } from '../../src/errors.js';
+import { checkPolicy, createPolicyCache, parsePolicy, type Policy } from '../../src/policy.js';
+
+describe('parsePolicy', () => {
+  const rows: Array<[name: string, header: string, query: string, expected: Policy]> = [
+    ['nothing → the empty policy', '', '', []],
+    ['only separators → the empty policy', ' ; ;', '', []],
+    ['role (any of, comma-separated)', 'role=admin,editor', '', [{ kind: 'role', anyOf: ['admin', 'editor'] }]],
+    ['scope (all of, space- or comma-separated)', 'scope=read write,delete', '', [{ kind: 'scope', allOf: ['read', 'write', 'delete'] }]],
+    ['claim.NAME (exact value, trimmed)', 'claim.dept= eng ', '', [{ kind: 'claim', name: 'dept', value: 'eng' }]],
+    ['several terms separated by ;', 'role=admin; scope=read ;claim.tenant=t1', '', [
+      { kind: 'role', anyOf: ['admin'] },
+      { kind: 'scope', allOf: ['read'] },
+      { kind: 'claim', name: 'tenant', value: 't1' },
+    ]],
+    ['the same keys as query arguments', '', 'role=admin,editor&scope=read&claim.dept=eng', [
+      { kind: 'role', anyOf: ['admin', 'editor'] },
+      { kind: 'scope', allOf: ['read'] },
+      { kind: 'claim', name: 'dept', value: 'eng' },
+    ]],
+    ['URL-encoded query values', '', 'claim.email=alice%40example.org&scope=read%20write', [
+      { kind: 'claim', name: 'email', value: 'alice@example.org' },
+      { kind: 'scope', allOf: ['read', 'write'] },
+    ]],
+    ['header and query together (ANDed)', 'role=admin', 'scope=read', [{ kind: 'role', anyOf: ['admin'] }, { kind: 'scope', allOf: ['read'] }]],
+    ['a namespaced claim name', 'claim.urn:example:tenant=t1', '', [{ kind: 'claim', name: 'urn:example:tenant', value: 't1' }]],
+  ];
+  for (const [name, header, query, expected] of rows) {
+    test(name, () => assert.deepEqual(parsePolicy(header, query), expected));
+  }
+});
+
+describe('an unparseable requirement is policy_invalid (a deny, never an allow)', () => {
+  const rows: Array<[name: string, header: string, query: string]> = [
+    ['a term without =', 'admin', ''],
+    ['an empty role', 'role=', ''],
+    ['an empty scope list', 'scope= , ', ''],
+    ['an unknown key', 'group=admin', ''],
+    ['a misspelt key', 'roles=admin', ''],
+    ['an empty claim name', 'claim.=x', ''],
+    ['a claim name with a space', 'claim.a b=x', ''],
+    ['an unknown query argument', '', 'roel=admin'],
+    ['an empty query value', '', 'role='],
+    ['a query argument without value', '', 'role'],
+  ];
+  for (const [name, header, query] of rows) {
+    test(name, () => {
+      assert.throws(() => parsePolicy(header, query), (error: unknown) => error instanceof AppError && error.code === 'policy_invalid');
+    });
+  }
+});
+
+describe('checkPolicy', () => {
+  const rows: Array<[name: string, requirement: string, claims: Record<string, unknown>, allowed: boolean]> = [
+    ['the empty policy allows any claims', '', {}, true],
+    ['role: one of the roles present', 'role=admin,editor', { roles: ['viewer', 'editor'] }, true],
+    ['role: none of the roles present', 'role=admin,editor', { roles: ['viewer'] }, false],
+    ['role: roles as a space-separated string', 'role=admin', { roles: 'viewer admin' }, true],
+    ['role: no roles claim', 'role=admin', { sub: 'alice' }, false],
+    ['role: a role is matched whole, not as a prefix', 'role=admin', { roles: ['admin-readonly'] }, false],
+    ['role: roles of the wrong type', 'role=admin', { roles: { admin: true } }, false],
+    ['scope: every scope present (scope string)', 'scope=read,write', { scope: 'read write delete' }, true],
+    ['scope: one scope missing', 'scope=read,write', { scope: 'read' }, false],
+    ['scope: from scp as an array', 'scope=read,write', { scp: ['write', 'read'] }, true],
+    ['scope: from scp as a string', 'scope=read', { scp: 'read' }, true],
+    ['scope: no scope claim', 'scope=read', { roles: ['read'] }, false],
+    ['claim: exact string match', 'claim.dept=eng', { dept: 'eng' }, true],
+    ['claim: a different value', 'claim.dept=eng', { dept: 'engineering' }, false],
+    ['claim: case matters', 'claim.dept=eng', { dept: 'ENG' }, false],
+    ['claim: a number compared as text', 'claim.level=3', { level: 3 }, true],
+    ['claim: a boolean compared as text', 'claim.email_verified=true', { email_verified: true }, true],
+    ['claim: one element of an array', 'claim.groups=ops', { groups: ['dev', 'ops'] }, true],
+    ['claim: an object never matches', 'claim.dept=[object Object]', { dept: {} }, false],
+    ['claim: absent', 'claim.dept=eng', {}, false],
+    ['claim: inherited properties are not claims', 'claim.constructor=function Object() { [native code] }', {}, false],
+    ['claim: __proto__ is not a claim', 'claim.__proto__=x', JSON.parse('{"sub":"a"}') as Record<string, unknown>, false],
+    ['all terms must hold: one fails', 'role=admin;scope=write', { roles: ['admin'], scope: 'read' }, false],
+    ['all terms must hold: all hold', 'role=admin;scope=read;claim.tenant=t1', { roles: ['admin'], scope: 'read', tenant: 't1' }, true],
+  ];
+  for (const [name, requirement, claims, allowed] of rows) {
+    test(`${name} → ${allowed ? 'allow' : 'deny'}`, () => assert.equal(checkPolicy(parsePolicy(requirement, ''), claims), allowed));
+  }
+});
+
+describe('createPolicyCache', () => {
+  test('returns the same parsed policy for the same inputs', () => {
+    const policyFor = createPolicyCache();
+    assert.equal(policyFor('role=admin', ''), policyFor('role=admin', ''));
+  });
+
+  test('keeps header and query apart in its key', () => {
+    const policyFor = createPolicyCache();
+    assert.notDeepEqual(policyFor('role=admin', ''), policyFor('', 'role=admin&scope=x'));
+  });
+
+  test('rethrows a cached parse failure on every call', () => {
+    const policyFor = createPolicyCache();
+    for (let i = 0; i < 3; i++) {
+      assert.throws(() => policyFor('bogus', ''), (error: unknown) => error instanceof AppError && error.code === 'policy_invalid');
+    }
+  });
+
+  test('stays correct past its bound', () => {
+    const policyFor = createPolicyCache(2);
+    for (let i = 0; i < 10; i++) assert.deepEqual(policyFor(`claim.n=${i}`, ''), [{ kind: 'claim', name: 'n', value: String(i) }]);
+  });
+});
