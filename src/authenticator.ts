@@ -98,6 +98,12 @@ export function createAuthenticatorClient(options: Config['authenticator']): Aut
         throw mapError(error, tooLarge);
       }
       const { statusCode } = response;
+      // We asked for identity; a compressed body would be unreadable JSON, and passing it on without its
+      // Content-Encoding would hand the user garbage. RFC 9110 §8.4.1.
+      const encoding = response.headers['content-encoding']?.trim().toLowerCase();
+      if (encoding !== undefined && encoding !== '' && encoding !== 'identity') {
+        throw new AppError('authenticator_bad_response', `content-encoding ${encoding}`);
+      }
       const setCookie = response.headers['set-cookie'] ?? [];
       if (statusCode === 200) return { kind: 'user', user: parseUser(response), setCookie };
       if (statusCode >= 400 && statusCode < 500) {

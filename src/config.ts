@@ -27,6 +27,10 @@ export interface Config {
   readonly workers: number;
   readonly logLevel: string;
   readonly shutdownTimeoutMs: number;
+  /** How long a client may take to send the request headers (node's server.headersTimeout). */
+  readonly headersTimeoutMs: number;
+  /** How long a client may take to send the whole request, body included (node's server.requestTimeout). */
+  readonly requestTimeoutMs: number;
 
   readonly jwt: {
     readonly algorithm: Algorithm;
@@ -208,6 +212,13 @@ function parseIdentityHeaders(reader: EnvReader): IdentityHeader[] {
   return headers;
 }
 
+/** The realm goes into WWW-Authenticate as a quoted-string: visible ASCII only (RFC 9110 §5.6.4). */
+function parseRealm(reader: EnvReader): string {
+  const realm = reader.string('CHECK_REALM') ?? 'nginx-jwt-auth';
+  if (!/^[\x20-\x7e]*$/.test(realm)) reader.problems.push(`CHECK_REALM: use visible ASCII characters only, got "${realm}"`);
+  return realm;
+}
+
 function parseTrustedProxies(reader: EnvReader): string[] {
   const entries = reader.list('TRUSTED_PROXIES', '127.0.0.1,::1');
   for (const entry of entries) {
@@ -268,12 +279,19 @@ export function loadConfig(env: Env): Config {
   const secure = reader.boolean('COOKIE_SECURE', true);
   if (sameSite === 'None' && !secure) reader.problems.push('COOKIE_SAMESITE=None needs COOKIE_SECURE=true (browsers refuse it otherwise)');
 
+  // Slow clients: both bounds are needed, and node refuses a header bound longer than the request bound.
+  const headersTimeoutMs = reader.durationMs('SERVER_HEADERS_TIMEOUT', '10s', 100);
+  const requestTimeoutMs = reader.durationMs('SERVER_REQUEST_TIMEOUT', '30s', 100);
+  if (requestTimeoutMs > 0 && headersTimeoutMs > requestTimeoutMs) reader.problems.push('SERVER_HEADERS_TIMEOUT must not be longer than SERVER_REQUEST_TIMEOUT');
+
   const config: Config = {
     host: reader.string('HOST') ?? '127.0.0.1',
     port: reader.integer('PORT', 8000, 0, 65_535),
     workers: reader.integer('WORKERS', 1, 1, 256),
     logLevel: reader.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
     shutdownTimeoutMs: reader.durationMs('SHUTDOWN_TIMEOUT', '10s'),
+    headersTimeoutMs,
+    requestTimeoutMs,
     jwt: {
       algorithm,
       ...parseKeys(reader, algorithm),
@@ -288,7 +306,7 @@ export function loadConfig(env: Env): Config {
     },
     check: {
       unauthenticatedStatus: unauthenticated === '401' ? 401 : 403,
-      realm: reader.string('CHECK_REALM') ?? 'nginx-jwt-auth',
+      realm: parseRealm(reader),
       tokenCookie,
       acceptRawToken: reader.boolean('CHECK_ACCEPT_RAW_TOKEN', false),
       identityHeaders: parseIdentityHeaders(reader),

@@ -3,15 +3,54 @@
  * username within a window; once either count reaches its limit, logins for it are refused with
  * Retry-After until the window ends. Successful logins are not counted, and clear the username's count.
  * In memory by default: each instance (or cluster worker) counts on its own.
+ *
+ * Each attempt is counted as a failure *before* the authenticator is asked and withdrawn when it turns
+ * out not to be one. Checking first and counting after the answer would let a burst of concurrent
+ * attempts all pass the check before the first failure is recorded, and so overshoot any limit.
  */
-import { RateLimiterMemory } from 'rate-limiter-flexible';
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Config } from './config.js';
 
+export type LimitKey = 'ip' | 'user';
+
+export type LoginAttempt =
+  /** Over a limit: refuse without asking the authenticator. */
+  | { readonly allowed: false; readonly key: LimitKey; readonly retryAfterSeconds: number }
+  /** Counted as a failure until settled otherwise; a rejection by the authenticator needs nothing more. */
+  | {
+      readonly allowed: true;
+      /** The credentials were good: the failure is withdrawn and the username's count cleared. */
+      succeeded(): Promise<void>;
+      /** No verdict on the credentials (the authenticator failed, the body was unusable): withdrawn. */
+      undecided(): Promise<void>;
+    };
+
 export interface LoginLimiter {
-  /** Seconds until this address or username may try again; 0 when it may try now. */
-  retryAfter(address: string, username: string | undefined): Promise<{ seconds: number; key: 'ip' | 'user' | undefined }>;
-  recordFailure(address: string, username: string | undefined): Promise<void>;
-  recordSuccess(username: string | undefined): Promise<void>;
+  /** Counts one attempt for this address and username, or says which limit it is over. */
+  attempt(address: string, username: string | undefined): Promise<LoginAttempt>;
+}
+
+type Limiter = RateLimiterMemory | undefined;
+
+/** One more point for `key`; the seconds to wait when that puts it over the limit, else 0. */
+async function take(limiter: Limiter, key: string | undefined): Promise<number> {
+  if (limiter === undefined || key === undefined) return 0;
+  try {
+    await limiter.consume(key);
+    return 0;
+  } catch (rejection) {
+    if (!(rejection instanceof RateLimiterRes)) throw rejection;
+    // The point taken by a refused attempt is given back: the count stays a count of failures.
+    await limiter.reward(key);
+    return Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
+  }
+}
+
+/** Gives back the point of an attempt that was not a failure, unless its window has already ended. */
+async function giveBack(limiter: Limiter, key: string | undefined): Promise<void> {
+  if (limiter === undefined || key === undefined) return;
+  const state = await limiter.get(key);
+  if (state !== null && state.consumedPoints > 0) await limiter.reward(key);
 }
 
 export function createLoginLimiter(login: Config['login']): LoginLimiter {
@@ -19,29 +58,30 @@ export function createLoginLimiter(login: Config['login']): LoginLimiter {
   const byIp = login.maxFailuresPerIp > 0 ? new RateLimiterMemory({ keyPrefix: 'ip', points: login.maxFailuresPerIp, duration }) : undefined;
   const byUser = login.maxFailuresPerUser > 0 ? new RateLimiterMemory({ keyPrefix: 'user', points: login.maxFailuresPerUser, duration }) : undefined;
 
-  const blockedFor = async (limiter: RateLimiterMemory | undefined, key: string | undefined): Promise<number> => {
-    if (limiter === undefined || key === undefined) return 0;
-    const state = await limiter.get(key);
-    return state !== null && state.consumedPoints >= limiter.points ? Math.max(1, Math.ceil(state.msBeforeNext / 1000)) : 0;
-  };
-  const count = async (limiter: RateLimiterMemory | undefined, key: string | undefined): Promise<void> => {
-    if (limiter === undefined || key === undefined) return;
-    // consume rejects once the points are used up; being over the limit is what we are recording.
-    await limiter.consume(key).catch(() => undefined);
-  };
-
   return {
-    async retryAfter(address, username) {
-      const ip = await blockedFor(byIp, address);
-      if (ip > 0) return { seconds: ip, key: 'ip' };
-      const user = await blockedFor(byUser, username);
-      return user > 0 ? { seconds: user, key: 'user' } : { seconds: 0, key: undefined };
-    },
-    async recordFailure(address, username) {
-      await Promise.all([count(byIp, address), count(byUser, username)]);
-    },
-    async recordSuccess(username) {
-      if (byUser !== undefined && username !== undefined) await byUser.delete(username);
+    async attempt(address, username) {
+      const ipWait = await take(byIp, address);
+      if (ipWait > 0) return { allowed: false, key: 'ip', retryAfterSeconds: ipWait };
+      const userWait = await take(byUser, username);
+      if (userWait > 0) {
+        await giveBack(byIp, address);
+        return { allowed: false, key: 'user', retryAfterSeconds: userWait };
+      }
+      let settled = false;
+      return {
+        allowed: true,
+        async succeeded() {
+          if (settled) return;
+          settled = true;
+          await giveBack(byIp, address);
+          if (byUser !== undefined && username !== undefined) await byUser.delete(username);
+        },
+        async undecided() {
+          if (settled) return;
+          settled = true;
+          await Promise.all([giveBack(byIp, address), giveBack(byUser, username)]);
+        },
+      };
     },
   };
 }

@@ -3,7 +3,7 @@
  * With WORKERS > 1 the primary only forks and supervises; each worker is a whole service.
  */
 import cluster from 'node:cluster';
-import type { Server } from 'node:http';
+import http, { type Server } from 'node:http';
 import { once } from 'node:events';
 import { loadConfig, type Config } from './config.js';
 import { loadKeys } from './keys.js';
@@ -11,13 +11,22 @@ import { createLogger, type Logger } from './logging.js';
 import { createService } from './service.js';
 
 /**
- * Socket timeouts. keepAliveTimeout stays above nginx's upstream keepalive_timeout (60 s in nginx/),
- * so nginx, not us, closes idle connections: otherwise nginx may reuse one we just closed and
- * answer its client with a 502. headersTimeout and requestTimeout bound slow clients.
+ * keepAliveTimeout stays above nginx's upstream keepalive_timeout (60 s in nginx/), so nginx, not us,
+ * closes idle connections: otherwise nginx may reuse one we just closed and answer its client with a
+ * 502. Slow clients are bounded by SERVER_HEADERS_TIMEOUT and SERVER_REQUEST_TIMEOUT.
  */
 const KEEP_ALIVE_TIMEOUT_MS = 65_000;
-const HEADERS_TIMEOUT_MS = 10_000;
-const REQUEST_TIMEOUT_MS = 30_000;
+
+/**
+ * node enforces headersTimeout and requestTimeout only when it sweeps its connections, every 30 s by
+ * default, which would let a slow client hold a socket up to 30 s past either bound.
+ */
+function sweepIntervalMs(config: Config): number {
+  return Math.max(100, Math.min(1000, Math.floor(config.headersTimeoutMs / 4)));
+}
+
+/** While draining, how often connections that have gone idle are closed. */
+const IDLE_SWEEP_MS = 100;
 
 export interface RunningServer {
   readonly server: Server;
@@ -30,10 +39,19 @@ export interface RunningServer {
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
   const service = createService(config, { logger });
   const { lifecycle } = service.deps;
-  const server = service.app.listen({ host: config.host, port: config.port });
-  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
-  server.headersTimeout = HEADERS_TIMEOUT_MS;
-  server.requestTimeout = REQUEST_TIMEOUT_MS;
+  const server = http.createServer(
+    {
+      keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+      headersTimeout: config.headersTimeoutMs,
+      requestTimeout: config.requestTimeoutMs,
+      connectionsCheckingInterval: sweepIntervalMs(config),
+      // Room for the longest token we accept, in both Authorization and Cookie, plus ordinary headers:
+      // a header block over node's 16 KB default would be a 431 that nginx turns into a 500.
+      maxHeaderSize: Math.max(16 * 1024, 2 * config.jwt.maxTokenLength + 8 * 1024),
+    },
+    service.app.callback(),
+  );
+  server.listen({ host: config.host, port: config.port });
   await once(server, 'listening');
   lifecycle.ready = true;
   const address = server.address();
@@ -48,26 +66,44 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
         server.closeAllConnections();
       }, config.shutdownTimeoutMs);
       force.unref();
+      // Idle keep-alive connections would hold close() open. Answers to requests that arrive now say
+      // Connection: close; a request already in flight gets a keep-alive answer and its connection then
+      // goes idle, where nginx would keep it for its keepalive_timeout: so idle ones are swept until done.
+      const sweep = setInterval(() => server.closeIdleConnections(), IDLE_SWEEP_MS);
       server.close(() => {
         clearTimeout(force);
+        clearInterval(sweep);
         service.close();
         resolve();
       });
-      // Idle keep-alive connections would hold close() open; busy ones finish and then close,
-      // since every answer now says Connection: close.
       server.closeIdleConnections();
     }));
   return { server, port, stop };
 }
 
-function onSignals(handler: (signal: NodeJS.Signals) => void): void {
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, handler);
+/**
+ * Runs `handler` on the first SIGTERM or SIGINT and only logs the ones after it. A terminal's Ctrl-C,
+ * `npm start` and systemd's KillMode=control-group signal every process in the group, and a cluster
+ * primary passes the signal on too, so a process often gets two: with node's default action for the
+ * second, it would die mid-drain. The drain is bounded by SHUTDOWN_TIMEOUT; SIGKILL still works.
+ */
+function onSignals(logger: Logger, handler: (signal: NodeJS.Signals) => void): void {
+  let first: NodeJS.Signals | undefined;
+  const listener = (signal: NodeJS.Signals): void => {
+    if (first !== undefined) {
+      logger.info({ signal }, 'already shutting down');
+      return;
+    }
+    first = signal;
+    handler(signal);
+  };
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, listener);
 }
 
 async function runWorker(config: Config, logger: Logger): Promise<void> {
   const running = await startServer(config, logger);
   logger.info({ host: config.host, port: running.port, algorithm: config.jwt.algorithm, pid: process.pid }, 'listening');
-  onSignals((signal) => {
+  onSignals(logger, (signal) => {
     logger.info({ signal }, 'shutting down: finishing in-flight requests');
     void running.stop().then(() => {
       logger.info('stopped');
@@ -88,7 +124,7 @@ function runPrimary(config: Config, logger: Logger): void {
     logger.error({ pid: worker.process.pid, code, signal }, 'worker died: starting another');
     cluster.fork();
   });
-  onSignals((signal) => {
+  onSignals(logger, (signal) => {
     stopping = true;
     logger.info({ signal }, 'stopping workers');
     for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');

@@ -16,6 +16,9 @@ export interface JwsHeader {
 
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 
+/** Registered claims holding a NumericDate (RFC 7519 §4.1.4-6). */
+const NUMERIC_DATES = ['exp', 'nbf', 'iat'] as const;
+
 /** Decodes one segment, refusing anything but the single canonical unpadded base64url spelling. */
 function decodeSegment(segment: string): Buffer {
   // A length of 1 mod 4 cannot come from any byte string; other lengths may still carry non-zero
@@ -66,9 +69,10 @@ export function hasDuplicateMemberNames(json: string): boolean {
       let end = i + 1;
       while (json.charCodeAt(end) !== 0x22) end += json.charCodeAt(end) === 0x5c /* \ */ ? 2 : 1;
       if (expectKey) {
-        // Escapes are decoded so that "a" and "\u0061" count as the same name.
+        // Escapes are decoded so that "a" and "\u0061" count as the same name: both sides of the
+        // comparison must be the decoded name, without its quotes.
         const raw = json.slice(i, end + 1);
-        const name = raw.includes('\\') ? (JSON.parse(raw) as string) : raw;
+        const name = raw.includes('\\') ? (JSON.parse(raw) as string) : raw.slice(1, -1);
         const names = stack[stack.length - 1] as Set<string>;
         if (names.has(name)) return true;
         names.add(name);
@@ -83,7 +87,8 @@ export function hasDuplicateMemberNames(json: string): boolean {
 /**
  * Splits and checks a compact JWS and returns the header fields that select the key.
  * Payload and signature are checked for canonical encoding here; fast-jwt then verifies them.
- * @throws AppError token_malformed or token_header_invalid.
+ * @throws AppError token_malformed, token_algorithm_not_allowed, token_header_invalid, or
+ *   token_claims_invalid for a NumericDate that JSON reads as ±Infinity.
  */
 export function inspectJws(token: string): JwsHeader {
   const firstDot = token.indexOf('.');
@@ -97,8 +102,14 @@ export function inspectJws(token: string): JwsHeader {
   // Unsecured JWS (alg "none", RFC 7515 §A.5) is never acceptable, whatever the key set.
   const signature = token.slice(secondDot + 1);
   if (signature === '' || alg.toLowerCase() === 'none') throw new AppError('token_algorithm_not_allowed', 'unsigned token');
-  parseObjectSegment(token.slice(firstDot + 1, secondDot));
+  const payload = parseObjectSegment(token.slice(firstDot + 1, secondDot));
   decodeSegment(signature);
+  // RFC 7519 §2 NumericDate: JSON.parse reads 1e999 as Infinity, which passes every clock comparison
+  // one way or the other (an exp that never comes), and other parsers read it differently or refuse it.
+  for (const claim of NUMERIC_DATES) {
+    const value = payload[claim];
+    if (typeof value === 'number' && !Number.isFinite(value)) throw new AppError('token_claims_invalid', `${claim} is not a finite number`);
+  }
 
   if (kid !== undefined && typeof kid !== 'string') throw new AppError('token_malformed', 'kid is not a string');
   // We implement no JWS extension, so any critical one must be refused (RFC 7515 §4.1.11), and an

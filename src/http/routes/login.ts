@@ -67,42 +67,50 @@ export function loginRoutes(router: Router, deps: AppDeps): void {
       const body = await readBody(ctx, config.login.bodyLimitBytes);
       username = usernameOf(body, contentType.toLowerCase(), config.login.usernameField);
 
-      const wait = await limiter.retryAfter(address, username);
-      if (wait.seconds > 0) {
-        metrics.rateLimited.labels(wait.key ?? 'ip').inc();
-        throw new AppError('rate_limited', `too many failures by ${wait.key}`, { headers: { 'retry-after': String(wait.seconds) } });
+      const attempt = await limiter.attempt(address, username);
+      if (!attempt.allowed) {
+        metrics.rateLimited.labels(attempt.key).inc();
+        throw new AppError('rate_limited', `too many failures by ${attempt.key}`, { headers: { 'retry-after': String(attempt.retryAfterSeconds) } });
       }
+      // The attempt counts as a failure unless the authenticator says otherwise; any error on the way
+      // (no answer, a bad answer, a signing failure) is no verdict on the credentials.
+      let settled = false;
+      try {
+        const answer = await authenticator.login({ body, contentType: contentType || undefined, requestId, clientAddress: address }).catch((error: unknown) => {
+          metrics.authenticatorCalls.labels(toAppError(error).code).inc();
+          throw error;
+        });
+        metrics.authenticatorCalls.labels(answer.kind).inc();
+        const passCookies = (): void => {
+          if (config.authenticator.passCookies) for (const cookie of answer.setCookie) ctx.append('set-cookie', cookie);
+        };
 
-      const answer = await authenticator.login({ body, contentType: contentType || undefined, requestId, clientAddress: address }).catch((error: unknown) => {
-        metrics.authenticatorCalls.labels(toAppError(error).code).inc();
-        throw error;
-      });
-      metrics.authenticatorCalls.labels(answer.kind).inc();
-      const passCookies = (): void => {
-        if (config.authenticator.passCookies) for (const cookie of answer.setCookie) ctx.append('set-cookie', cookie);
-      };
+        if (answer.kind === 'rejected') {
+          settled = true;
+          outcome = 'rejected';
+          passCookies();
+          ctx.status = answer.status;
+          ctx.body = answer.body;
+          // Set as sent: ctx.type would add a charset the authenticator did not say.
+          if (answer.contentType !== undefined) ctx.set('content-type', answer.contentType);
+          log.info({ outcome, status: answer.status, username }, 'login rejected by the authenticator');
+          return;
+        }
 
-      if (answer.kind === 'rejected') {
-        await limiter.recordFailure(address, username);
-        outcome = 'rejected';
+        const subject = subjectOf(answer.user, config.login.subjectFields);
+        if (subject === undefined) throw new AppError('authenticator_bad_response', `no subject in fields ${config.login.subjectFields.join(', ')}`);
+        const signed = signer(subject, answer.user);
+        settled = true;
+        await attempt.succeeded();
+        outcome = 'ok';
         passCookies();
-        ctx.status = answer.status;
-        ctx.body = answer.body;
-        if (answer.contentType !== undefined) ctx.type = answer.contentType;
-        log.info({ outcome, status: answer.status, username }, 'login rejected by the authenticator');
-        return;
+        ctx.set('pragma', 'no-cache');
+        if (config.login.setCookie && cookieName !== undefined) ctx.append('set-cookie', tokenCookie(cookieName, signed.token, signed.expiresIn, config.login.cookie));
+        ctx.body = { token: signed.token, token_type: 'Bearer', expires_in: signed.expiresIn };
+        log.info({ outcome, sub: subject, jti: signed.jti }, 'login succeeded');
+      } finally {
+        if (!settled) await attempt.undecided();
       }
-
-      const subject = subjectOf(answer.user, config.login.subjectFields);
-      if (subject === undefined) throw new AppError('authenticator_bad_response', `no subject in fields ${config.login.subjectFields.join(', ')}`);
-      const signed = signer(subject, answer.user);
-      await limiter.recordSuccess(username);
-      outcome = 'ok';
-      passCookies();
-      ctx.set('pragma', 'no-cache');
-      if (config.login.setCookie && cookieName !== undefined) ctx.append('set-cookie', tokenCookie(cookieName, signed.token, signed.expiresIn, config.login.cookie));
-      ctx.body = { token: signed.token, token_type: 'Bearer', expires_in: signed.expiresIn };
-      log.info({ outcome, sub: subject, jti: signed.jti }, 'login succeeded');
     } catch (error) {
       const { code, message } = toAppError(error);
       outcome = code;
