@@ -1,6 +1,7 @@
 /**
  * The /check decision, independent of any HTTP framework: raw headers and the auth URI's query in,
- * a status with headers and a body out. Deny answers are built once per code at start.
+ * a status with every response header and a body out. Deny answers are built once per code at
+ * start; with fast-jwt's verify cache on, an allow is built once per cached claims object.
  */
 import type { Config } from './config.js';
 import { readCheckInputs } from './credentials.js';
@@ -18,7 +19,11 @@ export interface CheckRequest {
 
 export interface Decision {
   readonly status: number;
-  readonly headers: HeaderList;
+  /**
+   * Every response header as flat name/value pairs, framing included (Content-Type, Content-Length),
+   * ready for node's `res.writeHead(status, headers)`. Shared between requests: never modify it.
+   */
+  readonly headers: readonly string[];
   readonly body: string;
   /** Why it was denied; undefined on allow. */
   readonly code: ErrorCode | undefined;
@@ -53,15 +58,38 @@ function buildDenials(check: Config['check']): ReadonlyMap<ErrorCode, Decision> 
     // RFC 6750 §3: no error attribute when the request had no credentials at all.
     if (status === 401) headers.push('www-authenticate', code === 'token_missing' ? realm : `${realm}, error="invalid_token"`);
     if (code === 'insufficient_scope') headers.push('www-authenticate', `${realm}, error="insufficient_scope"`);
-    denials.set(code, { status, headers, body: JSON.stringify({ error: code }), code, claims: undefined });
+    const body = JSON.stringify({ error: code });
+    headers.push('Content-Length', String(Buffer.byteLength(body)));
+    denials.set(code, { status, headers, body, code, claims: undefined });
   }
   return denials;
 }
+
+/**
+ * Closes an allow's header list the way Koa framed it when /check was a Koa route (an empty string
+ * body: text/plain, length 0), so nginx and tests see the same framing as before.
+ */
+const ALLOW_FRAMING = ['Content-Type', 'text/plain; charset=utf-8', 'Content-Length', '0'] as const;
 
 export function createCheck({ config, verify, identityHeaders, now = () => Date.now() / 1000 }: CheckDeps): Check {
   const denials = buildDenials(config.check);
   const policyFor = createPolicyCache();
   const cacheMaxAge = config.check.cacheMaxAgeSeconds;
+  // fast-jwt's verify cache hands back the same claims object for the same token, so the allow
+  // built for it can be reused as long as that object lives (a WeakMap never keeps it alive).
+  // Without the cache every token gives a new object and a memo would only add work.
+  const allows = cacheMaxAge === 0 && config.jwt.verifyCacheSize > 0 ? new WeakMap<Claims, Decision>() : undefined;
+  const allow = (claims: Claims): Decision => {
+    let decision = allows?.get(claims);
+    if (decision !== undefined) return decision;
+    const headers = identityHeaders(claims);
+    // Always said, 0 included: X-Accel-Expires overrides any proxy_cache_valid in the auth location,
+    // so with CHECK_CACHE_MAX_AGE=0 no nginx setting can keep an allow, let alone past exp.
+    headers.push('x-accel-expires', cacheMaxAge > 0 ? String(cacheSeconds(claims.exp, cacheMaxAge, now())) : '0', ...ALLOW_FRAMING);
+    decision = { status: 200, headers, body: '', code: undefined, claims };
+    allows?.set(claims, decision);
+    return decision;
+  };
   const deny = (error: unknown): Decision => {
     const denial = denials.get(toAppError(error).code);
     if (denial !== undefined) return denial;
@@ -77,9 +105,7 @@ export function createCheck({ config, verify, identityHeaders, now = () => Date.
       const policy = policyFor(requirement, query);
       const claims = verify(token);
       if (!checkPolicy(policy, claims)) throw new AppError('insufficient_scope');
-      const headers = identityHeaders(claims);
-      if (cacheMaxAge > 0) headers.push('x-accel-expires', String(cacheSeconds(claims.exp, cacheMaxAge, now())));
-      return { status: 200, headers, body: '', code: undefined, claims };
+      return allow(claims);
     } catch (error) {
       return deny(error);
     }

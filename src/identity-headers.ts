@@ -16,10 +16,22 @@ export type IdentityHeaderBuilder = (claims: Claims) => HeaderList;
 const PLAIN = /^[\x20-\x24\x26-\x7e]*$/;
 const NOT_PLAIN = /[^\x20-\x24\x26-\x7e]/gu;
 /** Inside a list, a comma is the separator, so an element's own commas are encoded too. */
+const PLAIN_IN_LIST = /^[\x20-\x24\x26-\x2b\x2d-\x7e]*$/;
 const NOT_PLAIN_IN_LIST = /[^\x20-\x24\x26-\x2b\x2d-\x7e]/gu;
 
 function encode(text: string, unsafe: RegExp): string {
   return text.toWellFormed().replace(unsafe, (char) => encodeURIComponent(char));
+}
+
+/** A list claim: elements joined with commas, each encoded (plain ones, the usual case, as they are). */
+function listValue(items: readonly unknown[]): string {
+  let joined = '';
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i];
+    const text = typeof item === 'string' ? item : (JSON.stringify(item) ?? '');
+    joined += `${i === 0 ? '' : ','}${PLAIN_IN_LIST.test(text) ? text : encode(text, NOT_PLAIN_IN_LIST)}`;
+  }
+  return joined;
 }
 
 /** The header value of one claim, or undefined when the claim is absent. */
@@ -32,11 +44,7 @@ export function headerValue(value: unknown): string | undefined {
       return String(value);
     case 'object':
       if (value === null) return undefined;
-      if (Array.isArray(value)) {
-        return value
-          .map((item) => (typeof item === 'string' ? encode(item, NOT_PLAIN_IN_LIST) : encode(JSON.stringify(item) ?? '', NOT_PLAIN_IN_LIST)))
-          .join(',');
-      }
+      if (Array.isArray(value)) return listValue(value);
       return encode(JSON.stringify(value), NOT_PLAIN);
     default:
       return undefined;

@@ -1,17 +1,120 @@
 /**
  * Prometheus metrics (prom-client) on a registry of the app's own, so tests can build many apps.
- * Children with fixed label values are created up front: the /check path only increments.
+ * Children with fixed label values are created up front; /check, which nginx calls on every
+ * protected request, only adds to plain numbers that become series when /metrics is scraped.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
+
+/** /check's decisions and durations, recorded without any per-request label hashing (issue 4). */
+export interface CheckMetrics {
+  /** An allow that took `seconds` to decide. */
+  allow(seconds: number): void;
+  /** A deny with its reason code. */
+  deny(code: string, seconds: number): void;
+}
 
 export interface Metrics {
   readonly registry: Registry;
-  readonly decisions: Counter<'result' | 'reason'>;
-  readonly checkDuration: Histogram<'result'>;
+  /** jwt_auth_check_decisions_total{result,reason} and jwt_auth_check_duration_seconds{result}. */
+  readonly check: CheckMetrics;
   readonly logins: Counter<'outcome'>;
   readonly loginDuration: Histogram<'outcome'>;
   readonly authenticatorCalls: Counter<'outcome'>;
   readonly rateLimited: Counter<'key'>;
+}
+
+const CHECK_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.1] as const;
+
+/** Bucket counts of one label value; the last slot counts values above every bound. */
+interface Series {
+  readonly result: string;
+  readonly counts: Float64Array;
+  sum: number;
+  count: number;
+}
+
+/**
+ * jwt_auth_check_duration_seconds, written out exactly as a prom-client Histogram would (cumulative
+ * `le` buckets, +Inf, _sum, _count; a label value appears once observed). prom-client's own
+ * `labels().observe()` hashes the label object on every call, which /check cannot afford; this
+ * object implements the part of prom-client's metric interface that a Registry reads.
+ */
+class CheckDurationHistogram {
+  readonly name = 'jwt_auth_check_duration_seconds';
+  readonly help = '/check handling time';
+  readonly type = 'histogram';
+  readonly aggregator = 'sum';
+  readonly allowSeries = CheckDurationHistogram.series('allow');
+  readonly denySeries = CheckDurationHistogram.series('deny');
+  /** Label values in the order they were first observed, as prom-client lists them. */
+  private readonly observed: Series[] = [];
+
+  private static series(result: string): Series {
+    return { result, counts: new Float64Array(CHECK_BUCKETS.length + 1), sum: 0, count: 0 };
+  }
+
+  observe(series: Series, seconds: number): void {
+    if (series.count === 0) this.observed.push(series);
+    let bucket = 0;
+    while (bucket < CHECK_BUCKETS.length && seconds > (CHECK_BUCKETS[bucket] as number)) bucket++;
+    (series.counts[bucket] as number)++;
+    series.sum += seconds;
+    series.count++;
+  }
+
+  async get() {
+    const name = this.name;
+    const values: Array<{ metricName: string; labels: Record<string, string | number>; value: number }> = [];
+    for (const { result, counts, sum, count } of this.observed) {
+      let cumulative = 0;
+      CHECK_BUCKETS.forEach((le, i) => {
+        cumulative += counts[i] as number;
+        values.push({ metricName: `${name}_bucket`, labels: { le, result }, value: cumulative });
+      });
+      values.push({ metricName: `${name}_bucket`, labels: { le: '+Inf', result }, value: count });
+      values.push({ metricName: `${name}_sum`, labels: { result }, value: sum });
+      values.push({ metricName: `${name}_count`, labels: { result }, value: count });
+    }
+    return { name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+  }
+
+  reset(): void {
+    for (const series of this.observed.splice(0)) {
+      series.counts.fill(0);
+      series.sum = 0;
+      series.count = 0;
+    }
+  }
+}
+
+function createCheckMetrics(registry: Registry): CheckMetrics {
+  let allowed = 0;
+  const denied = new Map<string, number>();
+  // Counted here, added to the prom-client counter when it is read (collect runs before every read).
+  new Counter({
+    name: 'jwt_auth_check_decisions_total',
+    help: '/check decisions by result and reason code',
+    labelNames: ['result', 'reason'],
+    registers: [registry],
+    collect() {
+      if (allowed > 0) this.labels('allow', 'ok').inc(allowed);
+      allowed = 0;
+      for (const [code, count] of denied) this.labels('deny', code).inc(count);
+      denied.clear();
+    },
+  });
+  const duration = new CheckDurationHistogram();
+  registry.registerMetric(duration as unknown as Metric);
+  return {
+    allow(seconds) {
+      allowed++;
+      duration.observe(duration.allowSeries, seconds);
+    },
+    deny(code, seconds) {
+      denied.set(code, (denied.get(code) ?? 0) + 1);
+      duration.observe(duration.denySeries, seconds);
+    },
+  };
 }
 
 export function createMetrics(options: { version: string; defaultMetrics?: boolean }): Metrics {
@@ -20,11 +123,9 @@ export function createMetrics(options: { version: string; defaultMetrics?: boole
   new Gauge({ name: 'jwt_auth_build_info', help: 'Build information', labelNames: ['version', 'node'], registers: [registry] })
     .labels(options.version, process.version)
     .set(1);
-  const latencyBuckets = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.1];
   return {
     registry,
-    decisions: new Counter({ name: 'jwt_auth_check_decisions_total', help: '/check decisions by result and reason code', labelNames: ['result', 'reason'], registers: [registry] }),
-    checkDuration: new Histogram({ name: 'jwt_auth_check_duration_seconds', help: '/check handling time', labelNames: ['result'], buckets: latencyBuckets, registers: [registry] }),
+    check: createCheckMetrics(registry),
     logins: new Counter({ name: 'jwt_auth_login_total', help: '/login outcomes', labelNames: ['outcome'], registers: [registry] }),
     loginDuration: new Histogram({ name: 'jwt_auth_login_duration_seconds', help: '/login handling time, authenticator included', labelNames: ['outcome'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [registry] }),
     authenticatorCalls: new Counter({ name: 'jwt_auth_authenticator_requests_total', help: 'Calls to the authenticator by outcome', labelNames: ['outcome'], registers: [registry] }),

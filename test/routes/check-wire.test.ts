@@ -165,11 +165,12 @@ describe('a failure around the decision is an answer, not a crash', () => {
     await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
   });
 
-  test('the fast path answers 500 internal_error, logs it, and the server keeps serving', async () => {
+  test('the fast path still denies (403 check_failed, never a 5xx nginx would mask), logs it, and the server keeps serving', async () => {
     for (let i = 0; i < 2; i++) {
       const answer = await exchange(url, ['GET /check HTTP/1.1']);
-      assert.match(answer, /^HTTP\/1\.1 500 Internal Server Error\r\n/);
-      assert.match(answer, /\{"error":"internal_error"\}$/);
+      assert.match(answer, /^HTTP\/1\.1 403 Forbidden\r\n/);
+      assert.match(answer, /\r\nx-auth-error: check_failed\r\n/);
+      assert.match(answer, /\{"error":"check_failed"\}$/);
       assert.doesNotMatch(answer, /boom/);
     }
     assert.ok(logs.some((line) => line.includes('boom')), 'the cause is logged');

@@ -1,36 +1,79 @@
 import type Router from '@koa/router';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { statusFor } from '../../errors.js';
 import type { AppDeps } from '../app.js';
 
-/**
- * /check for every method: an auth_request subrequest keeps the client's method (and has no body,
- * which is never read here anyway).
- */
-export function checkRoute(router: Router, { check, metrics, logger }: AppDeps): void {
-  const allowed = metrics.decisions.labels('allow', 'ok');
-  const allowedDuration = metrics.checkDuration.labels('allow');
-  const deniedDuration = metrics.checkDuration.labels('deny');
+/** Answers one /check request on node's own request and response. Never throws. */
+export type CheckResponder = (req: IncomingMessage, res: ServerResponse, query: string) => void;
 
-  router.all('/check', (ctx) => {
+/**
+ * When even writing the decision fails: still a deny, and a 403 rather than a 5xx, which nginx would
+ * turn into its own 500 (statusFor('check_failed') in src/errors.ts).
+ */
+const CHECK_FAILED_STATUS = statusFor('check_failed', 403);
+const CHECK_FAILED_BODY = JSON.stringify({ error: 'check_failed' });
+const CHECK_FAILED_HEADERS = ['x-auth-error', 'check_failed', 'cache-control', 'no-store', 'x-accel-expires', '0', 'content-type', 'application/json', 'Content-Length', String(Buffer.byteLength(CHECK_FAILED_BODY))];
+
+/**
+ * The /check answer, written straight to node's response with one writeHead: the decision carries
+ * every header in order, framing included (built once per deny code, and per cached claims object
+ * on allow), so nothing here parses, looks up or allocates on the common path. The bytes are the
+ * ones Koa wrote when /check was a plain router route.
+ */
+export function createCheckResponder({ check, metrics, logger, lifecycle }: AppDeps): CheckResponder {
+  const recorded = metrics.check;
+  const answer: CheckResponder = (req, res, query) => {
     const started = performance.now();
-    const decision = check({ rawHeaders: ctx.req.rawHeaders, query: ctx.querystring });
-    const { headers } = decision;
-    for (let i = 0; i < headers.length; i += 2) ctx.res.setHeader(headers[i] as string, headers[i + 1] as string);
-    ctx.status = decision.status;
-    ctx.body = decision.body;
+    const decision = check({ rawHeaders: req.rawHeaders, query });
+    // While draining, ask nginx to reconnect (errorResponder does the same for every other route).
+    res.writeHead(decision.status, lifecycle.shuttingDown ? ['connection', 'close', ...decision.headers] : (decision.headers as string[]));
+    res.end(decision.body);
 
     const seconds = (performance.now() - started) / 1000;
     if (decision.code === undefined) {
-      allowed.inc();
-      allowedDuration.observe(seconds);
-      if (logger.isLevelEnabled('debug')) logger.debug({ event: 'check', result: 'allow', sub: decision.claims?.sub, requestId: ctx.get('x-request-id') || undefined }, 'allowed');
+      recorded.allow(seconds);
+      if (logger.isLevelEnabled('debug')) logger.debug({ event: 'check', result: 'allow', sub: decision.claims?.sub, requestId: req.headers['x-request-id'] || undefined }, 'allowed');
       return;
     }
-    metrics.decisions.labels('deny', decision.code).inc();
-    deniedDuration.observe(seconds);
+    recorded.deny(decision.code, seconds);
     // The query string is left out of the log: some applications still put tokens in URLs.
-    const uri = ctx.get('x-original-uri').split('?', 1)[0] || undefined;
-    const entry = { event: 'check', result: 'deny', code: decision.code, requestId: ctx.get('x-request-id') || undefined, method: ctx.get('x-original-method') || ctx.method, uri };
+    const uri = String(req.headers['x-original-uri'] ?? '').split('?', 1)[0] || undefined;
+    const entry = { event: 'check', result: 'deny', code: decision.code, requestId: req.headers['x-request-id'] || undefined, method: req.headers['x-original-method'] || req.method, uri };
     if (decision.cause !== undefined) logger.error({ ...entry, err: decision.cause }, 'check failed unexpectedly');
     else logger.info(entry, 'denied');
+  };
+  // check() turns every failure into a deny; this only guards the writing and logging around it
+  // (outside Koa nothing else would, and an exception here would end the process).
+  return (req, res, query) => {
+    try {
+      answer(req, res, query);
+    } catch (error) {
+      logger.error({ event: 'check', result: 'deny', code: 'check_failed', err: error }, 'check failed unexpectedly');
+      if (!res.headersSent && !res.destroyed) res.writeHead(CHECK_FAILED_STATUS, CHECK_FAILED_HEADERS).end(CHECK_FAILED_BODY);
+    }
+  };
+}
+
+/**
+ * The query of a request target nginx sends (`/check`, `/check?args`), or undefined for any other
+ * target. Targets with characters that make Koa's parseurl fall back to url.parse (which rewrites
+ * them) are left to the Koa route, so both paths always see the same query.
+ */
+export function plainCheckQuery(url: string): string | undefined {
+  if (url === '/check') return '';
+  if (!url.startsWith('/check?') || /[\t\n\f\r #\u00a0\ufeff]/.test(url)) return undefined;
+  return url.slice('/check?'.length);
+}
+
+/**
+ * /check for every method. nginx 1.22 sends every auth_request subrequest as GET, with the client's
+ * method in X-Original-Method; other callers (ingress-nginx, curl) may use any method. nginx's own spellings never get here (see App in app.ts); this
+ * route answers the others the router also matches (`/check/`, `/CHECK`, absolute-form URLs).
+ */
+export function checkRoute(router: Router, deps: AppDeps): void {
+  const respond = createCheckResponder(deps);
+  router.all('/check', (ctx) => {
+    ctx.respond = false;
+    respond(ctx.req, ctx.res, ctx.querystring);
   });
 }
