@@ -13,7 +13,8 @@ export type PolicyTerm =
 
 export type Policy = readonly PolicyTerm[];
 
-const CLAIM_NAME = /^[A-Za-z0-9_:.-]+$/;
+// Namespaced claims (https://example.org/roles) are common in OIDC providers, hence : / and .
+const CLAIM_NAME = /^[A-Za-z0-9_:./-]+$/;
 
 function parseTerm(key: string, rawValue: string): PolicyTerm {
   const values = rawValue.split(/[\s,]+/).filter((value) => value !== '');
@@ -88,7 +89,10 @@ export function checkPolicy(policy: Policy, claims: Claims): boolean {
  */
 export function createPolicyCache(limit = 1000): (header: string, query: string) => Policy {
   const cache = new Map<string, Policy | AppError>();
+  const none: Policy = Object.freeze([]);
   return (header, query) => {
+    // Most protected locations have no requirement: no key to build for them (issue 4).
+    if (header === '' && query === '') return none;
     const key = `${header}\n${query}`;
     let entry = cache.get(key);
     if (entry === undefined) {

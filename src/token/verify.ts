@@ -6,7 +6,7 @@ import { createVerifier, TokenError } from 'fast-jwt';
 import type { Config } from '../config.js';
 import { AppError, type ErrorCode } from '../errors.js';
 import type { KeySet, VerificationKey } from '../keys.js';
-import { inspectJws } from './jws.js';
+import { inspectJws, type JwsHeader } from './jws.js';
 
 export type Claims = Readonly<Record<string, unknown>>;
 
@@ -64,9 +64,25 @@ export function createTokenVerifier(jwt: Config['jwt'], keys: KeySet, options: V
     byAlg.set(key.alg, [...(byAlg.get(key.alg) ?? []), verify]);
   }
 
+  // The structural checks are a pure function of the token string and cost more than a cached
+  // verify (BENCHMARKS.md), so a token that passed them once is not checked again. Only passes are
+  // remembered, and as many as the verify cache holds: garbage from a flood costs no memory.
+  const inspected = jwt.verifyCacheSize > 0 ? new Map<string, JwsHeader>() : undefined;
+  const inspect = (token: string): JwsHeader => {
+    let header = inspected?.get(token);
+    if (header === undefined) {
+      header = inspectJws(token);
+      if (inspected !== undefined) {
+        if (inspected.size >= jwt.verifyCacheSize) inspected.clear();
+        inspected.set(token, header);
+      }
+    }
+    return header;
+  };
+
   return (token) => {
     if (token.length > jwt.maxTokenLength) throw new AppError('token_too_long');
-    const { alg, kid } = inspectJws(token);
+    const { alg, kid } = inspect(token);
     // A kid binds the token to one key and its one algorithm; without one, only keys of the token's
     // algorithm are tried. Either way the allow-list is ours, so "none" or HS256-with-an-RSA-key fail.
     let candidates: readonly KeyVerifier[];

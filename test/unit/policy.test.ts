@@ -107,3 +107,12 @@ describe('createPolicyCache', () => {
     for (let i = 0; i < 10; i++) assert.deepEqual(policyFor(`claim.n=${i}`, ''), [{ kind: 'claim', name: 'n', value: String(i) }]);
   });
 });
+
+describe('namespaced claims', () => {
+  test('claim.https://example.org/roles matches the claim of that exact name, in the header and the query form', () => {
+    const claims = { 'https://example.org/tenant': 'acme' };
+    assert.equal(checkPolicy(parsePolicy('claim.https://example.org/tenant=acme', ''), claims), true);
+    assert.equal(checkPolicy(parsePolicy('', 'claim.https%3A%2F%2Fexample.org%2Ftenant=acme'), claims), true);
+    assert.equal(checkPolicy(parsePolicy('claim.https://example.org/tenant=other', ''), claims), false);
+  });
+});
