@@ -6,7 +6,7 @@
 import { constants, createHmac, sign, type KeyObject } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import http, { type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
+import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -83,35 +83,8 @@ export async function startApp(env: Env, serverOptions: http.ServerOptions = {})
 // ---------------------------------------------------------------------------------------------------
 // HTTP clients
 
-export interface Reply {
-  readonly status: number;
-  readonly headers: IncomingHttpHeaders;
-  /** Name/value pairs as received, repeated headers kept. */
-  readonly rawHeaders: readonly string[];
-  readonly body: string;
-}
-
-export interface RequestOptions {
-  readonly method?: string;
-  readonly headers?: OutgoingHttpHeaders;
-  readonly body?: string | Buffer;
-  readonly timeoutMs?: number;
-}
-
-/** One request on its own connection, bounded in time. */
-export function request(url: string, { method = 'GET', headers = {}, body, timeoutMs = 5000 }: RequestOptions = {}): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, headers, agent: false, timeout: timeoutMs }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('error', reject);
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, rawHeaders: res.rawHeaders, body: Buffer.concat(chunks).toString('utf8') }));
-    });
-    req.on('timeout', () => req.destroy(new Error(`${method} ${url}: no answer in ${timeoutMs} ms`)));
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+// The same one-connection, time-bounded client as the other suites.
+export { request, type Reply, type RequestOptions } from '../helpers/http.js';
 
 export interface RawReply {
   /** 0 when the server closed the connection without answering. */
