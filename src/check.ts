@@ -5,7 +5,7 @@
  */
 import type { Config } from './config.js';
 import { readCheckInputs } from './credentials.js';
-import { AppError, statusFor, toAppError, type ErrorCode } from './errors.js';
+import { AppError, ERROR_CODES, statusFor, toAppError, type ErrorCode } from './errors.js';
 import type { HeaderList, IdentityHeaderBuilder } from './identity-headers.js';
 import { checkPolicy, createPolicyCache } from './policy.js';
 import type { Claims, TokenVerifier } from './token/verify.js';
@@ -42,27 +42,27 @@ export interface CheckDeps {
   readonly now?: () => number;
 }
 
-/** The deny answer for each code, built once: status, headers and body never vary per request. */
-function buildDenials(check: Config['check']): ReadonlyMap<ErrorCode, Decision> {
-  const denials = new Map<ErrorCode, Decision>();
+/** The deny answer for one code: status, headers and body never vary per request. */
+export function buildDenial(code: ErrorCode, check: Config['check']): Decision {
+  const status = statusFor(code, check.unauthenticatedStatus);
   const realm = `Bearer realm="${check.realm.replace(/["\\]/g, '')}"`;
-  const codes: ErrorCode[] = [
-    'token_missing', 'token_ambiguous', 'token_too_long', 'token_malformed', 'token_algorithm_not_allowed',
-    'token_key_unknown', 'token_signature_invalid', 'token_expired', 'token_not_yet_valid', 'token_claims_invalid',
-    'token_header_invalid', 'insufficient_scope', 'policy_invalid', 'identity_too_large', 'check_failed',
-  ];
-  for (const code of codes) {
-    const status = statusFor(code, check.unauthenticatedStatus);
-    // X-Accel-Expires: 0 keeps a denial out of nginx's cache whatever the cache settings say.
-    const headers: HeaderList = ['x-auth-error', code, 'cache-control', 'no-store', 'x-accel-expires', '0', 'content-type', 'application/json'];
-    // RFC 6750 §3: no error attribute when the request had no credentials at all.
-    if (status === 401) headers.push('www-authenticate', code === 'token_missing' ? realm : `${realm}, error="invalid_token"`);
-    if (code === 'insufficient_scope') headers.push('www-authenticate', `${realm}, error="insufficient_scope"`);
-    const body = JSON.stringify({ error: code });
-    headers.push('Content-Length', String(Buffer.byteLength(body)));
-    denials.set(code, { status, headers, body, code, claims: undefined });
-  }
-  return denials;
+  // X-Accel-Expires: 0 keeps a denial out of nginx's cache whatever the cache settings say.
+  const headers: HeaderList = ['x-auth-error', code, 'cache-control', 'no-store', 'x-accel-expires', '0', 'content-type', 'application/json'];
+  // RFC 6750 §3: no error attribute when the request had no credentials at all.
+  if (status === 401) headers.push('www-authenticate', code === 'token_missing' ? realm : `${realm}, error="invalid_token"`);
+  if (code === 'insufficient_scope') headers.push('www-authenticate', `${realm}, error="insufficient_scope"`);
+  const body = JSON.stringify({ error: code });
+  headers.push('Content-Length', String(Buffer.byteLength(body)));
+  return { status, headers, body, code, claims: undefined };
+}
+
+/**
+ * A denial for every code that /check can answer with, built once: the codes whose status is a
+ * deny (401 or 403) in the error table, so a code added there is answered as itself here.
+ */
+function buildDenials(check: Config['check']): ReadonlyMap<ErrorCode, Decision> {
+  const isDeny = (code: ErrorCode): boolean => [401, 403].includes(statusFor(code, check.unauthenticatedStatus));
+  return new Map(ERROR_CODES.filter(isDeny).map((code) => [code, buildDenial(code, check)]));
 }
 
 /**

@@ -63,6 +63,9 @@ const STATUS = {
 
 export type ErrorCode = keyof typeof STATUS;
 
+/** Every code, in the order of the table above. */
+export const ERROR_CODES: readonly ErrorCode[] = Object.freeze(Object.keys(STATUS) as ErrorCode[]);
+
 export class AppError extends Error {
   override readonly name = 'AppError';
   readonly code: ErrorCode;

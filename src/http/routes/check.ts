@@ -1,18 +1,10 @@
 import type Router from '@koa/router';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { statusFor } from '../../errors.js';
+import { buildDenial } from '../../check.js';
 import type { AppDeps } from '../app.js';
 
 /** Answers one /check request on node's own request and response. Never throws. */
 export type CheckResponder = (req: IncomingMessage, res: ServerResponse, query: string) => void;
-
-/**
- * When even writing the decision fails: still a deny, and a 403 rather than a 5xx, which nginx would
- * turn into its own 500 (statusFor('check_failed') in src/errors.ts).
- */
-const CHECK_FAILED_STATUS = statusFor('check_failed', 403);
-const CHECK_FAILED_BODY = JSON.stringify({ error: 'check_failed' });
-const CHECK_FAILED_HEADERS = ['x-auth-error', 'check_failed', 'cache-control', 'no-store', 'x-accel-expires', '0', 'content-type', 'application/json', 'Content-Length', String(Buffer.byteLength(CHECK_FAILED_BODY))];
 
 /**
  * The /check answer, written straight to node's response with one writeHead: the decision carries
@@ -20,8 +12,10 @@ const CHECK_FAILED_HEADERS = ['x-auth-error', 'check_failed', 'cache-control', '
  * on allow), so nothing here parses, looks up or allocates on the common path. The bytes are the
  * ones Koa wrote when /check was a plain router route.
  */
-export function createCheckResponder({ check, metrics, logger, lifecycle }: AppDeps): CheckResponder {
+export function createCheckResponder({ config, check, metrics, logger, lifecycle }: AppDeps): CheckResponder {
   const recorded = metrics.check;
+  // When even writing the decision fails: still a deny, never a 5xx that nginx would turn into its 500.
+  const failed = buildDenial('check_failed', config.check);
   const answer: CheckResponder = (req, res, query) => {
     const started = performance.now();
     const decision = check({ rawHeaders: req.rawHeaders, query });
@@ -49,7 +43,7 @@ export function createCheckResponder({ check, metrics, logger, lifecycle }: AppD
       answer(req, res, query);
     } catch (error) {
       logger.error({ event: 'check', result: 'deny', code: 'check_failed', err: error }, 'check failed unexpectedly');
-      if (!res.headersSent && !res.destroyed) res.writeHead(CHECK_FAILED_STATUS, CHECK_FAILED_HEADERS).end(CHECK_FAILED_BODY);
+      if (!res.headersSent && !res.destroyed) res.writeHead(failed.status, failed.headers as string[]).end(failed.body);
     }
   };
 }
