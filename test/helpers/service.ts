@@ -10,6 +10,7 @@ import { createLogger } from '../../src/logging.js';
 import { createService, type Service } from '../../src/service.js';
 
 export interface RunningService {
+  readonly port: number;
   readonly url: string;
   readonly config: Config;
   readonly service: Service;
@@ -18,16 +19,17 @@ export interface RunningService {
   close(): Promise<void>;
 }
 
-export async function startService(env: Readonly<Record<string, string | undefined>>): Promise<RunningService> {
+export async function startService(env: Readonly<Record<string, string | undefined>>, serverOptions: http.ServerOptions = {}): Promise<RunningService> {
   const config = loadConfig(env);
   const logs: string[] = [];
   const logger = createLogger(config.logLevel, { write: (line: string) => void logs.push(line) });
   const service = createService(config, { logger, defaultMetrics: false });
-  const server = http.createServer(service.app.callback());
+  const server = http.createServer(serverOptions, service.app.callback());
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
   return {
+    port,
     url: `http://127.0.0.1:${port}`,
     config,
     service,

@@ -10,9 +10,8 @@ import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/logging.js';
-import { createService, type Service } from '../../src/service.js';
+import type { Service } from '../../src/service.js';
+import { startService } from '../helpers/service.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -58,25 +57,17 @@ export interface App {
   close(): Promise<void>;
 }
 
-/** createService + app.callback() behind http.createServer on 127.0.0.1:0, with logs captured. */
+/** The shared in-process starter (test/helpers/service.ts) at level info, with log lines parsed. */
 export async function startApp(env: Env, serverOptions: http.ServerOptions = {}): Promise<App> {
-  const logs: LogLine[] = [];
-  const logger = createLogger('info', { write: (line: string) => void logs.push(JSON.parse(line) as LogLine) });
-  const service = createService(loadConfig(env), { logger, defaultMetrics: false });
-  const server = http.createServer(serverOptions, service.app.callback());
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
+  const running = await startService({ ...env, LOG_LEVEL: 'info' }, serverOptions);
   return {
-    port,
-    url: `http://127.0.0.1:${port}`,
-    service,
-    logs,
-    async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      service.close();
+    port: running.port,
+    url: running.url,
+    service: running.service,
+    get logs() {
+      return running.logs.map((line) => JSON.parse(line) as LogLine);
     },
+    close: () => running.close(),
   };
 }
 
