@@ -80,11 +80,6 @@ export class AppError extends Error {
   }
 }
 
-/** True for codes that mean "no usable credentials" rather than "not allowed". */
-export function isUnauthenticated(code: ErrorCode): boolean {
-  return STATUS[code] === UNAUTHENTICATED;
-}
-
 /**
  * The status for a code. Unauthenticated codes take the operator's choice: 403 like the original
  * OpenResty recipe, or 401 for RFC 6750 semantics.
