@@ -4,13 +4,14 @@
  *
  * - `workers`: nginx.conf ships `worker_processes auto;`; the benchmark pins one worker (issue 4).
  * - `cache`: decision caching turned on exactly as snippets/jwt-auth-cache.conf tells an operator
- *   to: a proxy_cache_path in the http block, and `include snippets/jwt-auth-cache.conf;` as the
- *   last line of the internal auth location.
+ *   to: njs loaded in the main context, jwt-auth-cache-http.conf and a proxy_cache_path in the http
+ *   block, and `include snippets/jwt-auth-cache.conf;` as the last line of the internal auth location.
  * - `extraServers`: more server blocks (the benchmark's no-auth baseline B0).
  * - `accessLog: false`: nginx still formats and writes every access-log line, to /dev/null, so a
  *   million-request run does not fill the disk.
  */
-import { mkdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync, chmodSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { findNginx, renderNginxPrefix } from '../../test/integration/harness/nginx.js';
 import { freePort, LOOPBACK } from '../../test/integration/harness/ports.js';
@@ -71,6 +72,12 @@ export function enableCacheInclude(locationSnippet: string): string {
   throw new Error('snippets/jwt-auth-location.conf: unbalanced braces');
 }
 
+/** Where this nginx build keeps its dynamic modules (`nginx -V`'s --modules-path, else Debian's). */
+export function nginxModulesDir(bin: string): string {
+  const built = spawnSync(bin, ['-V'], { encoding: 'utf8' }).stderr ?? '';
+  return /--modules-path=(\S+)/.exec(built)?.[1] ?? '/usr/lib/nginx/modules';
+}
+
 /** Renders the prefix with the harness, applies the options, starts nginx and waits for it. */
 export async function startBenchNginx(options: NginxOptions): Promise<BenchNginx> {
   const bin = findNginx();
@@ -91,7 +98,13 @@ export async function startBenchNginx(options: NginxOptions): Promise<BenchNginx
   }
   const extra: string[] = ['# Written by bench/lib/nginx.ts, not part of nginx/.'];
   if (options.cache) {
+    // The cache key is computed by njs: load the module the way an operator would, from the
+    // prefix's modules/ folder (the official image has it there; here it points at nginx's own).
+    const conf = readFileSync(confPath, 'utf8');
+    writeFileSync(confPath, `load_module modules/ngx_http_js_module.so;\n${conf}`);
+    symlinkSync(nginxModulesDir(bin), join(prefix, 'modules'));
     const cacheDir = join(prefix, 'cache');
+    extra.push('include snippets/jwt-auth-cache-http.conf;');
     extra.push(`proxy_cache_path ${cacheDir} levels=1:2 keys_zone=jwt_auth:10m max_size=100m inactive=10m use_temp_path=off;`);
     const location = join(prefix, 'snippets', 'jwt-auth-location.conf');
     writeFileSync(location, enableCacheInclude(readFileSync(location, 'utf8')));

@@ -4,12 +4,15 @@
  * between nginx and the service counts the /check requests that were not answered from the cache.
  *
  * What must hold: a cached allow is never served to a request with another credential (header or
- * cookie) or another policy (X-Auth-Require, or another auth location's arguments), never outlives
- * the token's exp, and no denial is ever cached. Needs `npm run build` and nginx (skipped without
+ * cookie), another policy (X-Auth-Require, or another auth location's arguments), another server or
+ * another auth service; it never outlives the token's exp; no denial is ever cached; and the cache
+ * folder never holds a token or a cookie in clear. Needs `npm run build` and nginx (skipped without
  * nginx, failed under CI=true).
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -40,8 +43,12 @@ describe('nginx decision caching (snippets/jwt-auth-cache.conf)', SUITE, () => {
   let app: http.Server | undefined;
   let service: ServiceInstance | undefined;
   let recorder: RecordingProxy | undefined;
+  let otherService: ServiceInstance | undefined;
   let nginx: BenchNginx | undefined;
   let editorUrl = '';
+  let tenantBUrl = '';
+  let app2Url = '';
+  const otherSecret = makeSecret();
 
   before(async () => {
     dir = makeTempDir('nginx-cache');
@@ -66,12 +73,15 @@ describe('nginx decision caching (snippets/jwt-auth-cache.conf)', SUITE, () => {
       { dir },
     );
     recorder = await startRecordingProxy(service.addr);
+    // A second application's own auth service, with a key of its own.
+    const app2Service = await startService({ JWT_SECRET: otherSecret, IDENTITY_HEADERS: 'sub:X-Auth-User', CHECK_CACHE_MAX_AGE: '60s' }, { dir });
+    otherService = app2Service;
     nginx = await startBenchNginx({
       dir,
       jwtAuthAddr: recorder.addr,
       appAddr: `127.0.0.1:${(app.address() as AddressInfo).port}`,
       cache: true,
-      extraPorts: 1,
+      extraPorts: 3,
       // A second auth location whose policy is in its proxy_pass arguments, sharing the same cache.
       extraServers: (ports) => `
 server {
@@ -96,15 +106,56 @@ server {
         include snippets/jwt-auth-protect.conf;
         proxy_pass http://app;
     }
+}
+# Tenant b: the same internal location name as the main server's, with the tenant in its arguments.
+server {
+    listen ${ports[1]};
+    location = /_jwt_auth {
+        internal;
+        proxy_pass http://jwt_auth/check?claim.tenant=b;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+        proxy_pass_request_body off;
+        proxy_set_header Content-Length "";
+        include snippets/jwt-auth-cache.conf;
+    }
+    location / {
+        include snippets/jwt-auth-protect.conf;
+        proxy_pass http://app;
+    }
+}
+# A second application with its own auth service (another key), sharing the cache zone.
+upstream jwt_auth_app2 {
+    server ${app2Service.addr};
+    keepalive 8;
+}
+server {
+    listen ${ports[2]};
+    location = /_jwt_auth {
+        internal;
+        proxy_pass http://jwt_auth_app2/check;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+        proxy_pass_request_body off;
+        proxy_set_header Content-Length "";
+        include snippets/jwt-auth-cache.conf;
+    }
+    location / {
+        include snippets/jwt-auth-protect.conf;
+        proxy_pass http://app;
+    }
 }`,
     });
     editorUrl = `http://127.0.0.1:${nginx.extraPorts[0]}`;
+    tenantBUrl = `http://127.0.0.1:${nginx.extraPorts[1]}`;
+    app2Url = `http://127.0.0.1:${nginx.extraPorts[2]}`;
   });
 
   after(async () => {
     await nginx?.stop().catch(() => undefined);
     await recorder?.stop().catch(() => undefined);
     await service?.stop().catch(() => undefined);
+    await otherService?.stop().catch(() => undefined);
     if (app) await new Promise<void>((resolve) => app?.close(() => resolve()));
     if (dir) removeTempDir(dir);
   });
@@ -196,6 +247,49 @@ server {
     assert.equal((await get('/editor/', bearer(alice), editorUrl)).status, 200);
     assert.equal(await checksDuring(async () => void (status = (await get('/editor/', bearer(alice), editorUrl)).status)), 0);
     assert.equal(status, 200);
+  });
+
+  spec("a decision cached at one server is never used at another: tenant a's token is denied at tenant b's server", async () => {
+    const tenantA = await mintToken(secret, { ...BOB, sub: 'bob-a', tenant: 'a' });
+    assert.equal((await get('/', bearer(tenantA))).status, 200);
+    assert.equal((await get('/', bearer(tenantA))).status, 200, 'cached at the main server');
+    let reply: HttpResponse | undefined;
+    assert.equal(await checksDuring(async () => void (reply = await get('/', bearer(tenantA), tenantBUrl))), 1, "tenant b's server asks the service");
+    assert.equal(reply?.status, 403);
+    assert.equal(reply?.headers['x-auth-error'], 'insufficient_scope');
+    const tenantB = await mintToken(secret, { ...BOB, sub: 'bob-b', tenant: 'b' });
+    assert.equal((await get('/', bearer(tenantB), tenantBUrl)).json<Seen>().user, 'bob-b');
+  });
+
+  spec("a decision cached for one auth service is never used for another: app1's token is denied by app2's service", async () => {
+    const forApp1 = await mintToken(secret, ALICE);
+    assert.equal((await get('/', bearer(forApp1))).status, 200);
+    assert.equal((await get('/', bearer(forApp1))).status, 200, 'cached for app1');
+    const reply = await get('/', bearer(forApp1), app2Url);
+    assert.equal(reply.status, 403);
+    assert.equal(reply.headers['x-auth-error'], 'token_signature_invalid');
+    const forApp2 = await mintToken(otherSecret, { sub: 'dave' });
+    assert.equal((await get('/', bearer(forApp2), app2Url)).json<Seen>().user, 'dave');
+  });
+
+  spec('the cache folder holds no token and no cookie in clear: its keys are digests', async () => {
+    assert.ok(nginx);
+    const token = await mintToken(secret, { sub: 'erin', roles: ['user'] });
+    const cookieToken = await mintToken(secret, { sub: 'frank', roles: ['user'] });
+    const sessionCookie = `app_session=${'s3cr3t'.repeat(8)}`;
+    assert.equal((await get('/', bearer(token))).status, 200);
+    assert.equal((await get('/', { cookie: `jwt=${cookieToken}; ${sessionCookie}` })).status, 200);
+    assert.equal(await checksDuring(async () => void (await get('/', bearer(token)))), 0, 'the allow was cached');
+    const cacheDir = join(nginx.prefix, 'cache');
+    const files = readdirSync(cacheDir, { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile());
+    assert.ok(files.length >= 2, `expected cache files in ${cacheDir}`);
+    for (const file of files) {
+      const text = readFileSync(join(file.parentPath, file.name)).toString('latin1');
+      for (const secretText of [token, cookieToken, token.split('.')[2] ?? '', cookieToken.split('.')[2] ?? '', 's3cr3ts3cr3t']) {
+        assert.ok(!text.includes(secretText), `${file.name} holds a credential in clear`);
+      }
+      assert.match(text, /KEY: [A-Za-z0-9_-]{43}\n/, 'the key is a SHA-256 digest');
+    }
   });
 
   spec('denials are never cached: every repeat reaches the service', async () => {
