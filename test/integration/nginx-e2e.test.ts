@@ -88,13 +88,20 @@ describe('nginx in front of nginx-jwt-auth (default 403 mode)', SUITE, () => {
       'x-auth-error': 'none',
       'x-auth-require': 'role=nobody',
     };
-    spec('with a valid token, the service-given values replace the client-sent ones', async () => {
-      const res = await s().request('/api/spoof', { headers: { ...spoofed, ...bearer(await s().mint(ALICE)) } });
-      assert.equal(res.status, 200);
-      assert.deepEqual(res.json<Echo>().identity, { 'X-Auth-User': 'alice', 'X-Auth-Roles': 'admin,user', 'X-Auth-Name': 'Alice Liddell' });
+    spec('with a valid token, a client-sent identity header is refused (400 identity_header_forged) and the app sees nothing', async () => {
+      const token = await s().mint(ALICE);
+      for (const [name, value] of Object.entries(spoofed)) {
+        s().appRecorder.clear();
+        const res = await s().request('/api/spoof', { headers: { [name]: value, ...bearer(token) } });
+        assert.equal(res.status, 400, name);
+        assert.equal(res.headers['x-auth-error'], 'identity_header_forged', name);
+        assert.equal(s().appRecorder.records.length, 0, name);
+      }
     });
-    spec('a header whose claim is missing from the token is removed, not left as the client sent it', async () => {
-      const res = await s().request('/api/spoof', { headers: { ...spoofed, ...bearer(await s().mint({ sub: 'carol' })) } });
+    spec('the app gets exactly the service-given identity headers, and none for a claim the token lacks', async () => {
+      const full = await s().request('/api/spoof', { headers: bearer(await s().mint(ALICE)) });
+      assert.deepEqual(full.json<Echo>().identity, { 'X-Auth-User': 'alice', 'X-Auth-Roles': 'admin,user', 'X-Auth-Name': 'Alice Liddell' });
+      const res = await s().request('/api/spoof', { headers: bearer(await s().mint({ sub: 'carol' })) });
       assert.equal(res.status, 200);
       assert.deepEqual(res.json<Echo>().identity, { 'X-Auth-User': 'carol' });
     });
@@ -107,7 +114,7 @@ describe('nginx in front of nginx-jwt-auth (default 403 mode)', SUITE, () => {
     });
     spec('without a token the spoofed headers get nothing through', async () => {
       const res = await s().request('/whoami', { headers: spoofed });
-      assert.equal(res.status, 403);
+      assert.equal(res.status, 400);
       assertNotFromApp(res.text());
     });
   });
@@ -283,13 +290,17 @@ describe('4. request bodies with auth_request (auth upstream recorded)', SUITE, 
     const recorder = s().authRecorder;
     assert.ok(recorder);
     recorder.clear();
-    await s().request('/admin/x', { headers: { ...bearer(await s().mint(ALICE)), 'x-forwarded-for': '203.0.113.9', 'x-auth-require': 'role=nobody' } });
-    await s().request('/api/x', { headers: { ...bearer(await s().mint(ALICE)), 'x-auth-require': 'role=nobody' } });
+    await s().request('/admin/x', { headers: { ...bearer(await s().mint(ALICE)), 'x-forwarded-for': '203.0.113.9', 'x-junk': 'not for /check' } });
+    await s().request('/api/x', { headers: bearer(await s().mint(ALICE)) });
     const [admin, api] = recorder.records;
     assert.equal(admin?.headers['x-auth-require'], 'role=admin');
     assert.equal(admin?.headers['x-forwarded-for'], '127.0.0.1');
     assert.equal(admin?.headers['x-real-ip'], '127.0.0.1');
-    assert.equal(api?.headers['x-auth-require'], undefined, 'a client-sent X-Auth-Require is dropped');
+    assert.equal(admin?.headers['x-junk'], undefined, 'only what /check reads is forwarded');
+    assert.equal(api?.headers['x-auth-require'], undefined, 'no requirement, no header');
+    // A client-sent X-Auth-Require never gets that far.
+    assert.equal((await s().request('/api/x', { headers: { ...bearer(await s().mint(ALICE)), 'x-auth-require': 'role=nobody' } })).status, 400);
+    assert.equal(recorder.records.length, 2);
   }));
 
   it('auth subrequests reuse kept-alive connections to the service', withDiagnostics(() => stack, async () => {
