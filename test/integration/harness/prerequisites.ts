@@ -3,6 +3,7 @@
  * message on a developer machine, and fail them under CI=true, where .ci/run installs them.
  */
 import { flaskProblem, pythonBin } from './authenticator.js';
+import { findChromium } from './browser.js';
 import { findNginx } from './nginx.js';
 
 export interface Prerequisite {
@@ -25,6 +26,15 @@ export function flaskPrerequisite(): Prerequisite {
   return { name: 'Flask', problem: problem && `${problem}: apt-get install -y python3-flask, or set PYTHON (now ${pythonBin()})` };
 }
 
+export function chromiumPrerequisite(): Prerequisite {
+  const problem = findChromium() === undefined
+    ? process.env.CHROMIUM_BIN
+      ? `CHROMIUM_BIN=${process.env.CHROMIUM_BIN} is not an executable file`
+      : 'no chromium on PATH or in /usr/bin: apt-get install -y chromium, or set CHROMIUM_BIN'
+    : undefined;
+  return { name: 'Chromium', problem };
+}
+
 function isCI(): boolean {
   const ci = process.env.CI?.toLowerCase();
   return ci !== undefined && ci !== '' && ci !== 'false' && ci !== '0';
@@ -32,7 +42,7 @@ function isCI(): boolean {
 
 /**
  * The value for node:test's `skip` option: false when everything is there, else the reason.
- * Under CI it throws instead, so a CI machine without nginx or Flask fails rather than going
+ * Under CI it throws instead, so a CI machine without nginx, Flask or Chromium fails rather than going
  * green on skipped tests.
  */
 export function requireOrSkip(...prerequisites: Prerequisite[]): string | false {

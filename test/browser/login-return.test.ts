@@ -1,0 +1,184 @@
+/**
+ * The login page of 401 mode in a real Chromium, against the real stack (nginx with the repo's
+ * config, the service setting its cookie, the Flask authenticator and app): a browser sent to
+ * sign in comes back to exactly the URL it asked for, and no `next` a link can carry takes it
+ * off this origin or back to the login page. Needs nginx, Flask and Chromium; without them the
+ * tests are skipped, or fail under CI=true.
+ */
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import type { Route } from 'playwright-core';
+import { launchLoopbackBrowser, withScreenshot, type LoopbackBrowser } from '../integration/harness/browser.js';
+import { chromiumPrerequisite, flaskPrerequisite, nginxPrerequisite, requireOrSkip } from '../integration/harness/prerequisites.js';
+import { startStack, withDiagnostics, type Stack } from '../integration/harness/stack.js';
+
+const skip = requireOrSkip(nginxPrerequisite(), flaskPrerequisite(), chromiumPrerequisite());
+const SUITE = { skip, timeout: 180_000 };
+const HOOK = { timeout: 60_000 };
+const STEP = { timeout: 10_000 };
+
+interface Echo {
+  query?: string;
+  identity: Record<string, string>;
+}
+
+describe('the login page in a real browser (401 mode, cookie set by the service)', SUITE, () => {
+  let stack: Stack | undefined;
+  let browser: LoopbackBrowser | undefined;
+  const s = (): Stack => {
+    assert.ok(stack, 'stack not started');
+    return stack;
+  };
+  const b = (): LoopbackBrowser => {
+    assert.ok(browser, 'browser not launched');
+    return browser;
+  };
+  const spec = (name: string, body: () => Promise<void>): void => {
+    it(name, withDiagnostics(() => stack, withScreenshot(() => browser?.page, name, body)));
+  };
+  const at = (path: string): string => `${s().nginx.url}${path}`;
+
+  before(async () => {
+    stack = await startStack('browser', {
+      unauthenticatedStatus: 401,
+      serviceEnv: { TOKEN_COOKIE: 'jwt', LOGIN_SET_COOKIE: 'true', COOKIE_SECURE: 'false' },
+    });
+    browser = await launchLoopbackBrowser();
+  }, HOOK);
+  after(async () => {
+    await browser?.close();
+    await stack?.stop();
+  }, HOOK);
+  beforeEach(async () => {
+    await browser?.reset();
+  });
+
+  /** Signs in as alice on the login page the browser is on, then follows its "Continue" link. */
+  async function signInAndContinue(): Promise<void> {
+    const { page } = b();
+    assert.equal(new URL(page.url()).pathname, '/login.html', 'the browser is on the login page');
+    await page.fill('#username', 'alice');
+    await page.fill('#password', 'alice-password');
+    await page.click('button[type=submit]');
+    await page.waitForSelector('#continue', { state: 'visible', ...STEP });
+    const loginPage = page.url();
+    await page.click('#continue', STEP);
+    // Any other URL, this origin's or not (an aborted one shows as chrome-error://), then its load.
+    await page.waitForURL((url) => url.href !== loginPage, STEP);
+    await page.waitForLoadState('load', STEP);
+  }
+
+  /** What the app answered the browser: its catch-all echo, or /whoami (both list X-Auth-*). */
+  async function echoed(): Promise<Echo> {
+    return JSON.parse(await b().page.innerText('body')) as Echo;
+  }
+
+  /** The page is the app's answer to alice: she is signed in, not sent back to the login page. */
+  async function assertAppAnsweredAlice(): Promise<void> {
+    assert.equal((await echoed()).identity['X-Auth-User'], 'alice');
+  }
+
+  function assertStayedHome(): void {
+    assert.deepEqual(b().foreignRequests, [], 'the browser tried to reach another host');
+    assert.deepEqual(b().dialogs, [], 'a page ran script it was handed (javascript: URL)');
+  }
+
+  describe('a protected URL survives the round trip through the login page', () => {
+    const protectedUrls = [
+      { name: 'a query with two parameters', path: '/admin/?tab=users&sort=name', query: 'tab=users&sort=name' },
+      { name: 'escapes and a "next" of its own', path: '/admin/report?q=a%26b%20c&next=%2F&x=1', query: 'q=a%26b%20c&next=%2F&x=1' },
+    ];
+    for (const { name, path, query } of protectedUrls) {
+      spec(`${name}: ${path}`, async () => {
+        const { page } = b();
+        await page.goto(at(path));
+        assert.equal(page.url(), at(`/login.html?next=${path}`), 'nginx sends the browser to sign in, the raw URI last');
+        await signInAndContinue();
+        assert.equal(page.url(), at(path));
+        const echo = await echoed();
+        assert.equal(echo.query, query, 'the app received the whole query');
+        assert.equal(echo.identity['X-Auth-User'], 'alice', 'the request carried the cookie the sign-in set');
+        assertStayedHome();
+      });
+    }
+
+    spec('the fragment the browser carried across the redirect comes back too', async () => {
+      const { page } = b();
+      await page.goto(at('/admin/?tab=users&sort=name#members'));
+      assert.equal(page.url(), at('/login.html?next=/admin/?tab=users&sort=name#members'));
+      await signInAndContinue();
+      assert.equal(page.url(), at('/admin/?tab=users&sort=name#members'));
+      await assertAppAnsweredAlice();
+      assertStayedHome();
+    });
+
+    spec('a hand-written link may percent-encode next: it is decoded once', async () => {
+      const { page } = b();
+      await page.goto(at('/login.html?next=%2Fadmin%2F%3Ftab%3Dusers%26sort%3Dname'));
+      await signInAndContinue();
+      assert.equal(page.url(), at('/admin/?tab=users&sort=name'));
+      assert.equal((await echoed()).query, 'tab=users&sort=name');
+      assertStayedHome();
+    });
+  });
+
+  describe('a hostile next never takes the browser off this origin', () => {
+    // nginx lets 6 sign-ins through at once and then one every 6 s (jwt-auth-login.conf), more
+    // than a dozen rows would wait for. So here the page's POST /login goes straight to the
+    // service: still the real service and authenticator and the real cookie, minus nginx's brake.
+    const toService = (route: Route): Promise<void> =>
+      route.request().method() === 'POST' ? route.continue({ url: `${s().service.url}/login` }) : route.fallback();
+    const isLogin = (url: URL): boolean => url.pathname === '/login';
+    before(async () => {
+      await b().context.route(isLogin, toService);
+    });
+    after(async () => {
+      await browser?.context.unroute(isLogin, toService);
+    });
+
+    // `next` as it appears in the link, raw; `lands` is where the browser must end up.
+    const hostile = [
+      { next: '/%09/evil.example/', lands: '/%09/evil.example/' },
+      { next: '/%0A/evil.example/', lands: '/%0A/evil.example/' },
+      { next: '/%0D/evil.example/', lands: '/%0D/evil.example/' },
+      { next: '%2F%09%2Fevil.example%2F', lands: '/whoami' },
+      { next: '//evil.example/', lands: '/whoami' },
+      { next: '/\\evil.example/', lands: '/whoami' },
+      { next: 'https://evil.example/', lands: '/whoami' },
+      { next: 'javascript:alert(1)', lands: '/whoami' },
+      { next: '%2F%2Fevil.example', lands: '/whoami' },
+      { next: '/%2F/evil.example', lands: '/%2F/evil.example' },
+      { next: '/login.html', lands: '/whoami' },
+      { next: '/login.html?next=/login.html', lands: '/whoami' },
+      { next: '/%6Cogin.html', lands: '/whoami' },
+    ];
+    for (const { next, lands } of hostile) {
+      spec(`next=${next} lands on ${lands}`, async () => {
+        const { page } = b();
+        await page.goto(at(`/login.html?next=${next}`));
+        await signInAndContinue();
+        assertStayedHome();
+        assert.equal(page.url(), at(lands));
+        await assertAppAnsweredAlice();
+      });
+    }
+
+    spec('a blob: URL of this very origin is not followed either', async () => {
+      const { page } = b();
+      await page.goto(at(`/login.html?next=blob:${s().nginx.url}/00000000-0000-0000-0000-000000000000`));
+      await signInAndContinue();
+      assert.equal(page.url(), at('/whoami'));
+      await assertAppAnsweredAlice();
+      assertStayedHome();
+    });
+
+    spec('next among other parameters is read as a parameter and checked the same way', async () => {
+      const { page } = b();
+      await page.goto(at('/login.html?lang=en&next=//evil.example/'));
+      await signInAndContinue();
+      assert.equal(page.url(), at('/whoami'));
+      await assertAppAnsweredAlice();
+      assertStayedHome();
+    });
+  });
+});
