@@ -136,30 +136,33 @@ describe('the login page in a real browser (401 mode, cookie set by the service)
       await browser?.context.unroute(isLogin, toService);
     });
 
-    // `next` as it appears in the link, raw; `lands` is where the browser must end up.
-    const hostile = [
-      { next: '/%09/evil.example/', lands: '/%09/evil.example/' },
-      { next: '/%0A/evil.example/', lands: '/%0A/evil.example/' },
-      { next: '/%0D/evil.example/', lands: '/%0D/evil.example/' },
+    // `next` as it appears in the link, raw; `lands` is where the browser must end up. `refused`:
+    // a same-origin path that nginx's guard answers itself (400 uri_ambiguous: encoded control
+    // characters and slashes are refused before any location), so the app is never asked.
+    const hostile: Array<{ next: string; lands: string; refused?: boolean }> = [
+      { next: '/%09/evil.example/', lands: '/%09/evil.example/', refused: true },
+      { next: '/%0A/evil.example/', lands: '/%0A/evil.example/', refused: true },
+      { next: '/%0D/evil.example/', lands: '/%0D/evil.example/', refused: true },
       { next: '%2F%09%2Fevil.example%2F', lands: '/whoami' },
       { next: '//evil.example/', lands: '/whoami' },
       { next: '/\\evil.example/', lands: '/whoami' },
       { next: 'https://evil.example/', lands: '/whoami' },
       { next: 'javascript:alert(1)', lands: '/whoami' },
       { next: '%2F%2Fevil.example', lands: '/whoami' },
-      { next: '/%2F/evil.example', lands: '/%2F/evil.example' },
+      { next: '/%2F/evil.example', lands: '/%2F/evil.example', refused: true },
       { next: '/login.html', lands: '/whoami' },
       { next: '/login.html?next=/login.html', lands: '/whoami' },
       { next: '/%6Cogin.html', lands: '/whoami' },
     ];
-    for (const { next, lands } of hostile) {
+    for (const { next, lands, refused } of hostile) {
       spec(`next=${next} lands on ${lands}`, async () => {
         const { page } = b();
         await page.goto(at(`/login.html?next=${next}`));
         await signInAndContinue();
         assertStayedHome();
         assert.equal(page.url(), at(lands));
-        await assertAppAnsweredAlice();
+        if (refused) assert.match((await page.textContent('body')) ?? '', /uri_ambiguous/);
+        else await assertAppAnsweredAlice();
       });
     }
 
