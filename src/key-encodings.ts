@@ -36,10 +36,12 @@ export function pemLabel(text: string): string | undefined {
   return PEM_BEGIN.exec(text)?.[1];
 }
 
+/** Whether `text` has a PEM private key block anywhere, in any form. */
 export function holdsPemPrivateKey(text: string): boolean {
   return PEM_PRIVATE.test(text);
 }
 
+/** Whether `text` is a passphrase-protected PEM private key (PKCS#8 or legacy OpenSSL). */
 export function isEncryptedPem(text: string): boolean {
   return pemLabel(text) === 'ENCRYPTED PRIVATE KEY' || PEM_LEGACY_ENCRYPTED.test(text);
 }
