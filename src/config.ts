@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { keyEncodingName } from './key-encodings.js';
 
 export const ALGORITHMS = [
   'HS256', 'HS384', 'HS512',
@@ -242,8 +243,15 @@ function parseKeys(reader: EnvReader, algorithm: Algorithm): Pick<Config['jwt'],
       reader.problems.push(`JWT_SECRET or JWT_SECRET_FILE is required for ${algorithm}: ${howToMake}`);
     } else {
       const minimum = Number(algorithm.slice(2)) / 8;
-      // RFC 7518 §3.2: a key of the same size as the hash output or larger.
-      if (Buffer.byteLength(secret) < minimum) {
+      const encoding = keyEncodingName(secret);
+      if (encoding !== undefined) {
+        const name = reader.string('JWT_SECRET_FILE') === undefined ? 'JWT_SECRET' : 'JWT_SECRET_FILE';
+        reader.problems.push(
+          `${name} holds ${encoding}, not a random secret, and whoever has a public key could sign ${algorithm} tokens with it: ` +
+            `for a key pair set JWT_ALGORITHM=RS256 (or ES256, EdDSA) with JWT_PUBLIC_KEY_FILE (verify only) or JWT_PRIVATE_KEY_FILE; for HMAC ${howToMake}`,
+        );
+      } else if (Buffer.byteLength(secret) < minimum) {
+        // RFC 7518 §3.2: a key of the same size as the hash output or larger.
         reader.problems.push(`JWT_SECRET: ${algorithm} needs at least ${minimum} bytes, got ${Buffer.byteLength(secret)}: ${howToMake}`);
       }
     }

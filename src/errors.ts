@@ -25,7 +25,7 @@ const STATUS = {
   token_expired: UNAUTHENTICATED,
   /** nbf is in the future (beyond the clock tolerance). */
   token_not_yet_valid: UNAUTHENTICATED,
-  /** A required claim is missing, or iss / aud / exp / nbf has the wrong value or type. */
+  /** A required claim is missing, iss / aud / exp / nbf has the wrong value or type, or sub is not a non-empty string. */
   token_claims_invalid: UNAUTHENTICATED,
   /** A header parameter we refuse: unsupported `crit` (RFC 7515 §4.1.11), `b64: false` (RFC 7797). */
   token_header_invalid: UNAUTHENTICATED,

@@ -1,7 +1,9 @@
 /**
  * Claims → identity headers for nginx's `auth_request_set`. A header value can carry only visible
  * ASCII safely through nginx to an upstream, so anything else is percent-encoded (RFC 3986 style, as
- * UTF-8), which keeps CR/LF and NUL out and keeps non-ASCII names readable by the application.
+ * UTF-8), which keeps CR/LF and NUL out and keeps non-ASCII names readable by the application. So
+ * are spaces at either end of a value or list element, which nginx would trim (RFC 9110 §5.5):
+ * distinct claims stay distinct headers. Plain values, the usual case, pass as they are.
  */
 import type { Config } from './config.js';
 import { AppError } from './errors.js';
@@ -19,8 +21,22 @@ const NOT_PLAIN = /[^\x20-\x24\x26-\x7e]/gu;
 const PLAIN_IN_LIST = /^[\x20-\x24\x26-\x2b\x2d-\x7e]*$/;
 const NOT_PLAIN_IN_LIST = /[^\x20-\x24\x26-\x2b\x2d-\x7e]/gu;
 
+const SPACE = 0x20;
+
+/** nginx drops spaces around a header value, so " alice" and "alice " would both reach the app as "alice". */
+function hasEdgeSpace(text: string): boolean {
+  return text.length > 0 && (text.charCodeAt(0) === SPACE || text.charCodeAt(text.length - 1) === SPACE);
+}
+
+/** Percent-encodes the characters `unsafe` matches, then the spaces at either end. */
 function encode(text: string, unsafe: RegExp): string {
-  return text.toWellFormed().replace(unsafe, (char) => encodeURIComponent(char));
+  const encoded = text.toWellFormed().replace(unsafe, (char) => encodeURIComponent(char));
+  if (!hasEdgeSpace(encoded)) return encoded;
+  let start = 0;
+  while (start < encoded.length && encoded.charCodeAt(start) === SPACE) start++;
+  let end = encoded.length;
+  while (end > start && encoded.charCodeAt(end - 1) === SPACE) end--;
+  return `${'%20'.repeat(start)}${encoded.slice(start, end)}${'%20'.repeat(encoded.length - end)}`;
 }
 
 /** A list claim: elements joined with commas, each encoded (plain ones, the usual case, as they are). */
@@ -29,7 +45,7 @@ function listValue(items: readonly unknown[]): string {
   for (let i = 0; i < items.length; i++) {
     const item = items[i];
     const text = typeof item === 'string' ? item : (JSON.stringify(item) ?? '');
-    joined += `${i === 0 ? '' : ','}${PLAIN_IN_LIST.test(text) ? text : encode(text, NOT_PLAIN_IN_LIST)}`;
+    joined += `${i === 0 ? '' : ','}${PLAIN_IN_LIST.test(text) && !hasEdgeSpace(text) ? text : encode(text, NOT_PLAIN_IN_LIST)}`;
   }
   return joined;
 }
@@ -38,7 +54,7 @@ function listValue(items: readonly unknown[]): string {
 export function headerValue(value: unknown): string | undefined {
   switch (typeof value) {
     case 'string':
-      return PLAIN.test(value) ? value : encode(value, NOT_PLAIN);
+      return PLAIN.test(value) && !hasEdgeSpace(value) ? value : encode(value, NOT_PLAIN);
     case 'number':
     case 'boolean':
       return String(value);

@@ -5,6 +5,7 @@
  */
 import { createHash, createPrivateKey, createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { ALGORITHMS, ConfigError, type Algorithm, type Config } from './config.js';
+import { KEY_ENCODING_NAMES, holdsPemPrivateKey, isEncryptedPem, keyEncodingName, keyEncodingOf, pemLabel } from './key-encodings.js';
 
 export interface VerificationKey {
   readonly alg: Algorithm;
@@ -90,6 +91,64 @@ function secretVerificationKey(secret: Buffer, alg: Algorithm, kid: string | und
   return { alg, kid: kid ?? jwkThumbprint({ kty: 'oct', k: secret.toString('base64url') }), material: secret, publicJwk: undefined };
 }
 
+function parses(read: () => unknown): boolean {
+  try {
+    read();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** ", got …" for a message, when the text is some other key encoding or a PEM block that does not parse. */
+function whatItIs(text: string): string {
+  const label = pemLabel(text);
+  if (label !== undefined) return `, got a "${label}" block that does not parse`;
+  const encoding = keyEncodingName(text);
+  return encoding === undefined ? '' : `, got ${encoding}`;
+}
+
+/**
+ * The private key of JWT_PRIVATE_KEY_FILE. OpenSSL's own reason ("DECODER routines::unsupported")
+ * says nothing about the usual mistakes, so they are named instead.
+ */
+function privateKeyFrom(text: string, alg: Algorithm): KeyObject {
+  const keygen = `make a pair with \`nginx-jwt-auth keygen --alg ${alg}\``;
+  try {
+    return createPrivateKey(text);
+  } catch {
+    // Named below.
+  }
+  if (parses(() => createPublicKey(text))) {
+    throw new Error('this is a public key (or certificate), which can only verify: set it as JWT_PUBLIC_KEY_FILE for a verify-only setup, or put the private key here to sign');
+  }
+  if (isEncryptedPem(text)) throw new Error('the private key is encrypted and the service has no passphrase: decrypt it with `openssl pkey -in FILE -out FILE.pem`');
+  if (pemLabel(text) === 'OPENSSH PRIVATE KEY') {
+    throw new Error(`an OpenSSH private key, which node cannot read: convert an RSA or ECDSA one with \`ssh-keygen -p -m PKCS8 -f FILE\`, or ${keygen}`);
+  }
+  throw new Error(`not a PEM private key (expected -----BEGIN PRIVATE KEY-----${whatItIs(text)}): ${keygen}`);
+}
+
+/** The public key of JWT_PUBLIC_KEY_FILE. */
+function publicKeyFrom(text: string, alg: Algorithm): KeyObject {
+  // node would derive the public key from a private one, but a private key on a verify-only host
+  // is a key in the wrong place: whoever reads that host can sign.
+  if (holdsPemPrivateKey(text)) {
+    throw new Error('this is a private key, and a verify-only setup must not hold one: give its public key (`openssl pkey -in FILE -pubout`), or set it as JWT_PRIVATE_KEY_FILE to sign as well');
+  }
+  try {
+    return createPublicKey(text);
+  } catch {
+    // Named below.
+  }
+  const encoding = keyEncodingOf(text);
+  if (encoding === 'openssh-public' || encoding === 'ssh2-public') {
+    throw new Error(`${KEY_ENCODING_NAMES[encoding]}, which node cannot read: convert an RSA or ECDSA one with \`ssh-keygen -e -m PKCS8 -f FILE\`, or make a pair with \`nginx-jwt-auth keygen --alg ${alg}\``);
+  }
+  if (encoding === 'jwk' || encoding === 'jwk-set') throw new Error(`${KEY_ENCODING_NAMES[encoding]}: list JWKs, each with kid and alg, in JWT_VERIFY_JWKS_FILE`);
+  throw new Error(`not a PEM public key (expected -----BEGIN PUBLIC KEY-----${whatItIs(text)})`);
+}
+
 function parseJwks(text: string, problems: string[]): VerificationKey[] {
   const where = 'JWT_VERIFY_JWKS_FILE';
   let parsed: unknown;
@@ -116,6 +175,10 @@ function parseJwks(text: string, problems: string[]): VerificationKey[] {
       if (jwk.kty === 'oct') {
         const secret = Buffer.from(String(jwk.k ?? ''), 'base64url');
         if (!algorithm.startsWith('HS')) throw new Error(`${alg} cannot use an oct key`);
+        const encoding = keyEncodingName(secret.toString('utf8'));
+        if (encoding !== undefined) {
+          throw new Error(`its "k" holds ${encoding}, not random bytes, and whoever has a public key could sign ${alg} tokens with it: list a public key as an RSA, EC or OKP JWK with its own alg`);
+        }
         if (secret.length < minimumSecretBytes(algorithm)) throw new Error(`${alg} needs at least ${minimumSecretBytes(algorithm)} bytes`);
         result.push(secretVerificationKey(secret, algorithm, kid));
         return;
@@ -148,7 +211,7 @@ export function loadKeys(jwt: Config['jwt']): KeySet {
   }
   if (jwt.privateKeyPem !== undefined) {
     try {
-      const privateKey = createPrivateKey(jwt.privateKeyPem);
+      const privateKey = privateKeyFrom(jwt.privateKeyPem, algorithm);
       const mismatch = keyMismatch(privateKey, algorithm);
       if (mismatch) throw new Error(mismatch);
       const key = asymmetricVerificationKey(createPublicKey(privateKey), algorithm, keyId);
@@ -160,7 +223,7 @@ export function loadKeys(jwt: Config['jwt']): KeySet {
   }
   if (jwt.publicKeyPem !== undefined) {
     try {
-      const publicKey = createPublicKey(jwt.publicKeyPem);
+      const publicKey = publicKeyFrom(jwt.publicKeyPem, algorithm);
       const mismatch = keyMismatch(publicKey, algorithm);
       if (mismatch) throw new Error(mismatch);
       // With a private key too, the public one is its twin or an extra key; without, it is the verify-only key.

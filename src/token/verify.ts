@@ -40,6 +40,19 @@ function fromFastJwt(error: unknown): AppError {
 type KeyVerifier = (token: string) => Claims;
 
 /**
+ * RFC 7519 §4.1.2: sub is a StringOrURI, so a number is refused, and with it the clash of 42 and
+ * "42" in one identity header. An empty sub would become no identity header at all; a sub of spaces
+ * is a distinct name and stays one (identity headers encode edge spaces). A token without sub is
+ * allowed: it simply carries no subject.
+ */
+function checkSubject(claims: Claims): Claims {
+  if (Object.hasOwn(claims, 'sub') && (typeof claims.sub !== 'string' || claims.sub === '')) {
+    throw new AppError('token_claims_invalid', 'sub must be a non-empty string');
+  }
+  return claims;
+}
+
+/**
  * Prepares one fast-jwt verifier per configured key, once, so the request path only picks one.
  */
 export function createTokenVerifier(jwt: Config['jwt'], keys: KeySet, options: VerifierOptions = {}): TokenVerifier {
@@ -98,7 +111,7 @@ export function createTokenVerifier(jwt: Config['jwt'], keys: KeySet, options: V
     let firstError: AppError | undefined;
     for (const verify of candidates) {
       try {
-        return verify(token);
+        return checkSubject(verify(token));
       } catch (error) {
         const mapped = fromFastJwt(error);
         // Only a bad signature means "maybe another key": any other failure is the token's own.

@@ -90,3 +90,26 @@ export class KeyFiles {
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
+
+/**
+ * A self-signed Ed25519 certificate (`openssl req -x509 -newkey ed25519 -subj /CN=t`) as base64 DER,
+ * of a throwaway key: tests only parse it, as operators paste certificates where keys belong.
+ */
+export const CERTIFICATE_DER_BASE64 =
+  'MIIBLDCB36ADAgECAhRkWsb2mZbY2zBCTc9sUWksJg5beTAFBgMrZXAwDDEKMAgGA1UEAwwBdDAeFw0yNjEyMDExOTU4MTRaFw0yNjEyMDIxOTU4MTRaMAwxCjAIBgNVBAMMAXQwKjAFBgMrZXADIQD9vyxHrEtgUYKjskUQOWnJNUv50zCTbMwEXY2lMv99+aNTMFEwHQYDVR0OBBYEFAoPefL7cxUNp3TcsUG1EZSKOJsSMB8GA1UdIwQYMBaAFAoPefL7cxUNp3TcsUG1EZSKOJsSMA8GA1UdEwEB/wQFMAMBAf8wBQYDK2VwA0EAbmXy7XyyxmB3UJjIcl0XrHEBOSRKj9s7EjqoCQtLWIFfTlqMjIXagfS0bTOMRTYhoD7L78ZEOc2TtzHV2iqkAg==';
+
+/** The same certificate as PEM (RFC 7468: base64 in lines of 64). */
+export const CERTIFICATE_PEM = `-----BEGIN CERTIFICATE-----\n${CERTIFICATE_DER_BASE64.match(/.{1,64}/g)?.join('\n')}\n-----END CERTIFICATE-----\n`;
+
+/** The PEM body alone: base64 DER with line breaks, as some tools print a key. */
+export function pemBody(pem: string): string {
+  return pem.replace(/-----[A-Z ]+-----/g, '').trim();
+}
+
+/** An Ed25519 public key as an OpenSSH authorized_keys line (RFC 8709 §4: string name, string key). */
+export function opensshPublicLine(publicKey: KeyObject, comment = 'alice@laptop'): string {
+  const name = Buffer.from('ssh-ed25519');
+  const raw = Buffer.from(String(publicKey.export({ format: 'jwk' }).x), 'base64url');
+  const length = (bytes: Buffer): Buffer => Buffer.from([0, 0, 0, bytes.length]);
+  return `ssh-ed25519 ${Buffer.concat([length(name), name, length(raw), raw]).toString('base64')} ${comment}`;
+}

@@ -199,6 +199,28 @@ describe('nginx in front of nginx-jwt-auth (default 403 mode)', SUITE, () => {
     }
   });
 
+  describe('10. distinct subjects reach the app as distinct identities', () => {
+    spec('" alice", "alice " and "alice" arrive as three different X-Auth-User values, though nginx trims header values', async () => {
+      const arrived: Array<string | null> = [];
+      for (const sub of [' alice', 'alice ', 'alice']) {
+        const res = await s().request('/whoami', { headers: bearer(await s().mint({ sub })) });
+        assert.equal(res.status, 200);
+        arrived.push(res.json<WhoAmI>().user);
+      }
+      assert.deepEqual(arrived, ['%20alice', 'alice%20', 'alice']);
+    });
+    for (const [name, sub] of [['an empty sub', ''], ['a numeric sub (RFC 7519: StringOrURI)', 42]] as const) {
+      spec(`${name} is token_claims_invalid, and the app never sees the request`, async () => {
+        s().appRecorder.clear();
+        const res = await s().request('/whoami', { headers: bearer(await s().mint({ sub } as { sub: string })) });
+        assert.equal(res.status, 403);
+        assert.equal(res.headers['x-auth-error'], 'token_claims_invalid');
+        assertNotFromApp(res.text());
+        assert.equal(s().appRecorder.records.length, 0);
+      });
+    }
+  });
+
   spec('the internal auth location cannot be requested directly', async () => {
     const res = await s().request('/_jwt_auth', { headers: bearer(await s().mint(ALICE)) });
     assert.equal(res.status, 404);

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { after, describe, test } from 'node:test';
 import { ConfigError, loadConfig, type Config } from '../../src/config.js';
-import { KeyFiles, hmacSecret, pairFor } from '../helpers/keys.js';
+import { CERTIFICATE_DER_BASE64, CERTIFICATE_PEM, KeyFiles, hmacSecret, opensshPublicLine, pairFor, pemBody } from '../helpers/keys.js';
 
 const files = new KeyFiles();
 after(() => files.remove());
@@ -212,6 +213,56 @@ describe('HMAC secrets shorter than the hash are refused', () => {
     const secret = 'short-but-sensitive-value';
     assert.ok(!configError({ JWT_SECRET: secret }).message.includes(secret));
   });
+});
+
+describe('a key or certificate is refused as an HMAC secret (whoever has a public key could sign with it)', () => {
+  const rsa = pairFor('RS256');
+  const ed = pairFor('EdDSA');
+  const rsaPublicJwk = JSON.stringify(rsa.publicKey.export({ format: 'jwk' }));
+  const rows: Array<[name: string, secret: string]> = [
+    ['an SPKI PEM public key', rsa.publicPem],
+    ['a PKCS#1 PEM public key ("RSA PUBLIC KEY")', rsa.publicKey.export({ type: 'pkcs1', format: 'pem' }).toString()],
+    ['a PEM public key after a blank line', `\n${ed.publicPem}`],
+    ['a PEM certificate', CERTIFICATE_PEM],
+    ['a PEM private key', ed.privatePem],
+    ['an OpenSSH public key line', opensshPublicLine(ed.publicKey)],
+    ['an RFC 4716 SSH2 public key', `---- BEGIN SSH2 PUBLIC KEY ----\nComment: "alice"\n${pemBody(ed.publicPem)}\n---- END SSH2 PUBLIC KEY ----`],
+    ['a public JWK', rsaPublicJwk],
+    ['a JWK Set', JSON.stringify({ keys: [JSON.parse(rsaPublicJwk)] })],
+    ['a base64 DER public key (a PEM body without its armor)', pemBody(rsa.publicPem)],
+    ['a base64 DER public key on one line', pemBody(rsa.publicPem).replace(/\n/g, '')],
+    ['a base64 DER certificate', CERTIFICATE_DER_BASE64],
+  ];
+  for (const [name, secret] of rows) {
+    for (const variable of ['JWT_SECRET', 'JWT_SECRET_FILE'] as const) {
+      test(`${name} in ${variable}: one problem that names ${variable} and says what to use instead`, () => {
+        const value = variable === 'JWT_SECRET' ? secret : files.write(`secret-${name.replace(/\W+/g, '-')}`, `${secret}\n`);
+        const { problems } = configError({ [variable]: value });
+        assert.equal(problems.length, 1, problems.join('\n'));
+        const [problem = ''] = problems;
+        assert.ok(problem.startsWith(`${variable} holds `), problem);
+        for (const advice of ['JWT_ALGORITHM=RS256', 'JWT_PUBLIC_KEY_FILE', 'JWT_PRIVATE_KEY_FILE', 'nginx-jwt-auth keygen']) assert.ok(problem.includes(advice), `${advice} missing: ${problem}`);
+      });
+    }
+  }
+
+  test('for every HMAC algorithm', () => {
+    for (const alg of ['HS256', 'HS384', 'HS512']) {
+      const { problems } = configError({ JWT_ALGORITHM: alg, JWT_SECRET: rsa.publicPem });
+      assert.ok(problems.some((problem) => problem.includes(`could sign ${alg} tokens`)), problems.join('\n'));
+    }
+  });
+
+  const accepted: Array<[name: string, secret: string]> = [
+    ['a random base64 secret', randomBytes(48).toString('base64')],
+    ['a random base64 secret that starts with M, like DER does', `M${randomBytes(48).toString('base64').slice(1)}`],
+    ['a passphrase that mentions BEGIN', 'BEGIN PUBLIC KEY is not in here, only words'],
+    ['JSON without kty or keys', JSON.stringify({ secret: randomBytes(32).toString('hex') })],
+    ['a line starting with ssh- but no key after it', `ssh-is-not-a-key ${randomBytes(32).toString('hex')}`],
+  ];
+  for (const [name, secret] of accepted) {
+    test(`${name} is still a secret`, () => assert.equal(loadConfig({ JWT_SECRET: secret }).jwt.secret?.toString(), secret));
+  }
 });
 
 describe('the result is frozen', () => {

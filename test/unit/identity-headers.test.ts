@@ -18,6 +18,15 @@ describe('headerValue', () => {
     ['a percent sign (so encoded values stay unambiguous)', '100%', '100%25'],
     ['a lone surrogate (replaced, never thrown)', 'a\ud800b', 'a%EF%BF%BDb'],
     ['the empty string', '', ''],
+    ['a leading space (nginx would trim it)', ' alice', '%20alice'],
+    ['a trailing space', 'alice ', 'alice%20'],
+    ['spaces at both ends, inner ones kept', '  alice b ', '%20%20alice b%20'],
+    ['only spaces', '   ', '%20%20%20'],
+    ['a leading tab (encoded as any control character)', '\talice', '%09alice'],
+    ['a trailing space after a non-ASCII character', 'Zoë ', 'Zo%C3%AB%20'],
+    ['an encoded look-alike stays distinct from a real space', '%20alice', '%2520alice'],
+    ['an array with edge spaces inside elements', [' admin', 'user ', 'a b'], '%20admin,user%20,a b'],
+    ['an array whose element is only a space', [' '], '%20'],
     ['an integer', 42, '42'],
     ['a float', 1.5, '1.5'],
     ['true', true, 'true'],
@@ -35,6 +44,13 @@ describe('headerValue', () => {
   for (const [name, value, expected] of rows) {
     test(`${name} → ${JSON.stringify(expected)}`, () => assert.equal(headerValue(value), expected));
   }
+
+  test('distinct strings that differ only in edge spaces stay distinct once trimmed as nginx does', () => {
+    const subjects = ['alice', ' alice', 'alice ', ' alice ', '  alice', 'alice\t', ' ', '  '];
+    const arrived = subjects.map((subject) => (headerValue(subject) ?? '').trim());
+    assert.equal(new Set(arrived).size, subjects.length, arrived.join(' | '));
+    for (const value of arrived) assert.notEqual(value, '');
+  });
 
   test('no value ever contains CR, LF or NUL', () => {
     for (const value of ['\r', '\n', '\u0000', ['\r\n'], { '\n': '\r' }, '\u2028\u2029', 'é\r\n']) {

@@ -4,7 +4,7 @@ import { after, describe, test } from 'node:test';
 import { calculateJwkThumbprint, exportJWK } from 'jose';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { jwkThumbprint, loadKeys, publicJwks, type KeySet } from '../../src/keys.js';
-import { DESIGN_ALGORITHMS, KeyFiles, generatePair, isHmac, pairFor, type AsymmetricAlgorithm } from '../helpers/keys.js';
+import { CERTIFICATE_PEM, DESIGN_ALGORITHMS, KeyFiles, generatePair, isHmac, opensshPublicLine, pairFor, type AsymmetricAlgorithm } from '../helpers/keys.js';
 
 const files = new KeyFiles();
 after(() => files.remove());
@@ -89,6 +89,46 @@ describe('PEM keys', () => {
   });
 });
 
+describe('a key file of the wrong kind is refused with what to do, never OpenSSL\'s reason', () => {
+  const es = pairFor('ES256');
+  const ed = pairFor('EdDSA');
+  const jwk = JSON.stringify(es.publicKey.export({ format: 'jwk' }));
+  const encrypted = es.privateKey.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'secret' }).toString();
+  const rows: Array<[variable: 'JWT_PRIVATE_KEY_FILE' | 'JWT_PUBLIC_KEY_FILE', alg: AsymmetricAlgorithm, name: string, content: string, expected: RegExp]> = [
+    ['JWT_PRIVATE_KEY_FILE', 'ES256', 'a public key', es.publicPem, /this is a public key .*set it as JWT_PUBLIC_KEY_FILE for a verify-only setup/],
+    ['JWT_PRIVATE_KEY_FILE', 'EdDSA', 'a certificate', CERTIFICATE_PEM, /this is a public key \(or certificate\).*JWT_PUBLIC_KEY_FILE/],
+    ['JWT_PRIVATE_KEY_FILE', 'ES256', 'an encrypted PKCS#8 key', encrypted, /encrypted .*openssl pkey/],
+    ['JWT_PRIVATE_KEY_FILE', 'RS256', 'a legacy encrypted RSA key', pairFor('RS256').privateKey.export({ type: 'pkcs1', format: 'pem', cipher: 'aes-128-cbc', passphrase: 'secret' }).toString(), /encrypted/],
+    ['JWT_PRIVATE_KEY_FILE', 'EdDSA', 'an OpenSSH private key', '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n', /OpenSSH private key.*ssh-keygen -p -m PKCS8/],
+    ['JWT_PRIVATE_KEY_FILE', 'ES256', 'a JWK', jwk, /not a PEM private key .*got a JWK/],
+    ['JWT_PRIVATE_KEY_FILE', 'ES256', 'a PEM block that does not parse', '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n', /"PRIVATE KEY" block that does not parse/],
+    ['JWT_PRIVATE_KEY_FILE', 'ES256', 'text', 'not a key', /not a PEM private key \(expected -----BEGIN PRIVATE KEY-----\): make a pair with `nginx-jwt-auth keygen --alg ES256`/],
+    ['JWT_PUBLIC_KEY_FILE', 'ES256', 'a PKCS#8 private key', es.privatePem, /this is a private key, and a verify-only setup must not hold one: .*-pubout.*JWT_PRIVATE_KEY_FILE/],
+    ['JWT_PUBLIC_KEY_FILE', 'ES256', 'a SEC1 EC private key', es.privateKey.export({ type: 'sec1', format: 'pem' }).toString(), /this is a private key/],
+    ['JWT_PUBLIC_KEY_FILE', 'ES256', 'an encrypted private key', encrypted, /this is a private key/],
+    ['JWT_PUBLIC_KEY_FILE', 'ES256', 'a certificate followed by its private key', `${CERTIFICATE_PEM}${es.privatePem}`, /this is a private key/],
+    ['JWT_PUBLIC_KEY_FILE', 'EdDSA', 'an OpenSSH public key', opensshPublicLine(ed.publicKey), /an OpenSSH public key, which node cannot read: .*ssh-keygen -e -m PKCS8/],
+    ['JWT_PUBLIC_KEY_FILE', 'ES256', 'a JWK', jwk, /a JWK: list JWKs, each with kid and alg, in JWT_VERIFY_JWKS_FILE/],
+    ['JWT_PUBLIC_KEY_FILE', 'ES256', 'text', 'not a key', /not a PEM public key \(expected -----BEGIN PUBLIC KEY-----\)/],
+  ];
+  for (const [variable, alg, name, content, expected] of rows) {
+    test(`${name} as ${variable}`, () => {
+      const problems = keyProblems({ JWT_ALGORITHM: alg, [variable]: files.write(`${variable}-${name.replace(/\W+/g, '-')}.pem`, content) });
+      assert.equal(problems.length, 1, problems.join('\n'));
+      const [problem = ''] = problems;
+      assert.ok(problem.startsWith(`${variable}: `), problem);
+      assert.match(problem, expected);
+      assert.doesNotMatch(problem, /routines|error:[0-9A-F]{8}/, 'OpenSSL\'s reason leaked into the message');
+    });
+  }
+
+  test('a certificate as JWT_PUBLIC_KEY_FILE is read as its public key', () => {
+    const keys = keysFor({ JWT_ALGORITHM: 'EdDSA', JWT_PUBLIC_KEY_FILE: files.write('certificate.pem', CERTIFICATE_PEM) });
+    assert.equal(keys.signing, undefined);
+    assert.equal(keys.verification[0]?.alg, 'EdDSA');
+  });
+});
+
 describe('a key of the wrong type for the algorithm is refused', () => {
   const rows: Array<[alg: AsymmetricAlgorithm, keyOf: AsymmetricAlgorithm, description: string]> = [
     ['RS256', 'ES256', 'an EC key'],
@@ -147,6 +187,8 @@ describe('JWT_VERIFY_JWKS_FILE', () => {
     ['a key with alg none', async () => JSON.stringify({ keys: [{ ...(await publicJwk('ES256', 'x')), alg: 'none' }] }), /key 0 needs/],
     ['a key whose alg does not fit it', async () => JSON.stringify({ keys: [{ ...(await publicJwk('ES256', 'x')), alg: 'RS256' }] }), /key "x": RS256 needs an RSA key/],
     ['an oct key for an asymmetric alg', async () => JSON.stringify({ keys: [{ kty: 'oct', k: Buffer.alloc(64).toString('base64url'), kid: 'x', alg: 'RS256' }] }), /key "x"/],
+    ['an oct key whose bytes are a PEM public key', async () => JSON.stringify({ keys: [{ kty: 'oct', k: Buffer.from(pairFor('RS256').publicPem).toString('base64url'), kid: 'x', alg: 'HS256' }] }), /key "x": its "k" holds PEM text .*could sign HS256 tokens .*RSA, EC or OKP JWK/],
+    ['an oct key whose bytes are an OpenSSH public key', async () => JSON.stringify({ keys: [{ kty: 'oct', k: Buffer.from(opensshPublicLine(pairFor('EdDSA').publicKey)).toString('base64url'), kid: 'x', alg: 'HS512' }] }), /key "x": its "k" holds an OpenSSH public key/],
     ['an oct key shorter than its hash', async () => JSON.stringify({ keys: [{ kty: 'oct', k: Buffer.alloc(31).toString('base64url'), kid: 'x', alg: 'HS256' }] }), /key "x": HS256 needs at least 32 bytes/],
   ];
   for (const [name, content, expected] of badSets) {
