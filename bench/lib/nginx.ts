@@ -88,7 +88,7 @@ export async function startBenchNginx(options: NginxOptions): Promise<BenchNginx
   const prefix = join(options.dir, `nginx-${port}`);
   mkdirSync(prefix, { mode: 0o755 });
   chmodSync(prefix, 0o755);
-  renderNginxPrefix(prefix, { JWT_AUTH_ADDR: options.jwtAuthAddr, APP_ADDR: options.appAddr, NGINX_PORT: String(port) });
+  renderNginxPrefix(prefix, { JWT_AUTH_ADDR: options.jwtAuthAddr, APP_ADDR: options.appAddr, NGINX_LISTEN: `${LOOPBACK}:${port}` });
 
   const confPath = join(prefix, 'nginx.conf');
   if (options.workers !== undefined) {

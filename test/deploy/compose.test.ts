@@ -97,7 +97,7 @@ describe('docker-compose.yml', () => {
     const [serviceHost, servicePort] = (env.JWT_AUTH_ADDR ?? '').split(':');
     assert.equal(serviceHost, 'jwt-auth');
     assert.equal(servicePort, service('jwt-auth').environment?.PORT);
-    assert.ok(nginx.ports?.includes(`8080:${env.NGINX_PORT}`), 'the demo answers on localhost:8080');
+    assert.ok(nginx.ports?.includes(`8080:${env.NGINX_LISTEN}`), 'the demo answers on localhost:8080');
   });
 
   test('the trusted proxy range is the compose network nginx talks from', () => {

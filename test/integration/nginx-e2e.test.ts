@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { HttpResponse } from './harness/http.js';
 import { flaskPrerequisite, nginxPrerequisite, requireOrSkip } from './harness/prerequisites.js';
@@ -219,6 +220,18 @@ describe('nginx in front of nginx-jwt-auth (default 403 mode)', SUITE, () => {
         assert.equal(s().appRecorder.records.length, 0);
       });
     }
+  });
+
+  spec('nginx listens on loopback only, as the demo promises (every listening socket on its port is 127.0.0.1)', async () => {
+    const port = s().nginx.port.toString(16).toUpperCase().padStart(4, '0');
+    // /proc/net/tcp{,6}: "local_address" is HEXIP:HEXPORT, state 0A is LISTEN. Read, never connected to.
+    const listeners = ['/proc/net/tcp', '/proc/net/tcp6']
+      .flatMap((file) => readFileSync(file, 'utf8').split('\n').slice(1))
+      .map((line) => line.trim().split(/\s+/))
+      .filter((fields) => fields[3] === '0A' && fields[1]?.endsWith(`:${port}`))
+      .map((fields) => fields[1]?.split(':')[0]);
+    assert.ok(listeners.length > 0, 'nginx listens on its port');
+    assert.deepEqual([...new Set(listeners)], ['0100007F'], 'only 127.0.0.1');
   });
 
   spec('the internal auth location cannot be requested directly', async () => {

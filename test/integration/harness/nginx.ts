@@ -21,8 +21,8 @@ export interface NginxTemplateVars {
   JWT_AUTH_ADDR: string;
   /** host:port of the protected application (upstream app). */
   APP_ADDR: string;
-  /** The port nginx listens on. */
-  NGINX_PORT: string;
+  /** What nginx listens on: a port, or address:port (the harness always says 127.0.0.1:port). */
+  NGINX_LISTEN: string;
 }
 
 export interface NginxInstance {
@@ -112,7 +112,7 @@ export function renderNginxPrefix(prefix: string, vars: NginxTemplateVars): void
  * /nginx-healthz answers 200. The rejection message carries nginx's error log.
  */
 export async function startNginx(
-  vars: Omit<NginxTemplateVars, 'NGINX_PORT'> & { NGINX_PORT?: string },
+  vars: Omit<NginxTemplateVars, 'NGINX_LISTEN'> & { NGINX_PORT?: string },
   { dir }: { dir: string },
 ): Promise<NginxInstance> {
   const bin = findNginx();
@@ -120,7 +120,8 @@ export async function startNginx(
   const port = vars.NGINX_PORT === undefined ? await freePort() : Number(vars.NGINX_PORT);
   const prefix = join(dir, 'nginx');
   mkdirSync(prefix, { mode: 0o755 });
-  renderNginxPrefix(prefix, { ...vars, NGINX_PORT: String(port) });
+  // Loopback only: the demo and the tests never listen on other addresses.
+  renderNginxPrefix(prefix, { JWT_AUTH_ADDR: vars.JWT_AUTH_ADDR, APP_ADDR: vars.APP_ADDR, NGINX_LISTEN: `${LOOPBACK}:${port}` });
 
   const errorLog = join(prefix, 'logs', 'error.log');
   const accessLog = join(prefix, 'logs', 'access.log');
