@@ -1,6 +1,7 @@
 /**
- * The client for the existing, Flask-style login application: POST the user's body as sent, read a
- * bounded answer, and map every failure to one of our codes. got's errors stop here.
+ * The client for the existing, Flask-style login application: POST the login body (parsed and
+ * re-serialized by login-body.ts), read a bounded answer, and map every failure to one of our codes.
+ * got's errors stop here.
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -10,7 +11,7 @@ import { AppError } from './errors.js';
 
 export interface LoginRequest {
   readonly body: Buffer;
-  readonly contentType: string | undefined;
+  readonly contentType: string;
   readonly requestId: string;
   readonly clientAddress: string;
 }
@@ -82,7 +83,7 @@ export function createAuthenticatorClient(options: Config['authenticator']): Aut
           'accept-encoding': 'identity',
           'x-request-id': requestId,
           'x-forwarded-for': clientAddress,
-          ...(contentType === undefined ? {} : { 'content-type': contentType }),
+          'content-type': contentType,
         },
       });
       request.on('downloadProgress', ({ transferred, total }) => {

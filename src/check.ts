@@ -4,7 +4,8 @@
  * start; with fast-jwt's verify cache on, an allow is built once per cached claims object.
  */
 import type { Config } from './config.js';
-import { readCheckInputs } from './credentials.js';
+import { readCheckInputs, readRequestSite } from './credentials.js';
+import { createCrossSiteCheck, isSafeMethod } from './cross-site.js';
 import { AppError, ERROR_CODES, statusFor, toAppError, type ErrorCode } from './errors.js';
 import type { HeaderList, IdentityHeaderBuilder } from './identity-headers.js';
 import { checkPolicy, createPolicyCache } from './policy.js';
@@ -15,6 +16,11 @@ export interface CheckRequest {
   readonly rawHeaders: readonly string[];
   /** The auth URI's query string without `?`: policy terms as query arguments. */
   readonly query: string;
+  /**
+   * The request's own method, when X-Original-Method does not name the client's; GET when absent,
+   * which is what nginx's auth subrequests use.
+   */
+  readonly method?: string;
 }
 
 export interface Decision {
@@ -75,6 +81,16 @@ export function createCheck({ config, verify, identityHeaders, now = () => Date.
   const denials = buildDenials(config.check);
   const policyFor = createPolicyCache();
   const cacheMaxAge = config.check.cacheMaxAgeSeconds;
+  const crossSite = config.csrf.protection && config.check.tokenCookie !== undefined ? createCrossSiteCheck(config.csrf) : undefined;
+  /**
+   * An unsafe request from another site must not ride on the cookie the browser attaches by itself.
+   * A token in the Authorization header was put there by a script of the token's own site.
+   */
+  const refuseCrossSite = (rawHeaders: readonly string[], method: string | undefined): void => {
+    if (crossSite === undefined) return;
+    const site = readRequestSite(rawHeaders);
+    if (!isSafeMethod(site.originalMethod ?? method ?? 'GET') && crossSite(site)) throw new AppError('cross_site_request');
+  };
   // fast-jwt's verify cache hands back the same claims object for the same token, so the allow
   // built for it can be reused as long as that object lives (a WeakMap never keeps it alive).
   // Without the cache every token gives a new object and a memo would only add work.
@@ -97,10 +113,11 @@ export function createCheck({ config, verify, identityHeaders, now = () => Date.
     return { ...(denials.get('check_failed') as Decision), cause: error };
   };
 
-  return ({ rawHeaders, query }) => {
+  return ({ rawHeaders, query, method }) => {
     try {
-      const { token, requirement } = readCheckInputs(rawHeaders, config.check);
+      const { token, requirement, fromCookie } = readCheckInputs(rawHeaders, config.check);
       if (token === undefined) return denials.get('token_missing') as Decision;
+      if (fromCookie) refuseCrossSite(rawHeaders, method);
       // The policy is parsed before the token is verified, so a broken policy denies every request alike.
       const policy = policyFor(requirement, query);
       const claims = verify(token);

@@ -79,6 +79,13 @@ export interface Config {
     readonly trustedProxies: readonly string[];
   };
 
+  /** Cross-site request protection, in force only when the token may come from a cookie (TOKEN_COOKIE). */
+  readonly csrf: {
+    readonly protection: boolean;
+    /** Serialized origins (`scheme://host[:port]`, lower case, default port left out) treated as our own. */
+    readonly allowedOrigins: readonly string[];
+  };
+
   readonly authenticator: {
     readonly url: string;
     readonly timeoutMs: number;
@@ -231,6 +238,29 @@ function parseTrustedProxies(reader: EnvReader): string[] {
   return entries;
 }
 
+/**
+ * CSRF_ALLOWED_ORIGINS, each written as a browser writes the Origin header (RFC 6454 §6.2):
+ * scheme://host[:port], nothing after it. Stored in that serialization, so a comparison is exact.
+ */
+function parseAllowedOrigins(reader: EnvReader): string[] {
+  const origins: string[] = [];
+  for (const entry of reader.list('CSRF_ALLOWED_ORIGINS', '')) {
+    let url: URL | undefined;
+    try {
+      url = new URL(entry);
+    } catch {
+      url = undefined;
+    }
+    // href is origin + "/" exactly when there is no user, path, query or fragment.
+    if (url === undefined || !['http:', 'https:'].includes(url.protocol) || url.href !== `${url.origin}/` || entry.endsWith('/')) {
+      reader.problems.push(`CSRF_ALLOWED_ORIGINS: "${entry}" is not an origin such as https://app.example or http://localhost:8080`);
+      continue;
+    }
+    origins.push(url.origin);
+  }
+  return origins;
+}
+
 function parseKeys(reader: EnvReader, algorithm: Algorithm): Pick<Config['jwt'], 'secret' | 'privateKeyPem' | 'publicKeyPem' | 'verifyJwks'> {
   const secret = reader.secret('JWT_SECRET');
   const privateKeyPem = reader.file('JWT_PRIVATE_KEY_FILE');
@@ -331,6 +361,10 @@ export function loadConfig(env: Env): Config {
       maxFailuresPerUser: reader.integer('LOGIN_MAX_FAILURES_PER_USER', 10, 0, 1_000_000),
       failureWindowSeconds: Math.max(1, Math.floor(reader.durationMs('LOGIN_FAILURE_WINDOW', '15m', 1000) / 1000)),
       trustedProxies: parseTrustedProxies(reader),
+    },
+    csrf: {
+      protection: reader.boolean('CSRF_PROTECTION', true),
+      allowedOrigins: parseAllowedOrigins(reader),
     },
     authenticator: {
       url: authenticatorUrl,

@@ -3,6 +3,7 @@
  * headers, so this reads `req.rawHeaders`, where a second Authorization line is still visible.
  */
 import type { Config } from './config.js';
+import type { SiteSignals } from './cross-site.js';
 import { AppError } from './errors.js';
 
 export interface CheckInputs {
@@ -10,6 +11,8 @@ export interface CheckInputs {
   readonly token: string | undefined;
   /** X-Auth-Require lines joined with `;` (terms are ANDed, so joining keeps every line's meaning). */
   readonly requirement: string;
+  /** The token came from the cookie alone: a browser may have sent it without the page asking. */
+  readonly fromCookie: boolean;
 }
 
 const BEARER = /^bearer[ \t]+/i;
@@ -76,5 +79,36 @@ export function readCheckInputs(rawHeaders: readonly string[], check: Config['ch
   if (headerToken !== undefined && cookieToken !== undefined && headerToken !== cookieToken) {
     throw new AppError('token_ambiguous', 'Authorization header and cookie carry different tokens');
   }
-  return { token: headerToken ?? cookieToken, requirement };
+  return { token: headerToken ?? cookieToken, requirement, fromCookie: headerToken === undefined && cookieToken !== undefined };
+}
+
+export interface RequestSite extends SiteSignals {
+  /** X-Original-Method: the client's method behind nginx's auth subrequest (always GET itself). */
+  readonly originalMethod: string | undefined;
+}
+
+const SITE_HEADERS: ReadonlyMap<string, keyof RequestSite> = new Map([
+  ['origin', 'origin'],
+  ['sec-fetch-site', 'secFetchSite'],
+  ['host', 'host'],
+  ['x-forwarded-host', 'forwardedHost'],
+  ['x-forwarded-proto', 'forwardedProto'],
+  ['x-original-method', 'originalMethod'],
+]);
+
+/**
+ * The headers that tell whether a request is cross-site, read only for requests that carry their
+ * token in a cookie (a second pass, so Bearer requests never pay for it). Repeated lines are joined
+ * with ", " as node does, which no origin, host or method matches.
+ */
+export function readRequestSite(rawHeaders: readonly string[]): RequestSite {
+  const site: Partial<Record<keyof RequestSite, string>> = {};
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const field = SITE_HEADERS.get((rawHeaders[i] as string).toLowerCase());
+    if (field === undefined) continue;
+    const value = rawHeaders[i + 1] as string;
+    const previous = site[field];
+    site[field] = previous === undefined ? value : `${previous}, ${value}`;
+  }
+  return site as RequestSite;
 }

@@ -36,6 +36,11 @@ const STATUS = {
   policy_invalid: 403,
   /** A claim that would become an identity header is too long to pass on safely. */
   identity_too_large: 403,
+  /**
+   * A cookie-authenticated request from another site: an unsafe method at /check, or any /login or
+   * /logout while the token lives in a cookie (Origin or Sec-Fetch-Site says so; CSRF_ALLOWED_ORIGINS).
+   */
+  cross_site_request: 403,
   /** /check failed unexpectedly (a bug, logged with its cause): still a deny, never a 5xx nginx would mask. */
   check_failed: 403,
 
@@ -45,12 +50,26 @@ const STATUS = {
   body_too_large: 413,
   /** The login body could not be read (client aborted, bad encoding). */
   body_invalid: 400,
+  /**
+   * The login body is not one unambiguous JSON object or form: a BOM, invalid UTF-8 or
+   * percent-encoding, a duplicate JSON member name, the username field twice or not a string.
+   */
+  body_malformed: 400,
+  /** The per-username limit is on and the login body names no username (absent or blank). */
+  username_missing: 400,
+  /** A login body that is neither application/json nor application/x-www-form-urlencoded (charset=utf-8 at most). */
+  unsupported_media_type: 415,
   /** Too many failed logins for this client address or username. */
   rate_limited: 429,
   /** The authenticator could not be reached (refused, reset, DNS). */
   authenticator_unavailable: 502,
   /** The authenticator answered something that is not a usable user object (5xx, garbage, too big, redirect). */
   authenticator_bad_response: 502,
+  /**
+   * The token /login would issue is longer than JWT_MAX_TOKEN_LENGTH (so /check would refuse it), or
+   * its Set-Cookie is longer than browsers keep: the authenticator's user object is too big.
+   */
+  issued_token_too_long: 502,
   /** The authenticator did not answer within AUTHENTICATOR_TIMEOUT. */
   authenticator_timeout: 504,
   /** No route here. */

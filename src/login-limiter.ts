@@ -1,12 +1,17 @@
 /**
  * Failed-login regulation with rate-limiter-flexible: failures are counted per client address and per
  * username within a window; once either count reaches its limit, logins for it are refused with
- * Retry-After until the window ends. Successful logins are not counted, and clear the username's count.
- * In memory by default: each instance (or cluster worker) counts on its own.
+ * Retry-After until the window ends. In memory by default: each instance (or cluster worker) counts
+ * on its own.
  *
  * Each attempt is counted as a failure *before* the authenticator is asked and withdrawn when it turns
  * out not to be one. Checking first and counting after the answer would let a burst of concurrent
  * attempts all pass the check before the first failure is recorded, and so overshoot any limit.
+ *
+ * A success withdraws its own attempt and nothing more: the failures before it stay until the window
+ * ends. Clearing the username's count instead would let anyone who can log in as *a* username that
+ * the count's key (trimmed, lower-cased) maps onto, such as "Alice " at an authenticator that tells it
+ * from "alice", wipe the real user's failures and go on guessing.
  */
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Config } from './config.js';
@@ -19,14 +24,15 @@ export type LoginAttempt =
   /** Counted as a failure until settled otherwise; a rejection by the authenticator needs nothing more. */
   | {
       readonly allowed: true;
-      /** The credentials were good: the failure is withdrawn and the username's count cleared. */
-      succeeded(): Promise<void>;
-      /** No verdict on the credentials (the authenticator failed, the body was unusable): withdrawn. */
-      undecided(): Promise<void>;
+      /**
+       * Not a failure after all: the credentials were good, or there was no verdict on them (the
+       * authenticator failed, no token could be issued). Gives this attempt's points back, once.
+       */
+      withdraw(): Promise<void>;
     };
 
 export interface LoginLimiter {
-  /** Counts one attempt for this address and username, or says which limit it is over. */
+  /** Counts one attempt for this address and username (a key, already normalized), or says which limit it is over. */
   attempt(address: string, username: string | undefined): Promise<LoginAttempt>;
 }
 
@@ -67,18 +73,12 @@ export function createLoginLimiter(login: Config['login']): LoginLimiter {
         await giveBack(byIp, address);
         return { allowed: false, key: 'user', retryAfterSeconds: userWait };
       }
-      let settled = false;
+      let withdrawn = false;
       return {
         allowed: true,
-        async succeeded() {
-          if (settled) return;
-          settled = true;
-          await giveBack(byIp, address);
-          if (byUser !== undefined && username !== undefined) await byUser.delete(username);
-        },
-        async undecided() {
-          if (settled) return;
-          settled = true;
+        async withdraw() {
+          if (withdrawn) return;
+          withdrawn = true;
           await Promise.all([giveBack(byIp, address), giveBack(byUser, username)]);
         },
       };

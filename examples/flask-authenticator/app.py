@@ -1,6 +1,7 @@
 """Demo authenticator for nginx-jwt-auth: the "Flask-style login app" of DESIGN.md.
 
-The service (not nginx) calls ``POST /login`` with the user's body as sent (JSON or form).
+The service (not nginx) calls ``POST /login`` with the user's body, parsed and re-serialized
+(``application/json`` or ``application/x-www-form-urlencoded``, nothing else).
 200 + a JSON user object means the credentials are good; 401 + ``{"error": ...}`` means they
 are not. The app keeps its users; the service never sees a password store.
 
@@ -102,7 +103,7 @@ def create_app(users_file: str = DEFAULT_USERS_FILE) -> Flask:
     def login():  # type: ignore[no-untyped-def]
         if request.method != "POST":
             return jsonify(error="method_not_allowed"), 405, {"Allow": "POST"}
-        # The service forwards the user's body verbatim with its Content-Type: JSON or a form.
+        # The service forwards a JSON object or a form, re-serialized, with that canonical Content-Type.
         data = request.get_json(silent=True) if request.is_json else request.form
         if not hasattr(data, "get"):
             data = {}

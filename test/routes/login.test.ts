@@ -4,7 +4,7 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import { json, request, setCookies, type Reply } from '../helpers/http.js';
 import { KeyFiles, pairFor } from '../helpers/keys.js';
 import { startService, type RunningService } from '../helpers/service.js';
-import { ALICE, refusedUrl, startStubAuthenticator, type StubAuthenticator } from '../helpers/stub-authenticator.js';
+import { ALICE, ALICE_USER, refusedUrl, startStubAuthenticator, type StubAuthenticator } from '../helpers/stub-authenticator.js';
 
 const files = new KeyFiles();
 const ISS = 'https://auth.example';
@@ -60,18 +60,19 @@ describe('/login success', { timeout: 30_000 }, () => {
     assert.equal(payloadOf(String(json(reply).token)).sub, 'alice');
   });
 
-  for (const [kind, contentType, body] of [
-    ['JSON', 'application/json; charset=utf-8', '{ "username" : "alice",\n "password": "wonderland", "note": "é\\u00e9" }'],
-    ['form', 'application/x-www-form-urlencoded', 'password=wonderland&username=alice&x=%C3%A9+y'],
+  // The authenticator reads the body as the limiter did: parsed once, forwarded in one canonical spelling.
+  for (const [kind, contentType, body, forwardedType, forwardedBody] of [
+    ['JSON', 'application/json; charset=utf-8', '{ "username" : "alice",\n "password": "wonderland", "note": "é\\u00e9" }', 'application/json', '{"username":"alice","password":"wonderland","note":"éé"}'],
+    ['form', 'Application/X-WWW-Form-Urlencoded', 'password=wonderland&username=alice&x=%C3%A9+y;z', 'application/x-www-form-urlencoded', 'password=wonderland&username=alice&x=%C3%A9+y%3Bz'],
   ] as const) {
-    test(`the ${kind} body and its Content-Type are forwarded verbatim`, async () => {
-      await request(`${svc.url}/login`, { method: 'POST', headers: { 'content-type': contentType }, body });
+    test(`the ${kind} body is forwarded re-serialized, with the canonical Content-Type`, async () => {
+      assert.equal((await request(`${svc.url}/login`, { method: 'POST', headers: { 'content-type': contentType }, body })).status, 200);
       assert.equal(stub.requests.length, 1);
       const [forwarded] = stub.requests;
       assert.equal(forwarded?.method, 'POST');
       assert.equal(forwarded?.url, '/login');
-      assert.equal(forwarded?.headers['content-type'], contentType);
-      assert.ok(forwarded?.body.equals(Buffer.from(body)), `forwarded ${forwarded?.body.toString()}`);
+      assert.equal(forwarded?.headers['content-type'], forwardedType);
+      assert.equal(forwarded?.body.toString('utf8'), forwardedBody);
     });
   }
 
@@ -144,7 +145,7 @@ describe('/login failures passed through or mapped', { timeout: 30_000 }, () => 
   });
 
   test('a bad request: the authenticator\'s 400 text/plain passed through', async () => {
-    const reply = await request(`${svc.url}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const reply = await request(`${svc.url}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"username":"alice"}' });
     assert.equal(reply.status, 400);
     assert.equal(reply.headers['content-type'], 'text/plain; charset=utf-8');
     assert.equal(reply.body, 'username and password are required');
@@ -365,3 +366,51 @@ describe('verify-only setups', { timeout: 30_000 }, () => {
   });
 });
 
+
+describe('/login never issues a token /check or a browser would refuse', { timeout: 30_000 }, () => {
+  let cookieSvc: RunningService;
+  before(async () => {
+    cookieSvc = await startService({ ...files.env('HS256'), AUTHENTICATOR_URL: stub.url, TOKEN_COOKIE: 'jwt', LOGIN_SET_COOKIE: 'true' });
+  });
+  after(() => cookieSvc?.close());
+
+  /** A user whose token is about `bytes` long: base64url makes 4 characters of every 3 bytes. */
+  const userWithTokenOf = (bytes: number) => ({ ...ALICE_USER, pad: 'x'.repeat(Math.floor((bytes * 3) / 4)) });
+
+  test('a user object that makes the token longer than JWT_MAX_TOKEN_LENGTH → 502 issued_token_too_long, logged, no token', async () => {
+    stub.answer(() => ({ status: 200, body: userWithTokenOf(20_000) }));
+    const reply = await request(`${svc.url}/login`, JSON_LOGIN);
+    assert.equal(reply.status, 502);
+    assert.deepEqual(json(reply), { error: 'issued_token_too_long' });
+    assertNoToken(reply);
+    const logged = svc.logs.map((line) => JSON.parse(line) as Record<string, unknown>).find((line) => line.code === 'issued_token_too_long');
+    assert.match(String(logged?.reason), /JWT_MAX_TOKEN_LENGTH is 8192/);
+  });
+
+  test('a token /check accepts is issued, and is accepted', async () => {
+    stub.answer(() => ({ status: 200, body: userWithTokenOf(7000) }));
+    const reply = await request(`${svc.url}/login`, JSON_LOGIN);
+    assert.equal(reply.status, 200);
+    const token = String(json(reply).token);
+    assert.ok(token.length > 6000 && token.length <= 8192, `token of ${token.length}`);
+    assert.equal((await request(`${svc.url}/check`, { headers: { authorization: `Bearer ${token}` } })).status, 200);
+  });
+
+  test('with LOGIN_SET_COOKIE, a token whose Set-Cookie passes 4096 bytes → 502 issued_token_too_long, no cookie', async () => {
+    stub.answer(() => ({ status: 200, body: userWithTokenOf(5000) }));
+    const reply = await request(`${cookieSvc.url}/login`, JSON_LOGIN);
+    assert.equal(reply.status, 502);
+    assert.deepEqual(json(reply), { error: 'issued_token_too_long' });
+    assertNoToken(reply);
+    const logged = cookieSvc.logs.map((line) => JSON.parse(line) as Record<string, unknown>).find((line) => line.code === 'issued_token_too_long');
+    assert.match(String(logged?.reason), /Set-Cookie of \d+ bytes, browsers keep 4096/);
+  });
+
+  test('with LOGIN_SET_COOKIE, a Set-Cookie within 4096 bytes is set', async () => {
+    stub.answer(() => ({ status: 200, body: userWithTokenOf(3500) }));
+    const reply = await request(`${cookieSvc.url}/login`, JSON_LOGIN);
+    assert.equal(reply.status, 200);
+    const [cookie] = setCookies(reply);
+    assert.ok(cookie !== undefined && Buffer.byteLength(cookie) <= 4096 && Buffer.byteLength(cookie) > 3500, `cookie of ${cookie?.length}`);
+  });
+});

@@ -2,7 +2,7 @@
  * Brute force at /login (issue 5): failed attempts are limited per client address and per username
  * (LOGIN_MAX_FAILURES_PER_IP, LOGIN_MAX_FAILURES_PER_USER, LOGIN_FAILURE_WINDOW); a limited attempt is
  * a 429 with Retry-After and never reaches the authenticator; X-Forwarded-For / X-Real-IP count only
- * when the peer is one of TRUSTED_PROXIES; a success clears the username's failures.
+ * when the peer is one of TRUSTED_PROXIES; a success withdraws its own attempt, never earlier failures.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -91,12 +91,23 @@ describe('failed logins per username', () => {
     assert.equal((await login(app, 'bob', RIGHT)).status, 200);
   });
 
-  test('a success clears the username\'s failures', async () => {
-    const app = await appWith({ LOGIN_MAX_FAILURES_PER_USER: '2', LOGIN_MAX_FAILURES_PER_IP: '100' });
+  test('a success is not counted, and does not clear the failures before it', async () => {
+    const app = await appWith({ LOGIN_MAX_FAILURES_PER_USER: '3', LOGIN_MAX_FAILURES_PER_IP: '100' });
     assert.equal((await login(app, 'alice', 'wrong')).status, 401);
     assert.equal((await login(app, 'alice', RIGHT)).status, 200);
+    assert.equal((await login(app, 'alice', RIGHT)).status, 200);
     assert.equal((await login(app, 'alice', 'wrong')).status, 401);
-    assert.equal((await login(app, 'alice', 'wrong')).status, 401, 'two more failures are allowed after the success');
+    assert.equal((await login(app, 'alice', 'wrong')).status, 401, 'the third failure: the successes did not count');
+    assertLimited(await login(app, 'alice', RIGHT), 60);
+  });
+
+  test('a success under a username that normalizes to another user\'s key leaves that user\'s failures alone', async () => {
+    // An authenticator may tell "Alice " from "alice"; the count's key does not, so whoever owns
+    // "Alice " must not be able to wipe alice's failures by logging in.
+    const app = await appWith({ LOGIN_MAX_FAILURES_PER_USER: '2', LOGIN_MAX_FAILURES_PER_IP: '100' });
+    assert.equal((await login(app, 'alice', 'wrong')).status, 401);
+    assert.equal((await login(app, 'Alice ', RIGHT)).status, 200);
+    assert.equal((await login(app, 'alice', 'wrong')).status, 401);
     assertLimited(await login(app, 'alice', RIGHT), 60);
   });
 
@@ -142,12 +153,25 @@ describe('failed logins per client address', () => {
     assert.equal(auth.stub.received - before, 3);
   });
 
-  test('a body without a username is still limited by address', async () => {
-    const app = await appWith({ LOGIN_MAX_FAILURES_PER_IP: '2', LOGIN_MAX_FAILURES_PER_USER: '100' });
+  test('without a per-username limit, a body without a username is still limited by address', async () => {
+    const app = await appWith({ LOGIN_MAX_FAILURES_PER_IP: '2', LOGIN_MAX_FAILURES_PER_USER: '0' });
     const send = () => request(`${app.url}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"user":"alice","password":"x"}' });
     assert.equal((await send()).status, 401);
     assert.equal((await send()).status, 401);
     assertLimited(await send(), 60);
+  });
+});
+
+describe('the username counted is the username the authenticator checks', () => {
+  test('with a per-username limit, a body that names no username is refused (400 username_missing) and never forwarded', async () => {
+    const app = await appWith({ LOGIN_MAX_FAILURES_PER_USER: '2', LOGIN_MAX_FAILURES_PER_IP: '100' });
+    const before = auth.stub.received;
+    for (const body of ['{"user":"alice","password":"x"}', '{"username":"  ","password":"x"}', '{"username":"","password":"x"}']) {
+      const reply = await request(`${app.url}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      assert.equal(reply.status, 400, body);
+      assert.deepEqual(JSON.parse(reply.body), { error: 'username_missing' });
+    }
+    assert.equal(auth.stub.received - before, 0);
   });
 });
 

@@ -47,6 +47,7 @@ describe('loadConfig defaults', () => {
     ['no login cookie', (c) => c.login.setCookie, false],
     ['cookies Secure and SameSite=Lax', (c) => [c.login.cookie.secure, c.login.cookie.sameSite], [true, 'Lax']],
     ['login body limit 16kb', (c) => c.login.bodyLimitBytes, 16 * 1024],
+    ['cross-site protection on, no other origin allowed', (c) => [c.csrf.protection, c.csrf.allowedOrigins], [true, []]],
   ];
   for (const [name, pick, expected] of defaults) {
     test(name, () => assert.deepEqual(pick(config), expected));
@@ -93,6 +94,13 @@ describe('loadConfig parses every variable of DESIGN.md', () => {
     { name: 'LOGIN_SET_COOKIE with TOKEN_COOKIE', env: { LOGIN_SET_COOKIE: 'true', TOKEN_COOKIE: 'jwt' }, pick: (c) => c.login.setCookie, expected: true },
     { name: 'COOKIE_SAMESITE', env: { COOKIE_SAMESITE: 'strict' }, pick: (c) => c.login.cookie.sameSite, expected: 'Strict' },
     { name: 'LOGIN_SUBJECT_FIELDS', env: { LOGIN_SUBJECT_FIELDS: 'email,id' }, pick: (c) => c.login.subjectFields, expected: ['email', 'id'] },
+    { name: 'CSRF_PROTECTION', env: { CSRF_PROTECTION: 'false' }, pick: (c) => c.csrf.protection, expected: false },
+    {
+      name: 'CSRF_ALLOWED_ORIGINS (serialized as browsers send Origin: lower case, default port dropped)',
+      env: { CSRF_ALLOWED_ORIGINS: 'https://App.Example, http://localhost:8080,https://sso.example:443,http://[::1]:3000' },
+      pick: (c) => c.csrf.allowedOrigins,
+      expected: ['https://app.example', 'http://localhost:8080', 'https://sso.example', 'http://[::1]:3000'],
+    },
     { name: 'an empty variable counts as unset', env: { PORT: '', HOST: '' }, pick: (c) => [c.port, c.host], expected: [8000, '127.0.0.1'] },
   ];
   for (const { name, env, pick, expected } of rows) {
@@ -157,6 +165,14 @@ describe('bad values are all reported at once', () => {
     ['TRUSTED_PROXIES', 'nginx.local'],
     ['TRUSTED_PROXIES', '10.0.0.0/33'],
     ['CHECK_REALM', 'caf\u00e9 \u{1F600}'],
+    ['CSRF_PROTECTION', 'perhaps'],
+    ['CSRF_ALLOWED_ORIGINS', 'app.example'],
+    ['CSRF_ALLOWED_ORIGINS', 'https://app.example/'],
+    ['CSRF_ALLOWED_ORIGINS', 'https://app.example/login'],
+    ['CSRF_ALLOWED_ORIGINS', 'https://user@app.example'],
+    ['CSRF_ALLOWED_ORIGINS', 'https://app.example?x=1'],
+    ['CSRF_ALLOWED_ORIGINS', 'ftp://app.example'],
+    ['CSRF_ALLOWED_ORIGINS', 'null'],
   ];
 
   for (const [variable, value] of bad) {

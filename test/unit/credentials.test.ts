@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { loadConfig, type Config } from '../../src/config.js';
-import { readCheckInputs } from '../../src/credentials.js';
+import { readCheckInputs, readRequestSite } from '../../src/credentials.js';
 import { AppError, type ErrorCode } from '../../src/errors.js';
 import { hmacSecret } from '../helpers/keys.js';
 
@@ -75,4 +75,29 @@ describe('readCheckInputs: the policy requirement', () => {
   test('no X-Auth-Require → the empty requirement', () => {
     assert.equal(readCheckInputs(['Authorization', `Bearer ${T}`], plain).requirement, '');
   });
+});
+
+describe('readCheckInputs: whether the token came from the cookie alone', () => {
+  const rows: Array<[name: string, rawHeaders: string[], fromCookie: boolean]> = [
+    ['the cookie alone', ['Cookie', `jwt=${T}`], true],
+    ['the header alone', ['Authorization', `Bearer ${T}`], false],
+    ['header and cookie agreeing (a script of the site set the header)', ['Authorization', `Bearer ${T}`, 'Cookie', `jwt=${T}`], false],
+    ['no token', [], false],
+  ];
+  for (const [name, rawHeaders, fromCookie] of rows) {
+    test(`${name} → ${fromCookie}`, () => assert.equal(readCheckInputs(rawHeaders, withCookie).fromCookie, fromCookie));
+  }
+});
+
+describe('readRequestSite: the headers that tell a cross-site request', () => {
+  test('each is read whatever its case; others are ignored', () => {
+    const site = readRequestSite(['ORIGIN', 'https://a.example', 'Sec-Fetch-Site', 'cross-site', 'host', 'a', 'X-Forwarded-Host', 'a:8443', 'x-forwarded-proto', 'https', 'X-Original-Method', 'POST', 'constructor', 'x', '__proto__', 'y']);
+    assert.deepEqual({ ...site }, { origin: 'https://a.example', secFetchSite: 'cross-site', host: 'a', forwardedHost: 'a:8443', forwardedProto: 'https', originalMethod: 'POST' });
+  });
+
+  test('a repeated line is joined with ", ", as node joins it', () => {
+    assert.equal(readRequestSite(['Origin', 'https://a.example', 'origin', 'https://a.example']).origin, 'https://a.example, https://a.example');
+  });
+
+  test('absent headers are undefined', () => assert.deepEqual({ ...readRequestSite([]) }, {}));
 });

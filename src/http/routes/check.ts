@@ -18,7 +18,7 @@ export function createCheckResponder({ config, check, metrics, logger, lifecycle
   const failed = buildDenial('check_failed', config.check);
   const answer: CheckResponder = (req, res, query) => {
     const started = performance.now();
-    const decision = check({ rawHeaders: req.rawHeaders, query });
+    const decision = check({ rawHeaders: req.rawHeaders, query, method: req.method ?? 'GET' });
     // While draining, ask nginx to reconnect (errorResponder does the same for every other route).
     res.writeHead(decision.status, lifecycle.shuttingDown ? ['connection', 'close', ...decision.headers] : (decision.headers as string[]));
     res.end(decision.body);

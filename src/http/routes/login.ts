@@ -2,12 +2,20 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import getRawBody from 'raw-body';
 import { clientAddress, trustedProxies as trustedProxyList } from '../../client-address.js';
+import { createCrossSiteCheck, type SiteSignals } from '../../cross-site.js';
 import { AppError, toAppError } from '../../errors.js';
+import { loginContentType, parseLoginBody } from '../../login-body.js';
 import type { AppDeps } from '../app.js';
 import { clearedTokenCookie, tokenCookie } from '../cookie.js';
 import { requestIdOf } from '../request-id.js';
 
 const MAX_USERNAME_LENGTH = 256;
+
+/**
+ * RFC 6265 §6.1 asks browsers to keep cookies of at least 4096 bytes, name, value and attributes
+ * together; a longer one may be dropped without a word, and the user would seem logged in and not be.
+ */
+const MAX_SET_COOKIE_BYTES = 4096;
 
 async function readBody(ctx: Context, limit: number): Promise<Buffer> {
   try {
@@ -18,16 +26,24 @@ async function readBody(ctx: Context, limit: number): Promise<Buffer> {
   }
 }
 
-/** The username the user typed, for per-username limits; undefined when the body does not say. */
-function usernameOf(body: Buffer, contentType: string, field: string): string | undefined {
-  let value: unknown;
-  try {
-    if (contentType.includes('json')) value = (JSON.parse(body.toString('utf8')) as Record<string, unknown> | null)?.[field];
-    else if (contentType.includes('x-www-form-urlencoded')) value = new URLSearchParams(body.toString('utf8')).get(field);
-  } catch {
-    return undefined;
-  }
-  return typeof value === 'string' && value !== '' ? value.trim().toLowerCase().slice(0, MAX_USERNAME_LENGTH) : undefined;
+/** The per-username limit's key: case and surrounding spaces do not make another user. Blank is none. */
+function usernameKey(username: string | undefined): string | undefined {
+  const key = username?.trim().toLowerCase().slice(0, MAX_USERNAME_LENGTH);
+  return key === '' ? undefined : key;
+}
+
+function siteSignals(ctx: Context): SiteSignals {
+  const header = (name: string): string | undefined => {
+    const value = ctx.req.headers[name];
+    return typeof value === 'string' ? value : undefined;
+  };
+  return {
+    origin: header('origin'),
+    secFetchSite: header('sec-fetch-site'),
+    host: header('host'),
+    forwardedHost: header('x-forwarded-host'),
+    forwardedProto: header('x-forwarded-proto'),
+  };
 }
 
 /** The subject: the first configured field holding a non-empty string or a number. */
@@ -51,6 +67,13 @@ export function loginRoutes(router: Router, deps: AppDeps): void {
   const { config, authenticator, signer, limiter, metrics, logger } = deps;
   const trustedProxies = trustedProxyList(config.login.trustedProxies);
   const cookieName = config.check.tokenCookie;
+  const perUserLimit = config.login.maxFailuresPerUser > 0;
+  // With the token in a cookie, a page of another site could log its visitor in as the attacker
+  // (login CSRF) or out: both are refused. Without a cookie, a cross-site login gains a page nothing.
+  const crossSite = config.csrf.protection && cookieName !== undefined ? createCrossSiteCheck(config.csrf) : undefined;
+  const refuseCrossSite = (ctx: Context): void => {
+    if (crossSite?.(siteSignals(ctx))) throw new AppError('cross_site_request', 'Origin or Sec-Fetch-Site names another site');
+  };
 
   router.post('/login', async (ctx) => {
     const started = performance.now();
@@ -63,20 +86,23 @@ export function loginRoutes(router: Router, deps: AppDeps): void {
     let username: string | undefined;
     try {
       if (signer === undefined) throw new AppError('not_found', 'verify-only setup: no signing key');
-      const contentType = ctx.get('content-type');
-      const body = await readBody(ctx, config.login.bodyLimitBytes);
-      username = usernameOf(body, contentType.toLowerCase(), config.login.usernameField);
+      refuseCrossSite(ctx);
+      const contentType = loginContentType(ctx.req.headers['content-type']);
+      // What the limit counts is what the authenticator is sent: the one parse, re-serialized.
+      const login = parseLoginBody(await readBody(ctx, config.login.bodyLimitBytes), contentType, config.login.usernameField);
+      username = usernameKey(login.username);
+      if (username === undefined && perUserLimit) throw new AppError('username_missing', `no ${config.login.usernameField} in the body`);
 
       const attempt = await limiter.attempt(address, username);
       if (!attempt.allowed) {
         metrics.rateLimited.labels(attempt.key).inc();
         throw new AppError('rate_limited', `too many failures by ${attempt.key}`, { headers: { 'retry-after': String(attempt.retryAfterSeconds) } });
       }
-      // The attempt counts as a failure unless the authenticator says otherwise; any error on the way
-      // (no answer, a bad answer, a signing failure) is no verdict on the credentials.
-      let settled = false;
+      // The attempt counts as a failure when the authenticator rejects the credentials; a success, and
+      // any error on the way (no answer, a bad answer, no token to issue), withdraws it.
+      let rejected = false;
       try {
-        const answer = await authenticator.login({ body, contentType: contentType || undefined, requestId, clientAddress: address }).catch((error: unknown) => {
+        const answer = await authenticator.login({ body: login.body, contentType: login.contentType, requestId, clientAddress: address }).catch((error: unknown) => {
           metrics.authenticatorCalls.labels(toAppError(error).code).inc();
           throw error;
         });
@@ -86,7 +112,7 @@ export function loginRoutes(router: Router, deps: AppDeps): void {
         };
 
         if (answer.kind === 'rejected') {
-          settled = true;
+          rejected = true;
           outcome = 'rejected';
           passCookies();
           ctx.status = answer.status;
@@ -100,16 +126,22 @@ export function loginRoutes(router: Router, deps: AppDeps): void {
         const subject = subjectOf(answer.user, config.login.subjectFields);
         if (subject === undefined) throw new AppError('authenticator_bad_response', `no subject in fields ${config.login.subjectFields.join(', ')}`);
         const signed = signer(subject, answer.user);
-        settled = true;
-        await attempt.succeeded();
+        // A token /check would refuse, or a cookie the browser would drop, is no login at all.
+        if (signed.token.length > config.jwt.maxTokenLength) {
+          throw new AppError('issued_token_too_long', `token of ${signed.token.length} characters, JWT_MAX_TOKEN_LENGTH is ${config.jwt.maxTokenLength}`);
+        }
+        const cookie = config.login.setCookie && cookieName !== undefined ? tokenCookie(cookieName, signed.token, signed.expiresIn, config.login.cookie) : undefined;
+        if (cookie !== undefined && Buffer.byteLength(cookie) > MAX_SET_COOKIE_BYTES) {
+          throw new AppError('issued_token_too_long', `Set-Cookie of ${Buffer.byteLength(cookie)} bytes, browsers keep ${MAX_SET_COOKIE_BYTES}`);
+        }
         outcome = 'ok';
         passCookies();
         ctx.set('pragma', 'no-cache');
-        if (config.login.setCookie && cookieName !== undefined) ctx.append('set-cookie', tokenCookie(cookieName, signed.token, signed.expiresIn, config.login.cookie));
+        if (cookie !== undefined) ctx.append('set-cookie', cookie);
         ctx.body = { token: signed.token, token_type: 'Bearer', expires_in: signed.expiresIn };
         log.info({ outcome, sub: subject, jti: signed.jti }, 'login succeeded');
       } finally {
-        if (!settled) await attempt.undecided();
+        if (!rejected) await attempt.withdraw();
       }
     } catch (error) {
       const { code, message } = toAppError(error);
@@ -125,6 +157,7 @@ export function loginRoutes(router: Router, deps: AppDeps): void {
 
   router.post('/logout', (ctx) => {
     ctx.set('cache-control', 'no-store');
+    refuseCrossSite(ctx);
     if (cookieName !== undefined) ctx.append('set-cookie', clearedTokenCookie(cookieName, config.login.cookie));
     ctx.status = 204;
   });
