@@ -127,7 +127,13 @@ describe('the login page in a real browser (401 mode, cookie set by the service)
     // than a dozen rows would wait for. So here the page's POST /login goes straight to the
     // service: still the real service and authenticator and the real cookie, minus nginx's brake.
     const toService = (route: Route): Promise<void> =>
-      route.request().method() === 'POST' ? route.continue({ url: `${s().service.url}/login` }) : route.fallback();
+      route.request().method() === 'POST'
+        ? // Sent from here with the browser's own headers plus what nginx adds: the service compares
+          // the browser's Origin with X-Forwarded-Host. The answer (and its cookie) goes to the page.
+          route
+            .fetch({ url: `${s().service.url}/login`, headers: { ...route.request().headers(), 'x-forwarded-host': new URL(s().nginx.url).host, 'x-forwarded-proto': 'http' } })
+            .then((response) => route.fulfill({ response }))
+        : route.fallback();
     const isLogin = (url: URL): boolean => url.pathname === '/login';
     before(async () => {
       await b().context.route(isLogin, toService);
