@@ -7,6 +7,7 @@
  *   B1R  B1 with R, uncached, as the auth service: the reference B1 is held to
  *   B2   B1 with decision caching: fast-jwt's verify cache + nginx proxy_cache (jwt-auth-cache.conf)
  *   B3   the service's /check alone                                  (vs R)
+ *   B3d  B3 flooded with a bad-signature token: every request a deny     (vs B3, by CPU per request)
  *   R    bare node:http + fast-jwt doing the same verify             (bench/servers/reference.ts)
  *   B3w2 B3 with WORKERS=2                                           (vs B3: what a second core buys)
  *   B4   /login against a local stub authenticator                   (bench/servers/authenticator.ts)
@@ -34,7 +35,7 @@ import { findWrk, runWrk, writeWrkScript, type WrkLoad, type WrkResult } from '.
 class SettingsError extends Error {}
 
 const IDENTITY_HEADERS = 'sub:X-Auth-User,roles:X-Auth-Roles,name:X-Auth-Name';
-const ROW_IDS = ['B0', 'B1', 'B1R', 'B2', 'B3', 'R', 'B3w2', 'B4'] as const;
+const ROW_IDS = ['B0', 'B1', 'B1R', 'B2', 'B3', 'B3d', 'R', 'B3w2', 'B4'] as const;
 type RowId = (typeof ROW_IDS)[number];
 
 interface Row {
@@ -44,6 +45,8 @@ interface Row {
   readonly script: string;
   /** The processes whose CPU the row spends (wrk excluded), by role. */
   readonly parts: () => ReadonlyArray<readonly [Role, number[]]>;
+  /** Every answer is meant to be a 4xx (a flood of denials): then a 2xx is the error. */
+  readonly denies?: boolean;
 }
 
 type Role = 'nginx' | 'service' | 'reference' | 'upstream' | 'authenticator';
@@ -166,7 +169,7 @@ async function main(): Promise<number> {
     const cached = needs('B2') ? await service('B2 service (CHECK_CACHE_MAX_AGE=60s)', { CHECK_CACHE_MAX_AGE: '60s' }) : undefined;
     // B4 measures /login itself: the failed-login limiter counts every attempt in flight (64 here) as a
     // possible failure, so with it on most of the load would be 429s.
-    const alone = needs('B3', 'B4')
+    const alone = needs('B3', 'B3d', 'B4')
       ? await service('B3/B4 service (defaults)', stub ? { AUTHENTICATOR_URL: `${stub.url}/login`, LOGIN_MAX_FAILURES_PER_IP: '0', LOGIN_MAX_FAILURES_PER_USER: '0' } : {})
       : undefined;
     const twoWorkers = needs('B3w2')
@@ -218,6 +221,11 @@ server {
       rows.push({ id: 'B2', what: 'B1 + verify cache + nginx cache', url: `${nginxCached.url}/`, script: writeWrkScript(dir, 'b2', { headers: auth }), parts: tree(['nginx', nginxCached], ['service', cached], ['upstream', upstream]) });
     }
     if (wanted.has('B3') && alone) rows.push({ id: 'B3', what: 'service /check alone', url: `${alone.url}/check`, script: writeWrkScript(dir, 'b3', { headers: auth }), parts: tree(['service', alone]) });
+    if (wanted.has('B3d') && alone) {
+      // The same token with its signature's last characters replaced: well-formed, a deny at fast-jwt.
+      const forged = `${token.slice(0, -6)}${token.endsWith('AAAAAA') ? 'BBBBBB' : 'AAAAAA'}`;
+      rows.push({ id: 'B3d', what: 'B3, every token forged (deny flood)', url: `${alone.url}/check`, script: writeWrkScript(dir, 'b3d', { headers: { Authorization: `Bearer ${forged}` } }), parts: tree(['service', alone]), denies: true });
+    }
     if (wanted.has('R') && reference) rows.push({ id: 'R', what: 'bare node:http + fast-jwt', url: `${reference.url}/check`, script: writeWrkScript(dir, 'r', { headers: auth }), parts: tree(['reference', reference]) });
     if (wanted.has('B3w2') && twoWorkers) rows.push({ id: 'B3w2', what: 'B3 with WORKERS=2', url: `${twoWorkers.url}/check`, script: writeWrkScript(dir, 'b3w2', { headers: auth }), parts: tree(['service', twoWorkers]) });
     if (wanted.has('B4') && alone && stub) {
@@ -248,7 +256,8 @@ server {
           cpu[role] = result.requests > 0 ? ((cpuSeconds(pids) - (before[i] as number)) * 1e6) / result.requests : Number.NaN;
         });
         const entry = measured.get(row.id) as Measured;
-        entry.results.push(result);
+        // wrk counts 4xx/5xx as status errors: in a deny row those are the point, and a 2xx is wrong.
+        entry.results.push(row.denies ? { ...result, badStatus: result.requests - result.badStatus } : result);
         entry.cpu.push(cpu);
         process.stdout.write(` ${row.id} ${Math.round(result.rps)}/s`);
       }
@@ -298,7 +307,7 @@ function pairedRatio(row: Measured, baseline: Measured, pick: (result: WrkResult
 }
 
 function summarise(rows: readonly Row[], measured: ReadonlyMap<RowId, Measured>, options: Options) {
-  const baselines: Partial<Record<RowId, readonly string[]>> = { B1: ['B1R'], B3: ['R'], B3w2: ['B3', 'R'] };
+  const baselines: Partial<Record<RowId, readonly string[]>> = { B1: ['B1R'], B3: ['R'], B3d: ['B3'], B3w2: ['B3', 'R'] };
   const summaries: RowSummary[] = rows.map((row) => {
     const data = measured.get(row.id) as Measured;
     const ratios: Record<string, { rps: number; p50: number; p99: number }> = {};
@@ -357,6 +366,10 @@ function summarise(rows: readonly Row[], measured: ReadonlyMap<RowId, Measured>,
   const b3 = byId.get('B3');
   const r = byId.get('R');
   if (b3 && r && Number.isFinite(b3.cpuUs / r.cpuUs)) targets.push(`  info     B3 / R by CPU time per request: ${(r.cpuUs / b3.cpuUs).toFixed(2)} (${r.cpuUs.toFixed(1)} / ${b3.cpuUs.toFixed(1)} µs)`);
+  const b3d = byId.get('B3d');
+  if (b3 && b3d && Number.isFinite(b3d.cpuUs / b3.cpuUs)) {
+    targets.push(`  info     B3d / B3 by service CPU time per request (deny flood vs allow): ${(b3d.cpuUs / b3.cpuUs).toFixed(2)} (${b3d.cpuUs.toFixed(1)} / ${b3.cpuUs.toFixed(1)} µs)`);
+  }
   target('B1 / B0', byId.get('B1')?.ratios.B0?.rps, 0.5);
   const b1r = byId.get('B1R')?.ratios.B0?.rps;
   if (b1r !== undefined && Number.isFinite(b1r)) targets.push(`  info     B1R / B0: ${b1r.toFixed(2)} (the same path with the bare reference as auth service)`);

@@ -54,8 +54,9 @@ export function buildDenial(code: ErrorCode, check: Config['check']): Decision {
   const realm = `Bearer realm="${check.realm.replace(/["\\]/g, '')}"`;
   // X-Accel-Expires: 0 keeps a denial out of nginx's cache whatever the cache settings say.
   const headers: HeaderList = ['x-auth-error', code, 'cache-control', 'no-store', 'x-accel-expires', '0', 'content-type', 'application/json'];
-  // RFC 6750 §3: no error attribute when the request had no credentials at all.
-  if (status === 401) headers.push('www-authenticate', code === 'token_missing' ? realm : `${realm}, error="invalid_token"`);
+  // RFC 6750 §3: no error attribute when the request had no credentials at all; a request the HTTP
+  // parser refused is an invalid_request, whatever token it carried.
+  if (status === 401) headers.push('www-authenticate', code === 'token_missing' ? realm : `${realm}, error="${code === 'request_malformed' ? 'invalid_request' : 'invalid_token'}"`);
   if (code === 'insufficient_scope') headers.push('www-authenticate', `${realm}, error="insufficient_scope"`);
   const body = JSON.stringify({ error: code });
   headers.push('Content-Length', String(Buffer.byteLength(body)));

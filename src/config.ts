@@ -27,6 +27,8 @@ export interface Config {
   readonly port: number;
   readonly workers: number;
   readonly logLevel: string;
+  /** Deny log lines per second before they are summarised (0: every deny is logged). */
+  readonly logDenyRate: number;
   readonly shutdownTimeoutMs: number;
   /** How long a client may take to send the request headers (node's server.headersTimeout). */
   readonly headersTimeoutMs: number;
@@ -58,6 +60,8 @@ export interface Config {
     readonly acceptRawToken: boolean;
     readonly identityHeaders: readonly IdentityHeader[];
     readonly identityHeaderMaxLength: number;
+    /** Bytes of every identity header line together (name, value, separators): more denies. */
+    readonly identityHeadersMaxTotal: number;
     /** Upper bound for X-Accel-Expires on allows (0: tell nginx not to cache). */
     readonly cacheMaxAgeSeconds: number;
   };
@@ -327,6 +331,7 @@ export function loadConfig(env: Env): Config {
     port: reader.integer('PORT', 8000, 0, 65_535),
     workers: reader.integer('WORKERS', 1, 1, 256),
     logLevel: reader.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
+    logDenyRate: reader.integer('LOG_DENY_RATE', 20, 0, 1_000_000),
     shutdownTimeoutMs: reader.durationMs('SHUTDOWN_TIMEOUT', '10s'),
     headersTimeoutMs,
     requestTimeoutMs,
@@ -349,6 +354,7 @@ export function loadConfig(env: Env): Config {
       acceptRawToken: reader.boolean('CHECK_ACCEPT_RAW_TOKEN', false),
       identityHeaders: parseIdentityHeaders(reader),
       identityHeaderMaxLength: reader.integer('IDENTITY_HEADER_MAX_LENGTH', 2048, 16, 65_536),
+      identityHeadersMaxTotal: reader.bytes('IDENTITY_HEADERS_MAX_TOTAL', '8kb'),
       cacheMaxAgeSeconds: Math.floor(reader.durationMs('CHECK_CACHE_MAX_AGE', '0') / 1000),
     },
     login: {

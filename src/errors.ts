@@ -29,6 +29,11 @@ const STATUS = {
   token_claims_invalid: UNAUTHENTICATED,
   /** A header parameter we refuse: unsupported `crit` (RFC 7515 §4.1.11), `b64: false` (RFC 7797). */
   token_header_invalid: UNAUTHENTICATED,
+  /**
+   * node's HTTP parser refused a /check request (a control byte in a header, a header block over the
+   * size bound): answered as a deny, since nginx turns any other status into its own 500.
+   */
+  request_malformed: UNAUTHENTICATED,
 
   /** A valid token that fails the location's policy (RFC 6750 §3.1). */
   insufficient_scope: 403,
@@ -59,6 +64,10 @@ const STATUS = {
   username_missing: 400,
   /** A login body that is neither application/json nor application/x-www-form-urlencoded (charset=utf-8 at most). */
   unsupported_media_type: 415,
+  /** node's HTTP parser refused a request to any route but /check (bad syntax, a control byte). */
+  request_invalid: 400,
+  /** The same, for a header block over the size bound (RFC 6585 §5). */
+  request_headers_too_large: 431,
   /** Too many failed logins for this client address or username. */
   rate_limited: 429,
   /** The authenticator could not be reached (refused, reset, DNS). */
@@ -91,9 +100,17 @@ export class AppError extends Error {
   /** Extra response headers the answer needs, such as Retry-After on a 429. */
   readonly headers: Readonly<Record<string, string>>;
 
-  /** `message` is for logs only: responses carry the code, never this text. */
+  /**
+   * `message` is for logs only: responses carry the code, never this text. No stack trace is
+   * captured: an AppError is thrown on purpose and its code says where (an unexpected error keeps
+   * its own stack as the cause), while capturing one is a large part of what a deny costs, and
+   * denies are what a flood is made of.
+   */
   constructor(code: ErrorCode, message?: string, options?: { cause?: unknown; headers?: Record<string, string> }) {
+    const stackTraceLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(message ?? code, options);
+    Error.stackTraceLimit = stackTraceLimit;
     this.code = code;
     this.headers = options?.headers ?? {};
   }

@@ -67,20 +67,31 @@ export function headerValue(value: unknown): string | undefined {
   }
 }
 
+/** `: ` and CRLF around every header line. */
+const LINE_OVERHEAD = 4;
+
 /**
  * Prepares the claim → header mapping once.
- * @throws AppError identity_too_large (from the returned function) when an encoded value exceeds the limit.
+ * @throws AppError identity_too_large (from the returned function) when an encoded value exceeds the
+ * per-header limit, or all identity header lines together exceed the total one.
  */
 export function createIdentityHeaders(check: Config['check']): IdentityHeaderBuilder {
-  const mapping = check.identityHeaders;
+  const mapping = check.identityHeaders.map(({ claim, header }) => ({ claim, header, lineBytes: header.length + LINE_OVERHEAD }));
   const maxLength = check.identityHeaderMaxLength;
+  const maxTotal = check.identityHeadersMaxTotal;
   return (claims) => {
     const headers: HeaderList = [];
-    for (const { claim, header } of mapping) {
+    // Values are visible ASCII once encoded, so their length is their size in bytes.
+    let total = 0;
+    for (const { claim, header, lineBytes } of mapping) {
       const value = Object.hasOwn(claims, claim) ? headerValue(claims[claim]) : undefined;
       if (value === undefined) continue;
       // Truncating could turn "admin-readonly" into "admin": refuse rather than pass a different identity.
       if (value.length > maxLength) throw new AppError('identity_too_large', `claim ${claim} is ${value.length} characters`);
+      // nginx reads the whole answer's head into proxy_buffer_size and answers its client with a 500
+      // when it does not fit: a bound on the sum keeps the answer a deny with a code instead.
+      total += lineBytes + value.length;
+      if (total > maxTotal) throw new AppError('identity_too_large', `identity headers exceed ${maxTotal} bytes`);
       headers.push(header, value);
     }
     return headers;

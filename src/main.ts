@@ -3,27 +3,13 @@
  * With WORKERS > 1 the primary only forks and supervises; each worker is a whole service.
  */
 import cluster from 'node:cluster';
-import http, { type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { once } from 'node:events';
 import { loadConfig, type Config } from './config.js';
 import { loadKeys } from './keys.js';
+import { createHttpServer } from './http/server.js';
 import { createLogger, type Logger } from './logging.js';
 import { createService } from './service.js';
-
-/**
- * keepAliveTimeout stays above nginx's upstream keepalive_timeout (60 s in nginx/), so nginx, not us,
- * closes idle connections: otherwise nginx may reuse one we just closed and answer its client with a
- * 502. Slow clients are bounded by SERVER_HEADERS_TIMEOUT and SERVER_REQUEST_TIMEOUT.
- */
-const KEEP_ALIVE_TIMEOUT_MS = 65_000;
-
-/**
- * node enforces headersTimeout and requestTimeout only when it sweeps its connections, every 30 s by
- * default, which would let a slow client hold a socket up to 30 s past either bound.
- */
-function sweepIntervalMs(config: Config): number {
-  return Math.max(100, Math.min(1000, Math.floor(config.headersTimeoutMs / 4)));
-}
 
 /** While draining, how often connections that have gone idle are closed. */
 const IDLE_SWEEP_MS = 100;
@@ -39,18 +25,7 @@ export interface RunningServer {
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
   const service = createService(config, { logger });
   const { lifecycle } = service.deps;
-  const server = http.createServer(
-    {
-      keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
-      headersTimeout: config.headersTimeoutMs,
-      requestTimeout: config.requestTimeoutMs,
-      connectionsCheckingInterval: sweepIntervalMs(config),
-      // Room for the longest token we accept, in both Authorization and Cookie, plus ordinary headers:
-      // a header block over node's 16 KB default would be a 431 that nginx turns into a 500.
-      maxHeaderSize: Math.max(16 * 1024, 2 * config.jwt.maxTokenLength + 8 * 1024),
-    },
-    service.app.callback(),
-  );
+  const server = createHttpServer(service);
   server.listen({ host: config.host, port: config.port });
   await once(server, 'listening');
   lifecycle.ready = true;

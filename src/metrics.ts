@@ -9,8 +9,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type Metric
 export interface CheckMetrics {
   /** An allow that took `seconds` to decide. */
   allow(seconds: number): void;
-  /** A deny with its reason code. */
-  deny(code: string, seconds: number): void;
+  /** A deny with its reason code; without `seconds` for one answered before any handling (a request node's parser refused). */
+  deny(code: string, seconds?: number): void;
 }
 
 export interface Metrics {
@@ -21,6 +21,8 @@ export interface Metrics {
   readonly loginDuration: Histogram<'outcome'>;
   readonly authenticatorCalls: Counter<'outcome'>;
   readonly rateLimited: Counter<'key'>;
+  /** Requests node's HTTP parser refused, by its error code (llhttp's HPE_ names). */
+  readonly refusedRequests: Counter<'reason'>;
 }
 
 const CHECK_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.1] as const;
@@ -112,7 +114,7 @@ function createCheckMetrics(registry: Registry): CheckMetrics {
     },
     deny(code, seconds) {
       denied.set(code, (denied.get(code) ?? 0) + 1);
-      duration.observe(duration.denySeries, seconds);
+      if (seconds !== undefined) duration.observe(duration.denySeries, seconds);
     },
   };
 }
@@ -130,5 +132,6 @@ export function createMetrics(options: { version: string; defaultMetrics?: boole
     loginDuration: new Histogram({ name: 'jwt_auth_login_duration_seconds', help: '/login handling time, authenticator included', labelNames: ['outcome'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [registry] }),
     authenticatorCalls: new Counter({ name: 'jwt_auth_authenticator_requests_total', help: 'Calls to the authenticator by outcome', labelNames: ['outcome'], registers: [registry] }),
     rateLimited: new Counter({ name: 'jwt_auth_login_rate_limited_total', help: 'Logins refused by the failed-attempt limiter, by key', labelNames: ['key'], registers: [registry] }),
+    refusedRequests: new Counter({ name: 'jwt_auth_http_refused_total', help: "Requests node's HTTP parser refused (any route), by parser error code", labelNames: ['reason'], registers: [registry] }),
   };
 }

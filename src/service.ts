@@ -4,6 +4,7 @@
 import { createAuthenticatorClient } from './authenticator.js';
 import { createCheck } from './check.js';
 import type { Config } from './config.js';
+import { createDenyLog } from './deny-log.js';
 import { createApp, type AppDeps, type Lifecycle } from './http/app.js';
 import { createIdentityHeaders } from './identity-headers.js';
 import { loadKeys } from './keys.js';
@@ -17,7 +18,7 @@ import { VERSION } from './version.js';
 export interface Service {
   readonly app: ReturnType<typeof createApp>;
   readonly deps: AppDeps;
-  /** Releases what the service holds open (authenticator connections). */
+  /** Releases what the service holds open (authenticator connections, the deny log's summary timer). */
   close(): void;
 }
 
@@ -32,9 +33,11 @@ export function createService(config: Config, { logger, defaultMetrics = true }:
   const keys = loadKeys(config.jwt);
   const lifecycle: Lifecycle = { ready: false, shuttingDown: false };
   const authenticator = createAuthenticatorClient(config.authenticator);
+  const denyLog = createDenyLog(logger, config.logDenyRate);
   const deps: AppDeps = {
     config,
     logger,
+    denyLog,
     metrics: createMetrics({ version: VERSION, defaultMetrics }),
     keys,
     check: createCheck({ config, verify: createTokenVerifier(config.jwt, keys), identityHeaders: createIdentityHeaders(config.check) }),
@@ -43,5 +46,12 @@ export function createService(config: Config, { logger, defaultMetrics = true }:
     limiter: createLoginLimiter(config.login),
     lifecycle,
   };
-  return { app: createApp(deps), deps, close: () => authenticator.close() };
+  return {
+    app: createApp(deps),
+    deps,
+    close: () => {
+      authenticator.close();
+      denyLog.close();
+    },
+  };
 }

@@ -8,6 +8,7 @@ import Koa, { type Context, type Next } from 'koa';
 import type { AuthenticatorClient } from '../authenticator.js';
 import type { Check } from '../check.js';
 import type { Config } from '../config.js';
+import type { DenyLog } from '../deny-log.js';
 import { AppError, statusFor, toAppError } from '../errors.js';
 import type { KeySet } from '../keys.js';
 import type { Logger } from '../logging.js';
@@ -27,6 +28,8 @@ export interface Lifecycle {
 export interface AppDeps {
   readonly config: Config;
   readonly logger: Logger;
+  /** Where /check denials are logged: bounded in size and rate. */
+  readonly denyLog: DenyLog;
   readonly metrics: Metrics;
   readonly keys: KeySet;
   readonly check: Check;

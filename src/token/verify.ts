@@ -109,15 +109,23 @@ export function createTokenVerifier(jwt: Config['jwt'], keys: KeySet, options: V
       if (candidates.length === 0) throw new AppError('token_algorithm_not_allowed');
     }
     let firstError: AppError | undefined;
-    for (const verify of candidates) {
-      try {
-        return checkSubject(verify(token));
-      } catch (error) {
-        const mapped = fromFastJwt(error);
-        // Only a bad signature means "maybe another key": any other failure is the token's own.
-        if (mapped.code !== 'token_signature_invalid') throw mapped;
-        firstError ??= mapped;
+    // fast-jwt's errors only become a code here and are never logged with their stack, which costs
+    // more to capture than a cached verify: a flood of bad tokens should not pay for one per request.
+    const stackTraceLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      for (const verify of candidates) {
+        try {
+          return checkSubject(verify(token));
+        } catch (error) {
+          const mapped = fromFastJwt(error);
+          // Only a bad signature means "maybe another key": any other failure is the token's own.
+          if (mapped.code !== 'token_signature_invalid') throw mapped;
+          firstError ??= mapped;
+        }
       }
+    } finally {
+      Error.stackTraceLimit = stackTraceLimit;
     }
     throw firstError ?? new AppError('token_signature_invalid');
   };

@@ -1,11 +1,13 @@
 /**
- * Runs the service in-process on a real loopback socket: createService + app.callback() behind
- * http.createServer on 127.0.0.1 port 0, with every log line captured.
+ * Runs the service in-process on a real loopback socket: createService behind production's server
+ * (src/http/server.ts: its limits and its answer to requests node's parser refuses) on 127.0.0.1
+ * port 0, with every log line captured.
  */
-import http from 'node:http';
+import type http from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { loadConfig, type Config } from '../../src/config.js';
+import { createHttpServer } from '../../src/http/server.js';
 import { createLogger } from '../../src/logging.js';
 import { createService, type Service } from '../../src/service.js';
 
@@ -19,12 +21,13 @@ export interface RunningService {
   close(): Promise<void>;
 }
 
+/** `serverOptions` replace production's (a shorter timeout, say); everything else is as `serve` runs it. */
 export async function startService(env: Readonly<Record<string, string | undefined>>, serverOptions: http.ServerOptions = {}): Promise<RunningService> {
   const config = loadConfig(env);
   const logs: string[] = [];
   const logger = createLogger(config.logLevel, { write: (line: string) => void logs.push(line) });
   const service = createService(config, { logger, defaultMetrics: false });
-  const server = http.createServer(serverOptions, service.app.callback());
+  const server = createHttpServer(service, serverOptions);
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;

@@ -11,7 +11,8 @@ let svc: RunningService;
 let svc401: RunningService;
 
 before(async () => {
-  const env = { ...files.env('HS256'), IDENTITY_HEADERS: 'sub:X-Auth-User,roles:X-Auth-Roles', TOKEN_COOKIE: 'jwt' };
+  // LOG_DENY_RATE=0: a test below looks for one deny's line among the many this file makes in a second.
+  const env = { ...files.env('HS256'), IDENTITY_HEADERS: 'sub:X-Auth-User,roles:X-Auth-Roles', TOKEN_COOKIE: 'jwt', LOG_DENY_RATE: '0' };
   svc = await startService(env);
   svc401 = await startService({ ...env, CHECK_UNAUTHENTICATED_STATUS: '401' });
 });
@@ -150,5 +151,16 @@ describe('/check over the wire', { timeout: 30_000 }, () => {
     assert.equal(entry.code, 'token_expired');
     assert.equal(entry.uri, '/app/page');
     assert.ok(!line.includes(expired));
+  });
+
+  test('a deny line cuts every client-sent field to a bound and marks the cut', async () => {
+    const long = `/${'p'.repeat(5000)}`;
+    await request(`${svc.url}/check`, { headers: { 'x-request-id': `cut-${'i'.repeat(1000)}`, 'x-original-uri': `${long}?q=1`, 'x-original-method': 'M'.repeat(1000) } });
+    const line = svc.logs.find((entry) => entry.includes('"requestId":"cut-'));
+    assert.ok(line, 'no log line for the denial');
+    const entry = JSON.parse(line) as Record<string, string>;
+    assert.equal(entry.uri, `${long.slice(0, 256)}…[+${long.length - 256} chars]`);
+    assert.equal(entry.method, `${'M'.repeat(256)}…[+744 chars]`);
+    assert.ok(String(entry.requestId).length < 300);
   });
 });

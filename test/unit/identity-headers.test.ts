@@ -89,6 +89,22 @@ describe('createIdentityHeaders', () => {
     assert.throws(() => build({ sub: 'éééééé' }), (error: unknown) => error instanceof AppError && error.code === 'identity_too_large');
   });
 
+  test('identity header lines together over IDENTITY_HEADERS_MAX_TOTAL are identity_too_large, counted as sent', () => {
+    const build = builderFor({ IDENTITY_HEADERS: 'sub:X-Auth-User,name:X-Auth-Name', IDENTITY_HEADERS_MAX_TOTAL: '100' });
+    // "x-auth-user: " + value + CRLF is 15 bytes plus the value; "x-auth-name" is as long.
+    assert.deepEqual(build({ sub: 'a'.repeat(35), name: 'b'.repeat(35) }), ['x-auth-user', 'a'.repeat(35), 'x-auth-name', 'b'.repeat(35)]);
+    assert.throws(() => build({ sub: 'a'.repeat(35), name: 'b'.repeat(36) }), (error: unknown) => error instanceof AppError && error.code === 'identity_too_large');
+    // Each value alone is far under IDENTITY_HEADER_MAX_LENGTH: only their sum is refused.
+    assert.throws(() => build({ sub: 'a'.repeat(60), name: 'b'.repeat(60) }), (error: unknown) => error instanceof AppError && error.code === 'identity_too_large');
+  });
+
+  test('IDENTITY_HEADERS_MAX_TOTAL defaults to 8 KiB: far under the 16k proxy_buffer_size nginx/ sets', () => {
+    const build = builderFor({ IDENTITY_HEADERS: 'sub:X-Auth-User,name:X-Auth-Name,email:X-Auth-Email,org:X-Auth-Org,team:X-Auth-Team' });
+    const claims = { sub: 'a'.repeat(2000), name: 'b'.repeat(2000), email: 'c'.repeat(2000), org: 'd'.repeat(1900) };
+    assert.equal(build(claims).length, 8);
+    assert.throws(() => build({ ...claims, team: 'e'.repeat(300) }), (error: unknown) => error instanceof AppError && error.code === 'identity_too_large');
+  });
+
   test('returns a fresh list each time (callers append to it)', () => {
     const build = builderFor();
     const first = build({ sub: 'alice' });

@@ -1,6 +1,7 @@
 import type Router from '@koa/router';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { buildDenial } from '../../check.js';
+import { clip } from '../../deny-log.js';
 import type { AppDeps } from '../app.js';
 
 /** Answers one /check request on node's own request and response. Never throws. */
@@ -12,7 +13,7 @@ export type CheckResponder = (req: IncomingMessage, res: ServerResponse, query: 
  * on allow), so nothing here parses, looks up or allocates on the common path. The bytes are the
  * ones Koa wrote when /check was a plain router route.
  */
-export function createCheckResponder({ config, check, metrics, logger, lifecycle }: AppDeps): CheckResponder {
+export function createCheckResponder({ config, check, metrics, logger, denyLog, lifecycle }: AppDeps): CheckResponder {
   const recorded = metrics.check;
   // When even writing the decision fails: still a deny, never a 5xx that nginx would turn into its 500.
   const failed = buildDenial('check_failed', config.check);
@@ -26,15 +27,11 @@ export function createCheckResponder({ config, check, metrics, logger, lifecycle
     const seconds = (performance.now() - started) / 1000;
     if (decision.code === undefined) {
       recorded.allow(seconds);
-      if (logger.isLevelEnabled('debug')) logger.debug({ event: 'check', result: 'allow', sub: decision.claims?.sub, requestId: req.headers['x-request-id'] || undefined }, 'allowed');
+      if (logger.isLevelEnabled('debug')) logger.debug({ event: 'check', result: 'allow', sub: decision.claims?.sub, requestId: loggable(req.headers['x-request-id']) }, 'allowed');
       return;
     }
     recorded.deny(decision.code, seconds);
-    // The query string is left out of the log: some applications still put tokens in URLs.
-    const uri = String(req.headers['x-original-uri'] ?? '').split('?', 1)[0] || undefined;
-    const entry = { event: 'check', result: 'deny', code: decision.code, requestId: req.headers['x-request-id'] || undefined, method: req.headers['x-original-method'] || req.method, uri };
-    if (decision.cause !== undefined) logger.error({ ...entry, err: decision.cause }, 'check failed unexpectedly');
-    else logger.info(entry, 'denied');
+    denyLog.deny(decision.code, () => deniedRequest(req), decision.cause);
   };
   // check() turns every failure into a deny; this only guards the writing and logging around it
   // (outside Koa nothing else would, and an exception here would end the process).
@@ -45,6 +42,24 @@ export function createCheckResponder({ config, check, metrics, logger, lifecycle
       logger.error({ event: 'check', result: 'deny', code: 'check_failed', err: error }, 'check failed unexpectedly');
       if (!res.headersSent && !res.destroyed) res.writeHead(failed.status, failed.headers as string[]).end(failed.body);
     }
+  };
+}
+
+/** A client-sent header value cut to a loggable size; undefined when absent or empty. */
+function loggable(value: string | string[] | undefined): string | undefined {
+  const text = Array.isArray(value) ? value.join(', ') : value;
+  return text ? clip(text) : undefined;
+}
+
+/** What a deny line says about the request: every field sent by the client, each bounded. */
+function deniedRequest(req: IncomingMessage): Record<string, string | undefined> {
+  // The query string is left out of the log: some applications still put tokens in URLs.
+  const uri = req.headers['x-original-uri'];
+  const query = typeof uri === 'string' ? uri.indexOf('?') : -1;
+  return {
+    requestId: loggable(req.headers['x-request-id']),
+    method: loggable(req.headers['x-original-method']) ?? clip(req.method ?? ''),
+    uri: typeof uri === 'string' ? loggable(query < 0 ? uri : uri.slice(0, query)) : undefined,
   };
 }
 

@@ -47,7 +47,9 @@ export async function startRecordingProxy(target: string): Promise<RecordingProx
   const records: RecordedRequest[] = [];
   let connections = 0;
 
-  const server = createServer((req, res) => {
+  // As large a header block as nginx can forward (see src/http/server.ts), so the proxy never
+  // refuses what the app behind it would take.
+  const server = createServer({ maxHeaderSize: 64 * 1024 }, (req, res) => {
     const connection = (req.socket as { recordingProxyId?: number }).recordingProxyId ?? 0;
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
