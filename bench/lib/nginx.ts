@@ -10,10 +10,9 @@
  * - `accessLog: false`: nginx still formats and writes every access-log line, to /dev/null, so a
  *   million-request run does not fill the disk.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync, chmodSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { findNginx, renderNginxPrefix } from '../../test/integration/harness/nginx.js';
+import { findNginx, nginxModulesDir, renderNginxPrefix } from '../../test/integration/harness/nginx.js';
 import { freePort, LOOPBACK } from '../../test/integration/harness/ports.js';
 import { startProcess, tail, waitForHttp, type ManagedProcess } from '../../test/integration/harness/process.js';
 
@@ -70,12 +69,6 @@ export function enableCacheInclude(locationSnippet: string): string {
     }
   }
   throw new Error('snippets/jwt-auth-location.conf: unbalanced braces');
-}
-
-/** Where this nginx build keeps its dynamic modules (`nginx -V`'s --modules-path, else Debian's). */
-export function nginxModulesDir(bin: string): string {
-  const built = spawnSync(bin, ['-V'], { encoding: 'utf8' }).stderr ?? '';
-  return /--modules-path=(\S+)/.exec(built)?.[1] ?? '/usr/lib/nginx/modules';
 }
 
 /** Renders the prefix with the harness, applies the options, starts nginx and waits for it. */

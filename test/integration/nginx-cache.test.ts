@@ -19,13 +19,13 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { startBenchNginx, type BenchNginx } from '../../bench/lib/nginx.js';
 import { httpRequest, type HttpResponse } from './harness/http.js';
-import { nginxPrerequisite, requireOrSkip } from './harness/prerequisites.js';
+import { nginxPrerequisite, njsPrerequisite, requireOrSkip } from './harness/prerequisites.js';
 import { startRecordingProxy, type RecordingProxy } from './harness/recording-proxy.js';
 import { startService, type ServiceInstance } from './harness/service.js';
 import { makeTempDir, removeTempDir } from './harness/temp-dir.js';
 import { makeSecret, mintToken, tamperPayload } from './harness/tokens.js';
 
-const skip = requireOrSkip(nginxPrerequisite());
+const skip = requireOrSkip(nginxPrerequisite(), njsPrerequisite());
 const SUITE = { skip, timeout: 60_000 };
 
 const ALICE = { sub: 'alice', name: 'Alice', roles: ['admin', 'editor'] };

@@ -9,6 +9,7 @@
  *   <prefix>/logs/error.log, access.log     nginx's stderr (error_log stderr) and stdout
  *   <prefix>/nginx.pid                      passed with -g, with `daemon off;`
  */
+import { spawnSync } from 'node:child_process';
 import { accessSync, chmodSync, constants, cpSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { delimiter, join, relative } from 'node:path';
 import { NGINX_CONFIG_DIR } from './paths.js';
@@ -54,6 +55,12 @@ export function findNginx(): string | undefined {
   if (fromEnv) return isExecutable(fromEnv) ? fromEnv : undefined;
   const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin', '/usr/local/nginx/sbin'];
   return dirs.filter(Boolean).map((dir) => join(dir, 'nginx')).find(isExecutable);
+}
+
+/** Where this nginx build keeps its dynamic modules (`nginx -V`'s --modules-path, else Debian's). */
+export function nginxModulesDir(bin: string): string {
+  const built = spawnSync(bin, ['-V'], { encoding: 'utf8' }).stderr ?? '';
+  return /--modules-path=(\S+)/.exec(built)?.[1] ?? '/usr/lib/nginx/modules';
 }
 
 /**

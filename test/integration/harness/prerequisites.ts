@@ -4,7 +4,9 @@
  */
 import { flaskProblem, pythonBin } from './authenticator.js';
 import { findChromium } from './browser.js';
-import { findNginx } from './nginx.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { findNginx, nginxModulesDir } from './nginx.js';
 
 export interface Prerequisite {
   readonly name: string;
@@ -19,6 +21,14 @@ export function nginxPrerequisite(): Prerequisite {
       : 'no nginx on PATH or in /usr/sbin: apt-get install -y nginx, or set NGINX_BIN'
     : undefined;
   return { name: 'nginx', problem };
+}
+
+/** nginx's njs module, which the decision cache's key needs (nginx/snippets/jwt-auth-cache-http.conf). */
+export function njsPrerequisite(): Prerequisite {
+  const bin = findNginx();
+  const module = bin === undefined ? undefined : join(nginxModulesDir(bin), 'ngx_http_js_module.so');
+  const problem = module === undefined || existsSync(module) ? undefined : `no ${module}: apt-get install -y libnginx-mod-http-js`;
+  return { name: 'nginx njs module', problem };
 }
 
 export function flaskPrerequisite(): Prerequisite {
