@@ -37,6 +37,22 @@ interface Seen {
   path: string;
 }
 
+/** A server's own cached auth location asking `target`, and one protected location. */
+const cachedServerBody = (target: string): string => `
+    location = /_jwt_auth {
+        internal;
+        proxy_pass http://${target};
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+        proxy_pass_request_body off;
+        proxy_set_header Content-Length "";
+        include snippets/jwt-auth-cache.conf;
+    }
+    location / {
+        include snippets/jwt-auth-protect.conf;
+        proxy_pass http://app;
+    }`;
+
 describe('nginx decision caching (snippets/jwt-auth-cache.conf)', SUITE, () => {
   let dir: string | undefined;
   let secret = '';
@@ -110,19 +126,7 @@ server {
 # Tenant b: the same internal location name as the main server's, with the tenant in its arguments.
 server {
     listen ${ports[1]};
-    location = /_jwt_auth {
-        internal;
-        proxy_pass http://jwt_auth/check?claim.tenant=b;
-        proxy_http_version 1.1;
-        proxy_set_header Connection "";
-        proxy_pass_request_body off;
-        proxy_set_header Content-Length "";
-        include snippets/jwt-auth-cache.conf;
-    }
-    location / {
-        include snippets/jwt-auth-protect.conf;
-        proxy_pass http://app;
-    }
+${cachedServerBody('jwt_auth/check?claim.tenant=b')}
 }
 # A second application with its own auth service (another key), sharing the cache zone.
 upstream jwt_auth_app2 {
@@ -131,19 +135,7 @@ upstream jwt_auth_app2 {
 }
 server {
     listen ${ports[2]};
-    location = /_jwt_auth {
-        internal;
-        proxy_pass http://jwt_auth_app2/check;
-        proxy_http_version 1.1;
-        proxy_set_header Connection "";
-        proxy_pass_request_body off;
-        proxy_set_header Content-Length "";
-        include snippets/jwt-auth-cache.conf;
-    }
-    location / {
-        include snippets/jwt-auth-protect.conf;
-        proxy_pass http://app;
-    }
+${cachedServerBody('jwt_auth_app2/check')}
 }`,
     });
     editorUrl = `http://127.0.0.1:${nginx.extraPorts[0]}`;

@@ -5,10 +5,10 @@
  * (X-Forwarded-Host $http_host), Origin and Sec-Fetch-Site; the service compares them.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe } from 'node:test';
 import type { HttpResponse } from './harness/http.js';
 import { flaskPrerequisite, nginxPrerequisite, requireOrSkip } from './harness/prerequisites.js';
-import { startStack, withDiagnostics, type Stack } from './harness/stack.js';
+import { useStack } from './harness/stack.js';
 
 const skip = requireOrSkip(nginxPrerequisite(), flaskPrerequisite());
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
@@ -19,24 +19,11 @@ function setCookies(res: HttpResponse): string[] {
 }
 
 describe('nginx in cookie mode refuses cross-site logins and unsafe cross-site requests', { skip, timeout: 120_000 }, () => {
-  let stack: Stack | undefined;
-  const s = (): Stack => {
-    assert.ok(stack, 'stack not started');
-    return stack;
-  };
-  const spec = (name: string, body: () => Promise<void>): void => {
-    it(name, withDiagnostics(() => stack, body));
-  };
+  const { stack: s, spec } = useStack('cross-site', { serviceEnv: { TOKEN_COOKIE: 'jwt', LOGIN_SET_COOKIE: 'true', COOKIE_SECURE: 'false' } });
   /** What a page of the site itself sends: its origin is nginx's own, port included. */
   const sameOrigin = (): Record<string, string> => ({ origin: s().nginx.url, 'sec-fetch-site': 'same-origin' });
   let cookie = '';
 
-  before(async () => {
-    stack = await startStack('cross-site', { serviceEnv: { TOKEN_COOKIE: 'jwt', LOGIN_SET_COOKIE: 'true', COOKIE_SECURE: 'false' } });
-  }, { timeout: 60_000 });
-  after(async () => {
-    await stack?.stop();
-  }, { timeout: 60_000 });
 
   spec('a cross-site form POST to /login gets 403 cross_site_request and no cookie', async () => {
     const res = await s().request('/login', { method: 'POST', headers: { ...FORM, ...CROSS_SITE }, body: 'username=bob&password=bob-password' });

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { HttpResponse } from './harness/http.js';
 import { flaskPrerequisite, nginxPrerequisite, requireOrSkip } from './harness/prerequisites.js';
-import { startStack, withDiagnostics, type Stack } from './harness/stack.js';
+import { startStack, useStack, withDiagnostics, type Stack } from './harness/stack.js';
 import { mintToken, tamperPayload, unsecuredToken } from './harness/tokens.js';
 
 const skip = requireOrSkip(nginxPrerequisite(), flaskPrerequisite());
@@ -46,21 +46,8 @@ function assertNotFromApp(body: string): void {
 }
 
 describe('nginx in front of nginx-jwt-auth (default 403 mode)', SUITE, () => {
-  let stack: Stack | undefined;
-  const s = (): Stack => {
-    assert.ok(stack, 'stack not started');
-    return stack;
-  };
-  const spec = (name: string, body: () => Promise<void>): void => {
-    it(name, withDiagnostics(() => stack, body));
-  };
+  const { stack: s, spec } = useStack('e2e-403');
 
-  before(async () => {
-    stack = await startStack('e2e-403');
-  }, HOOK);
-  after(async () => {
-    await stack?.stop();
-  }, HOOK);
 
   spec('1. a request without a token gets 403 with X-Auth-Error, and the app never sees it', async () => {
     s().appRecorder.clear();
@@ -380,20 +367,7 @@ describe('8. the auth service stopped', SUITE, () => {
 });
 
 describe('9. 401 mode (CHECK_UNAUTHENTICATED_STATUS=401)', SUITE, () => {
-  let stack: Stack | undefined;
-  const s = (): Stack => {
-    assert.ok(stack, 'stack not started');
-    return stack;
-  };
-  const spec = (name: string, body: () => Promise<void>): void => {
-    it(name, withDiagnostics(() => stack, body));
-  };
-  before(async () => {
-    stack = await startStack('e2e-401', { unauthenticatedStatus: 401 });
-  }, HOOK);
-  after(async () => {
-    await stack?.stop();
-  }, HOOK);
+  const { stack: s, spec } = useStack('e2e-401', { unauthenticatedStatus: 401 });
 
   spec('an API client without a token gets a plain 401 with the service\'s WWW-Authenticate: Bearer', async () => {
     const res = await s().request('/api/data', { headers: { accept: 'application/json' } });

@@ -4,15 +4,14 @@
  * with a 500 of its own ("auth request unexpected status", "upstream sent too big header").
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, describe } from 'node:test';
 import { rawCheck, rawHeader, rawRequest, type RawReply } from '../security/support.js';
 import { httpRequest } from './harness/http.js';
 import { flaskPrerequisite, nginxPrerequisite, requireOrSkip } from './harness/prerequisites.js';
-import { startStack, withDiagnostics, type Stack } from './harness/stack.js';
+import { useStack } from './harness/stack.js';
 
 const skip = requireOrSkip(nginxPrerequisite(), flaskPrerequisite());
 const SUITE = { skip, timeout: 120_000 };
-const HOOK = { timeout: 60_000 };
 
 /** Low enough that a token over it still fits in one of nginx's 8k client header buffers. */
 const IDENTITY_TOTAL = 5 * 1024;
@@ -24,14 +23,12 @@ const LONG_ROLES = Array.from({ length: 20 }, (_, i) => `${String(i).padStart(2,
 const lineBytes = (name: string, value: string): number => name.length + value.length + 4;
 
 describe('nginx in front of the service, at the limits of headers', SUITE, () => {
-  let stack: Stack | undefined;
-  const s = (): Stack => {
-    assert.ok(stack, 'stack not started');
-    return stack;
-  };
-  const spec = (name: string, body: () => Promise<void>): void => {
-    it(name, withDiagnostics(() => stack, body));
-  };
+  // Registered before the stack's own hooks, so it runs before the stack stops.
+  after(() => {
+    // No answer in this suite may have been nginx's own 500 for the auth subrequest.
+    assert.doesNotMatch(s().nginx.errorLog(100_000), /auth request unexpected status|upstream sent too big header/);
+  });
+  const { stack: s, spec } = useStack('limits', { serviceEnv: { IDENTITY_HEADERS_MAX_TOTAL: String(IDENTITY_TOTAL) } });
   /** A raw request to nginx, for bytes node's own client refuses to send. */
   const raw = (lines: readonly string[], path = '/whoami'): Promise<RawReply> => rawRequest(s().nginx.port, rawCheck(lines, path));
   const denials = async (code: string): Promise<number> => {
@@ -40,15 +37,6 @@ describe('nginx in front of the service, at the limits of headers', SUITE, () =>
     return line === undefined ? 0 : Number(line.split(' ').at(-1));
   };
 
-  before(async () => {
-    stack = await startStack('limits', { serviceEnv: { IDENTITY_HEADERS_MAX_TOTAL: String(IDENTITY_TOTAL) } });
-  }, HOOK);
-  after(async () => {
-    // No answer in this suite may have been nginx's own 500 for the auth subrequest.
-    const log = stack?.nginx.errorLog(100_000) ?? '';
-    await stack?.stop();
-    assert.doesNotMatch(log, /auth request unexpected status|upstream sent too big header/);
-  }, HOOK);
 
   spec('a control byte in an unrelated header, with a valid token: allowed, since the service never sees that header; never a 5xx', async () => {
     const token = await s().mint({ sub: 'alice' });

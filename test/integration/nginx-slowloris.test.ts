@@ -15,11 +15,11 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { after, before, describe, it } from 'node:test';
+import { after, describe } from 'node:test';
 import type { HttpResponse } from './harness/http.js';
 import { LOOPBACK } from './harness/ports.js';
 import { flaskPrerequisite, nginxPrerequisite, requireOrSkip, type Prerequisite } from './harness/prerequisites.js';
-import { startStack, withDiagnostics, type Stack } from './harness/stack.js';
+import { useStack, type Stack } from './harness/stack.js';
 
 /** More than the 2 x 1024 connections of the old config on this 2-core machine (2 043 locked it). */
 const SLOW_CLIENTS = 2_200;
@@ -42,7 +42,6 @@ function openFilesPrerequisite(): Prerequisite {
 
 const skip = requireOrSkip(nginxPrerequisite(), flaskPrerequisite(), openFilesPrerequisite());
 const SUITE = { skip, timeout: 90_000 };
-const HOOK = { timeout: 60_000 };
 
 /** A directive's single value in the nginx.conf nginx is running, e.g. `client_header_timeout 10s;`. */
 function directive(stack: Stack, pattern: RegExp, what: string): string {
@@ -129,28 +128,15 @@ function bearer(token: string): Record<string, string> {
 }
 
 describe('nginx against slow clients (nginx.conf as shipped)', SUITE, () => {
-  let stack: Stack | undefined;
   const clients: SlowClient[] = [];
   let trickle: NodeJS.Timeout | undefined;
-  const s = (): Stack => {
-    assert.ok(stack, 'stack not started');
-    return stack;
-  };
-  const spec = (name: string, body: () => Promise<void>): void => {
-    it(name, withDiagnostics(() => stack, body));
-  };
   const closeClients = (): void => {
     clearInterval(trickle);
     for (const client of clients.splice(0)) client.socket.destroy();
   };
-
-  before(async () => {
-    stack = await startStack('nginx-slowloris');
-  }, HOOK);
-  after(async () => {
-    closeClients();
-    await stack?.stop();
-  }, HOOK);
+  // Registered before the stack's own hooks, so the sockets close before the stack stops.
+  after(closeClients);
+  const { stack: s, spec } = useStack('nginx-slowloris');
 
   spec(`${SLOW_CLIENTS} slowloris connections from one address do not keep a valid token out, and nginx cuts each at client_header_timeout`, async () => {
     const headerTimeoutMs = Number(directive(s(), /^\s*client_header_timeout\s+(\d+)s;/m, 'client_header_timeout in seconds')) * 1000;

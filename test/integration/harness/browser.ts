@@ -4,20 +4,12 @@
  * answers nothing but 127.0.0.1, which also covers what the browser sends on its own.
  * One launch per test file; tests share its context and page and call reset() in between.
  */
-import { accessSync, constants, mkdtempSync, statSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { isExecutable } from './nginx.js';
 import { LOOPBACK } from './ports.js';
-
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
-}
 
 /** The Chromium binary: CHROMIUM_BIN when set (and executable), else `chromium` on PATH or /usr/bin. */
 export function findChromium(): string | undefined {

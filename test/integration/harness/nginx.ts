@@ -37,7 +37,8 @@ export interface NginxInstance {
   stop(): Promise<void>;
 }
 
-function isExecutable(path: string): boolean {
+/** True for an executable regular file. */
+export function isExecutable(path: string): boolean {
   try {
     accessSync(path, constants.X_OK);
     return statSync(path).isFile();

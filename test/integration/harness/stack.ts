@@ -7,6 +7,8 @@
  *   client ─► nginx ─auth_request─► [auth recorder] ─► service ─/login─► Flask
  *               └─ proxy_pass ─► app recorder ─► Flask (/whoami, echo)
  */
+import assert from 'node:assert/strict';
+import { after, before, it } from 'node:test';
 import type { JWTPayload } from 'jose';
 import { startFlaskAuthenticator, type AuthenticatorInstance } from './authenticator.js';
 import { httpRequest, type HttpRequestOptions, type HttpResponse } from './http.js';
@@ -130,5 +132,34 @@ export function withDiagnostics(getStack: () => Stack | undefined, body: () => P
       if (error instanceof Error && stack !== undefined) error.message += `\n${stack.diagnostics()}`;
       throw error;
     }
+  };
+}
+
+export interface StackFixture {
+  /** The running stack; fails the test when it has not started. */
+  stack(): Stack;
+  /** A test whose failure carries the stack's logs. */
+  spec(name: string, body: () => Promise<void>): void;
+}
+
+/**
+ * Starts a stack before the tests of the enclosing describe and stops it after them. Hooks that
+ * must run before the stop (closing a test's own sockets, reading a log) are registered first.
+ */
+export function useStack(label: string, options: StackOptions = {}): StackFixture {
+  let started: Stack | undefined;
+  const hook = { timeout: 60_000 };
+  before(async () => {
+    started = await startStack(label, options);
+  }, hook);
+  after(async () => {
+    await started?.stop();
+  }, hook);
+  return {
+    stack: () => {
+      assert.ok(started, 'stack not started');
+      return started;
+    },
+    spec: (name, body) => void it(name, withDiagnostics(() => started, body)),
   };
 }
