@@ -48,6 +48,8 @@ function parseObjectSegment(segment: string): Record<string, unknown> {
 /**
  * Scans already-valid JSON text for an object that names a member twice. JSON.parse silently keeps
  * the last one, so without this a token could mean one thing to us and another to its issuer.
+ * Callers parse first; on text that is not JSON the answer means nothing, but it always comes: an
+ * unterminated string or a trailing backslash ends the scan instead of running past the end.
  */
 export function hasDuplicateMemberNames(json: string): boolean {
   const stack: Array<Set<string> | null> = [];
@@ -67,12 +69,13 @@ export function hasDuplicateMemberNames(json: string): boolean {
       expectKey = stack[stack.length - 1] instanceof Set;
     } else if (char === 0x22 /* " */) {
       let end = i + 1;
-      while (json.charCodeAt(end) !== 0x22) end += json.charCodeAt(end) === 0x5c /* \ */ ? 2 : 1;
+      while (end < json.length && json.charCodeAt(end) !== 0x22) end += json.charCodeAt(end) === 0x5c /* \ */ ? 2 : 1;
+      if (end >= json.length) return false;
       if (expectKey) {
         // Escapes are decoded so that "a" and "\u0061" count as the same name: both sides of the
         // comparison must be the decoded name, without its quotes.
         const raw = json.slice(i, end + 1);
-        const name = raw.includes('\\') ? (JSON.parse(raw) as string) : raw.slice(1, -1);
+        const name = raw.includes('\\') ? decodedName(raw) : raw.slice(1, -1);
         const names = stack[stack.length - 1] as Set<string>;
         if (names.has(name)) return true;
         names.add(name);
@@ -82,6 +85,15 @@ export function hasDuplicateMemberNames(json: string): boolean {
     }
   }
   return false;
+}
+
+/** A quoted member name with its escapes decoded; as written when an escape is not valid JSON. */
+function decodedName(quoted: string): string {
+  try {
+    return JSON.parse(quoted) as string;
+  } catch {
+    return quoted;
+  }
 }
 
 /**

@@ -91,4 +91,15 @@ describe('hasDuplicateMemberNames', () => {
   for (const json of ['{"a":1,"\\u0061":2}', '{"\\u0061":1,"a":2}']) {
     test(`${json} → true`, () => assert.equal(hasDuplicateMemberNames(json), true));
   }
+
+  // Callers parse first, but the scan must end whatever it is given: no input may hang it.
+  test('terminates on text that is not JSON: unterminated strings, trailing backslashes, bad escapes', () => {
+    const malformed = ['"', '{"a', '{"a":"b', '{"a\\', '{"\\', '"\\', '{"\\u00zz":1,"\\u00zz":2}', '{"a":1,"a', '}}]]{{', '\\"'];
+    for (const text of malformed) assert.equal(typeof hasDuplicateMemberNames(text), 'boolean', text);
+  });
+  test('terminates on every prefix of a valid document', () => {
+    const json = '{"a":{"b\\"c":[1,"x\\\\"],"d":"\\u0061"},"e":2}';
+    JSON.parse(json);
+    for (let end = 0; end <= json.length; end++) assert.equal(typeof hasDuplicateMemberNames(json.slice(0, end)), 'boolean');
+  });
 });
