@@ -1,5 +1,5 @@
 /**
- * `npm run bench:rss` (issue 4): the service's resident memory across a million /check requests
+ * `npm run bench:rss`: the service's resident memory across a million /check requests
  * over keep-alive, sampled after every round, to show it stays under a bound and flat.
  *
  * The traffic is what a busy nginx sends: the Authorization header rotates over a pool of distinct

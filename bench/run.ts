@@ -1,5 +1,5 @@
 /**
- * `npm run bench` (issue 4): every row measured in the same run, interleaved round by round, and
+ * `npm run bench`: every row measured in the same run, interleaved round by round, and
  * reported as ratios to its baseline, because on a shared 2-core machine absolute numbers drift.
  *
  *   B0   nginx → upstream, no auth                                   (the baseline)

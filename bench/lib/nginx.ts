@@ -2,7 +2,7 @@
  * nginx for the benchmark and the cache tests: the repository's nginx/ files rendered by the test
  * harness (test/integration/harness/nginx.ts), plus what only these runs need, each one named here:
  *
- * - `workers`: nginx.conf ships `worker_processes auto;`; the benchmark pins one worker (issue 4).
+ * - `workers`: nginx.conf ships `worker_processes auto;`; the benchmark pins one worker.
  * - `cache`: decision caching turned on exactly as snippets/jwt-auth-cache.conf tells an operator
  *   to: njs loaded in the main context, jwt-auth-cache-http.conf and a proxy_cache_path in the http
  *   block, and `include snippets/jwt-auth-cache.conf;` as the last line of the internal auth location.

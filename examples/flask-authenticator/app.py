@@ -1,4 +1,4 @@
-"""Demo authenticator for nginx-jwt-auth: the "Flask-style login app" of DESIGN.md.
+"""Demo authenticator for nginx-jwt-auth: the "Flask-style login app" (README, "The authenticator contract").
 
 The service (not nginx) calls ``POST /login`` with the user's body, parsed and re-serialized
 (``application/json`` or ``application/x-www-form-urlencoded``, nothing else).

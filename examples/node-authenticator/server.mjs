@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Demo authenticator with the same contract as examples/flask-authenticator (DESIGN.md,
-// "The authenticator contract"), for machines without Python/Flask. Plain node:http, no packages.
+// Demo authenticator with the same contract as examples/flask-authenticator (README, "The
+// authenticator contract"), for machines without Python/Flask. Plain node:http, no packages.
 //
 //   node server.mjs [--host 127.0.0.1] [--port 5000] [--users ../flask-authenticator/users.json]
 //   node server.mjs hash-password          (password from stdin; prints a werkzeug-format hash)

@@ -1,5 +1,5 @@
 /**
- * A real Flask-style authenticator on 127.0.0.1 port 0, following DESIGN.md's contract:
+ * A real Flask-style authenticator on 127.0.0.1 port 0, following the authenticator contract (README):
  * `POST /login` with the user's body → 200 + a JSON object describing the user, or an error whose
  * body is meant for the user. Every request is recorded; the answer can be replaced per test.
  */

@@ -1,6 +1,6 @@
 /**
  * The demo authenticators of examples/ (Flask, and its Node fallback for machines without
- * Python) follow the same contract (DESIGN.md, "The authenticator contract") and read the same
+ * Python) follow the same contract (README, the authenticator contract) and read the same
  * users file: hashes made by either one verify in the other, in werkzeug's pbkdf2 and scrypt formats.
  */
 import assert from 'node:assert/strict';

@@ -1,5 +1,5 @@
 /**
- * Decision caching in a real nginx (issue 4): nginx/snippets/jwt-auth-cache.conf turned on the way it
+ * Decision caching in a real nginx: nginx/snippets/jwt-auth-cache.conf turned on the way it
  * tells an operator to, in front of the real service with CHECK_CACHE_MAX_AGE=60s. A recording proxy
  * between nginx and the service counts the /check requests that were not answered from the cache.
  *

@@ -1,5 +1,5 @@
 /**
- * End-to-end through a real nginx (issue 3): the repository's nginx/ configuration in front of the
+ * End-to-end through a real nginx: the repository's nginx/ configuration in front of the
  * Flask demo app, nginx-jwt-auth behind auth_request, the Flask authenticator behind /login, all
  * on loopback. Needs `npm run build` (dist/src/cli.js), nginx and Python's Flask; without the
  * last two the tests are skipped, or fail under CI=true.

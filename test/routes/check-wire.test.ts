@@ -1,5 +1,5 @@
 /**
- * The exact bytes of /check answers (issue 4). nginx's own request targets (`/check`, `/check?args`)
+ * The exact bytes of /check answers. nginx's own request targets (`/check`, `/check?args`)
  * are answered before Koa, every other spelling by the Koa route; both must write what Koa wrote
  * when /check was a plain router route: the same status line, the same header lines in the same
  * order, the same body. The expected texts below were captured from that version, with one

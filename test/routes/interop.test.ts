@@ -1,6 +1,6 @@
 /**
  * Interoperability with another JWT library (jose): its tokens pass /check, and /login tokens verify
- * in it, with the secret or with the published JWK Set, for every algorithm DESIGN.md lists.
+ * in it, with the secret or with the published JWK Set, for every supported algorithm.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';

@@ -1,7 +1,7 @@
 /**
- * The authenticator misbehaving (issue 5), against real local servers: each fault gets the right
+ * The authenticator misbehaving, against real local servers: each fault gets the right
  * status, a log line with its reason code, and no token anywhere in the response. Nothing is ever
- * signed on an error path (DESIGN.md, /login in detail).
+ * signed on an error path (README: "never a token, ever").
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';

@@ -1,5 +1,5 @@
 /**
- * Hostile tokens and requests at /check (issue 5): every row is a deny with its reason code — the
+ * Hostile tokens and requests at /check: every row is a deny with its reason code — the
  * operator's unauthenticated status (403, or 401 in RFC 6750 mode) — never a 200 and never a 5xx, which
  * nginx would turn into its own 500. Tokens that carry a valid signature by the configured key are
  * signed over exactly the bytes shown, so each row tests the rule it names and not merely the signature.

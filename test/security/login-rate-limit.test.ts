@@ -1,5 +1,5 @@
 /**
- * Brute force at /login (issue 5): failed attempts are limited per client address and per username
+ * Brute force at /login: failed attempts are limited per client address and per username
  * (LOGIN_MAX_FAILURES_PER_IP, LOGIN_MAX_FAILURES_PER_USER, LOGIN_FAILURE_WINDOW); a limited attempt is
  * a 429 with Retry-After and never reaches the authenticator; X-Forwarded-For / X-Real-IP count only
  * when the peer is one of TRUSTED_PROXIES; a success withdraws its own attempt, never earlier failures.

@@ -1,5 +1,5 @@
 /**
- * Observability (issue 5): /metrics counts /check decisions by result and reason code, times /check and
+ * Observability: /metrics counts /check decisions by result and reason code, times /check and
  * /login, counts authenticator outcomes and rate-limit rejections, and reports build info; /readyz is
  * false (503) before the server listens and while it shuts down.
  */

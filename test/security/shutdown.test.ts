@@ -1,5 +1,5 @@
 /**
- * Graceful shutdown of the real process (issue 5): `node dist/src/cli.js serve` against a slow stub
+ * Graceful shutdown of the real process: `node dist/src/cli.js serve` against a slow stub
  * authenticator. On SIGTERM the service stops accepting, reports not ready, finishes the login in
  * flight and exits 0 within SHUTDOWN_TIMEOUT; a request that outlives SHUTDOWN_TIMEOUT does not keep
  * the process alive; a cluster of two workers starts, answers and stops the same way.

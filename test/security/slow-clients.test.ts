@@ -1,5 +1,5 @@
 /**
- * Slow and oversized clients (issue 5) against the real server from `startServer`: headers sent byte
+ * Slow and oversized clients against the real server from `startServer`: headers sent byte
  * by byte are cut off by SERVER_HEADERS_TIMEOUT, a trickled body by SERVER_REQUEST_TIMEOUT, a crowd of
  * slow clients does not keep others out, and /login bodies over LOGIN_BODY_LIMIT are a 413 whether
  * or not they declare their length.

@@ -1,5 +1,5 @@
 /**
- * Property-based tests of /check (issue 5), with fast-check at a fixed seed (override with FC_SEED;
+ * Property-based tests of /check, with fast-check at a fixed seed (override with FC_SEED;
  * fast-check prints the seed and the shrunk counterexample on failure):
  * - any mutation of a valid token that changes its text — and so what was signed — is denied;
  * - arbitrary Authorization, Cookie and X-Auth-Require values never yield a 5xx, and never reach the

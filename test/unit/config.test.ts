@@ -54,7 +54,7 @@ describe('loadConfig defaults', () => {
   }
 });
 
-describe('loadConfig parses every variable of DESIGN.md', () => {
+describe('loadConfig parses every documented variable', () => {
   const rsa = pairFor('RS256');
   const privatePath = files.write('parse-private.pem', rsa.privatePem);
   const publicPath = files.write('parse-public.pem', rsa.publicPem);

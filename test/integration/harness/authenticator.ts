@@ -1,6 +1,6 @@
 /**
  * The demo authenticators of examples/: the Flask app (Debian's python3-flask, run by
- * /usr/bin/python3 or PYTHON) and its Node fallback. Both follow DESIGN.md's authenticator
+ * /usr/bin/python3 or PYTHON) and its Node fallback. Both follow the authenticator
  * contract and double as the protected upstream app (/whoami, echo of everything else).
  */
 import { spawnSync } from 'node:child_process';
