@@ -91,7 +91,7 @@ export function createPolicyCache(limit = 1000): (header: string, query: string)
   const cache = new Map<string, Policy | AppError>();
   const none: Policy = Object.freeze([]);
   return (header, query) => {
-    // Most protected locations have no requirement: no key to build for them (issue 4).
+    // Most protected locations have no requirement: no key to build for them.
     if (header === '' && query === '') return none;
     const key = `${header}\n${query}`;
     let entry = cache.get(key);
