@@ -4,7 +4,7 @@ import getRawBody from 'raw-body';
 import { clientAddress, trustedProxies as trustedProxyList } from '../../client-address.js';
 import { createCrossSiteCheck, type SiteSignals } from '../../cross-site.js';
 import { AppError, toAppError } from '../../errors.js';
-import { loginContentType, parseLoginBody } from '../../login-body.js';
+import { loginContentType, parseLoginBody } from '../../login/body.js';
 import type { AppDeps } from '../app.js';
 import { clearedTokenCookie, tokenCookie } from '../cookie.js';
 import { requestIdOf } from '../request-id.js';
