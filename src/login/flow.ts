@@ -82,15 +82,15 @@ export function createLoginFlow(deps: LoginFlowDeps): LoginFlow {
   const { login, passAuthenticatorCookies, issue, isCrossSite, authenticator, limiter, metrics, logger } = deps;
   const perUserLimit = login.maxFailuresPerUser > 0;
 
-  /** The login up to its outcome; throws whatever refuses it. `attempt.username` is set once known, for the log. */
-  async function decide(input: LoginInput, log: Logger, attempt: { username?: string }): Promise<Exclude<LoginOutcome, { kind: 'refused' }>> {
+  /** The login up to its outcome; throws whatever refuses it. `seen.username` is set once known, for the log. */
+  async function decide(input: LoginInput, log: Logger, seen: { username?: string }): Promise<Exclude<LoginOutcome, { kind: 'refused' }>> {
     if (issue === undefined) throw new AppError('not_found', 'verify-only setup: no signing key');
     if (isCrossSite?.(input.site)) throw new AppError('cross_site_request', 'Origin or Sec-Fetch-Site names another site');
     const contentType = loginContentType(input.contentType);
     // What the limit counts is what the authenticator is sent: the one parse, re-serialized.
     const body = parseLoginBody(await input.readBody(login.bodyLimitBytes), contentType, login.usernameField);
     const username = usernameKey(body.username);
-    attempt.username = username;
+    seen.username = username;
     if (username === undefined && perUserLimit) throw new AppError('username_missing', `no ${login.usernameField} in the body`);
 
     const counted = await limiter.attempt(input.clientAddress, username);
@@ -127,16 +127,16 @@ export function createLoginFlow(deps: LoginFlowDeps): LoginFlow {
   return async function attemptLogin(input) {
     const started = performance.now();
     const log = logger.child({ event: 'login', requestId: input.requestId, client: input.clientAddress });
-    const attempt: { username?: string } = {};
+    const seen: { username?: string } = {};
     let label = 'error';
     try {
-      const outcome = await decide(input, log, attempt);
+      const outcome = await decide(input, log, seen);
       label = outcome.kind === 'issued' ? 'ok' : 'rejected';
       return outcome;
     } catch (thrown) {
       const error = toAppError(thrown);
       label = error.code;
-      log.warn({ outcome: label, code: error.code, reason: error.message, username: attempt.username }, 'login failed');
+      log.warn({ outcome: label, code: error.code, reason: error.message, username: seen.username }, 'login failed');
       return { kind: 'refused', error };
     } finally {
       metrics.logins.labels(label).inc();
