@@ -1,6 +1,6 @@
 /**
  * The client for the existing, Flask-style login application: POST the login body (parsed and
- * re-serialized by login-body.ts), read a bounded answer, and map every failure to one of our codes.
+ * re-serialized by login/body.ts), read a bounded answer, and map every failure to one of our codes.
  * got's errors stop here.
  */
 import http from 'node:http';

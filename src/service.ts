@@ -9,7 +9,7 @@ import { createApp, type AppDeps, type Lifecycle } from './http/app.js';
 import { createIdentityHeaders } from './identity-headers.js';
 import { loadKeys } from './keys.js';
 import type { Logger } from './logging.js';
-import { createLoginLimiter } from './login-limiter.js';
+import { createLoginLimiter } from './login/limiter.js';
 import { createMetrics } from './metrics.js';
 import { createTokenSigner } from './token/sign.js';
 import { createTokenVerifier } from './token/verify.js';

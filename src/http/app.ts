@@ -12,7 +12,7 @@ import type { DenyLog } from '../deny-log.js';
 import { AppError, statusFor, toAppError } from '../errors.js';
 import type { KeySet } from '../keys.js';
 import type { Logger } from '../logging.js';
-import type { LoginLimiter } from '../login-limiter.js';
+import type { LoginLimiter } from '../login/limiter.js';
 import type { Metrics } from '../metrics.js';
 import type { TokenSigner } from '../token/sign.js';
 import { createCheckResponder, checkRoute, plainCheckQuery, type CheckResponder } from './routes/check.js';

@@ -1,9 +1,17 @@
 import type Router from '@koa/router';
-import { publicJwks } from '../../keys.js';
-import type { AppDeps } from '../app.js';
+import { publicJwks, type KeySet } from '../../keys.js';
+import type { Metrics } from '../../metrics.js';
+import type { Lifecycle } from '../app.js';
+
+/** What the operations routes use, and nothing more. */
+export interface OpsRouteDeps {
+  readonly keys: KeySet;
+  readonly metrics: Pick<Metrics, 'registry'>;
+  readonly lifecycle: Readonly<Lifecycle>;
+}
 
 /** Liveness, readiness, metrics and the public keys. */
-export function opsRoutes(router: Router, { keys, metrics, lifecycle }: AppDeps): void {
+export function opsRoutes(router: Router, { keys, metrics, lifecycle }: OpsRouteDeps): void {
   const jwks = publicJwks(keys);
 
   router.get('/healthz', (ctx) => {

@@ -9,8 +9,8 @@
  * past the limit. Here anything that two parsers could read differently is refused.
  */
 import { isUtf8 } from 'node:buffer';
-import { AppError } from './errors.js';
-import { hasDuplicateMemberNames } from './token/jws.js';
+import { AppError } from '../errors.js';
+import { hasDuplicateMemberNames } from '../token/jws.js';
 
 export type LoginContentType = 'application/json' | 'application/x-www-form-urlencoded';
 

@@ -14,7 +14,7 @@
  * from "alice", wipe the real user's failures and go on guessing.
  */
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
-import type { Config } from './config.js';
+import type { Config } from '../config.js';
 
 export type LimitKey = 'ip' | 'user';
 

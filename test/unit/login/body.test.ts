@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { AppError, type ErrorCode } from '../../src/errors.js';
-import { loginContentType, parseLoginBody, type LoginContentType } from '../../src/login-body.js';
+import { AppError, type ErrorCode } from '../../../src/errors.js';
+import { loginContentType, parseLoginBody, type LoginContentType } from '../../../src/login/body.js';
 
 const JSON_TYPE = 'application/json';
 const FORM_TYPE = 'application/x-www-form-urlencoded';
