@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { ALGORITHMS, factsOf, type KeygenParameters } from './algorithms.js';
 import { ConfigError, loadConfig } from './config.js';
 import { toAppError } from './errors.js';
+import { keySourceFromConfig } from './key-source.js';
 import { loadKeys } from './keys.js';
 import { serve } from './main.js';
 import { createTokenSigner } from './token/sign.js';
@@ -106,7 +107,7 @@ async function verify(args: string[]): Promise<number> {
   const config = loadConfig(process.env);
   const token = args[0] ?? (await readStdin());
   try {
-    console.log(JSON.stringify(createTokenVerifier(config.jwt, loadKeys(config.jwt))(token), null, 2));
+    console.log(JSON.stringify(createTokenVerifier(config.jwt, keySourceFromConfig(config.jwt))(token), null, 2));
     return 0;
   } catch (error) {
     console.error(toAppError(error).code);

@@ -1,16 +1,14 @@
 import type Router from '@koa/router';
-import { publicJwks } from '../../keys.js';
 import type { AppDeps } from '../app.js';
 
 /** Liveness, readiness, metrics and the public keys. */
-export function opsRoutes(router: Router, { keys, metrics, lifecycle }: AppDeps): void {
-  const jwks = publicJwks(keys);
-
+export function opsRoutes(router: Router, { keySource, metrics, lifecycle }: AppDeps): void {
   router.get('/healthz', (ctx) => {
     ctx.body = { status: 'ok' };
   });
   router.get('/readyz', (ctx) => {
-    const ready = lifecycle.ready && !lifecycle.shuttingDown;
+    // Ready: the keys are loaded and the socket listens.
+    const ready = keySource.ready && lifecycle.ready && !lifecycle.shuttingDown;
     ctx.status = ready ? 200 : 503;
     ctx.body = { status: ready ? 'ready' : lifecycle.shuttingDown ? 'shutting_down' : 'starting' };
   });
@@ -20,6 +18,7 @@ export function opsRoutes(router: Router, { keys, metrics, lifecycle }: AppDeps)
   });
   // Applications verify our tokens with these keys and never need the signing secret.
   router.get('/.well-known/jwks.json', (ctx) => {
+    const { jwks } = keySource.current();
     if (jwks.keys.length === 0) return; // HMAC-only: nothing public to publish; the 404 handler answers.
     ctx.set('cache-control', 'public, max-age=300');
     ctx.body = jwks;
