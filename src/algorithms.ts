@@ -72,7 +72,3 @@ export function isAlgorithm(name: string): name is Algorithm {
 export function factsOf(alg: Algorithm): AlgorithmFacts {
   return ALGORITHM_FACTS[alg];
 }
-
-export function isHmacAlgorithm(alg: Algorithm): boolean {
-  return factsOf(alg).family === 'HMAC';
-}
