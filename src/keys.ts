@@ -167,24 +167,23 @@ function parseJwks(text: string, problems: string[]): VerificationKey[] {
       problems.push(`${where}: key ${index} needs a "kid" and an "alg" from ${ALGORITHMS.join(', ')}`);
       return;
     }
-    const algorithm = alg;
     try {
       if (jwk.kty === 'oct') {
         const secret = Buffer.from(String(jwk.k ?? ''), 'base64url');
-        const { family, minimumSecretBytes = 0 } = factsOf(algorithm);
+        const { family, minimumSecretBytes = 0 } = factsOf(alg);
         if (family !== 'HMAC') throw new Error(`${alg} cannot use an oct key`);
         const encoding = keyEncodingName(secret.toString('utf8'));
         if (encoding !== undefined) {
           throw new Error(`its "k" holds ${encoding}, not random bytes, and whoever has a public key could sign ${alg} tokens with it: list a public key as an RSA, EC or OKP JWK with its own alg`);
         }
         if (secret.length < minimumSecretBytes) throw new Error(`${alg} needs at least ${minimumSecretBytes} bytes`);
-        result.push(secretVerificationKey(secret, algorithm, kid));
+        result.push(secretVerificationKey(secret, alg, kid));
         return;
       }
       const publicKey = createPublicKey({ key: jwk, format: 'jwk' });
-      const mismatch = keyMismatch(publicKey, algorithm);
+      const mismatch = keyMismatch(publicKey, alg);
       if (mismatch) throw new Error(mismatch);
-      result.push(asymmetricVerificationKey(publicKey, algorithm, kid));
+      result.push(asymmetricVerificationKey(publicKey, alg, kid));
     } catch (error) {
       problems.push(`${where}: key "${kid}": ${(error as Error).message}`);
     }
