@@ -7,8 +7,10 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ALGORITHMS, ConfigError, loadConfig, type Algorithm } from './config.js';
+import { ALGORITHMS, factsOf, type KeygenParameters } from './algorithms.js';
+import { ConfigError, loadConfig } from './config.js';
 import { toAppError } from './errors.js';
+import { keySourceFromConfig } from './key-source.js';
 import { loadKeys } from './keys.js';
 import { serve } from './main.js';
 import { createTokenSigner } from './token/sign.js';
@@ -44,7 +46,8 @@ function keygen(args: string[]): number {
   const alg = ALGORITHMS.find((candidate) => candidate.toLowerCase() === String(values.alg).toLowerCase());
   if (alg === undefined) throw new ConfigError([`--alg: expected one of ${ALGORITHMS.join(', ')}`]);
   const dir = resolve(String(values.out));
-  const files = alg.startsWith('HS') ? ['jwt-secret'] : ['jwt-private.pem', 'jwt-public.pem'];
+  const parameters = factsOf(alg).keygen;
+  const files = parameters.kind === 'secret' ? ['jwt-secret'] : ['jwt-private.pem', 'jwt-public.pem'];
   if (values['if-missing'] && files.every((name) => existsSync(join(dir, name)))) {
     console.log(`keys already present in ${dir}: kept`);
     return 0;
@@ -56,25 +59,25 @@ function keygen(args: string[]): number {
     writeFileSync(path, content, { mode });
     return path;
   };
-  if (alg.startsWith('HS')) {
-    // Twice the hash size in random bytes, base64url so it survives env files and shells.
-    const path = write('jwt-secret', `${randomBytes(Number(alg.slice(2)) / 4).toString('base64url')}\n`, 0o600);
+  if (parameters.kind === 'secret') {
+    // base64url so it survives env files and shells.
+    const path = write('jwt-secret', `${randomBytes(parameters.bytes).toString('base64url')}\n`, 0o600);
     console.log(`JWT_ALGORITHM=${alg}\nJWT_SECRET_FILE=${path}`);
     return 0;
   }
-  const { privateKey, publicKey } = generateAsymmetric(alg);
+  const { privateKey, publicKey } = generatePair(parameters);
   const privatePath = write('jwt-private.pem', privateKey, 0o600);
   const publicPath = write('jwt-public.pem', publicKey, 0o644);
   console.log(`JWT_ALGORITHM=${alg}\nJWT_PRIVATE_KEY_FILE=${privatePath}\n# applications and verify-only instances:\nJWT_PUBLIC_KEY_FILE=${publicPath}`);
   return 0;
 }
 
-function generateAsymmetric(alg: Algorithm): { privateKey: string; publicKey: string } {
-  const pair = alg.startsWith('RS') || alg.startsWith('PS')
-    ? generateKeyPairSync('rsa', { modulusLength: 3072 })
-    : alg === 'EdDSA'
-      ? generateKeyPairSync('ed25519')
-      : generateKeyPairSync('ec', { namedCurve: { ES256: 'prime256v1', ES384: 'secp384r1', ES512: 'secp521r1' }[alg as 'ES256' | 'ES384' | 'ES512'] });
+function generatePair(parameters: Exclude<KeygenParameters, { kind: 'secret' }>): { privateKey: string; publicKey: string } {
+  const pair = parameters.kind === 'rsa'
+    ? generateKeyPairSync('rsa', { modulusLength: parameters.modulusLength })
+    : parameters.kind === 'ec'
+      ? generateKeyPairSync('ec', { namedCurve: parameters.namedCurve })
+      : generateKeyPairSync('ed25519');
   return {
     privateKey: pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
     publicKey: pair.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
@@ -104,7 +107,7 @@ async function verify(args: string[]): Promise<number> {
   const config = loadConfig(process.env);
   const token = args[0] ?? (await readStdin());
   try {
-    console.log(JSON.stringify(createTokenVerifier(config.jwt, loadKeys(config.jwt))(token), null, 2));
+    console.log(JSON.stringify(createTokenVerifier(config.jwt, keySourceFromConfig(config.jwt))(token), null, 2));
     return 0;
   } catch (error) {
     console.error(toAppError(error).code);

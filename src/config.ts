@@ -4,16 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { ALGORITHMS, factsOf, type Algorithm } from './algorithms.js';
 import { keyEncodingName } from './key-encodings.js';
-
-export const ALGORITHMS = [
-  'HS256', 'HS384', 'HS512',
-  'RS256', 'RS384', 'RS512',
-  'PS256', 'PS384', 'PS512',
-  'ES256', 'ES384', 'ES512',
-  'EdDSA',
-] as const;
-export type Algorithm = (typeof ALGORITHMS)[number];
 
 export interface IdentityHeader {
   /** Claim name in the token payload. */
@@ -276,7 +268,7 @@ function parseKeys(reader: EnvReader, algorithm: Algorithm): Pick<Config['jwt'],
     if (secret === undefined) {
       reader.problems.push(`JWT_SECRET or JWT_SECRET_FILE is required for ${algorithm}: ${howToMake}`);
     } else {
-      const minimum = Number(algorithm.slice(2)) / 8;
+      const minimum = factsOf(algorithm).minimumSecretBytes ?? 0;
       const encoding = keyEncodingName(secret);
       if (encoding !== undefined) {
         const name = reader.string('JWT_SECRET_FILE') === undefined ? 'JWT_SECRET' : 'JWT_SECRET_FILE';

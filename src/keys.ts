@@ -4,7 +4,8 @@
  * these algorithms and never comes from a token.
  */
 import { createHash, createPrivateKey, createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
-import { ALGORITHMS, ConfigError, type Algorithm, type Config } from './config.js';
+import { ALGORITHMS, factsOf, isAlgorithm, type Algorithm } from './algorithms.js';
+import { ConfigError, type Config } from './config.js';
 import { KEY_ENCODING_NAMES, holdsPemPrivateKey, isEncryptedPem, keyEncodingName, keyEncodingOf, pemLabel } from './key-encodings.js';
 
 export interface VerificationKey {
@@ -30,28 +31,28 @@ export interface KeySet {
   readonly verification: readonly VerificationKey[];
 }
 
-/** Minimum RSA modulus: NIST SP 800-131A disallows less than 2048 bits for signatures. */
-const MIN_RSA_BITS = 2048;
-
-const EC_CURVES: Readonly<Partial<Record<Algorithm, string>>> = { ES256: 'prime256v1', ES384: 'secp384r1', ES512: 'secp521r1' };
-
 /** Why `key` cannot sign or verify `alg`, or undefined when it fits. */
 function keyMismatch(key: KeyObject, alg: Algorithm): string | undefined {
   const type = key.asymmetricKeyType;
   const details = key.asymmetricKeyDetails ?? {};
-  if (alg.startsWith('RS') || alg.startsWith('PS')) {
-    // RSA-PSS-restricted keys (id-RSASSA-PSS) have no JWK form (RFC 7518 §6.3), so they could be
-    // neither published nor given a thumbprint kid: plain RSA keys sign PS* as well.
-    if (type !== 'rsa') return `${alg} needs an RSA key (rsaEncryption), got ${type ?? 'a secret'}`;
-    if ((details.modulusLength ?? 0) < MIN_RSA_BITS) return `RSA keys must have at least ${MIN_RSA_BITS} bits, got ${details.modulusLength}`;
-    return undefined;
+  const facts = factsOf(alg);
+  switch (facts.family) {
+    case 'RSA':
+    case 'RSA-PSS': {
+      // RSA-PSS-restricted keys (id-RSASSA-PSS) have no JWK form (RFC 7518 §6.3), so they could be
+      // neither published nor given a thumbprint kid: plain RSA keys sign PS* as well.
+      if (type !== 'rsa') return `${alg} needs an RSA key (rsaEncryption), got ${type ?? 'a secret'}`;
+      const minimumBits = facts.minimumRsaBits ?? 0;
+      if ((details.modulusLength ?? 0) < minimumBits) return `RSA keys must have at least ${minimumBits} bits, got ${details.modulusLength}`;
+      return undefined;
+    }
+    case 'EC':
+      return type === 'ec' && details.namedCurve === facts.curve ? undefined : `${alg} needs an EC key on ${facts.curve}, got ${type ?? 'a secret'} ${details.namedCurve ?? ''}`.trim();
+    case 'EdDSA':
+      return type === 'ed25519' || type === 'ed448' ? undefined : `EdDSA needs an Ed25519 or Ed448 key, got ${type ?? 'a secret'}`;
+    case 'HMAC':
+      return `${alg} needs a secret, not a ${type} key`;
   }
-  if (alg.startsWith('ES')) {
-    const curve = EC_CURVES[alg];
-    return type === 'ec' && details.namedCurve === curve ? undefined : `${alg} needs an EC key on ${curve}, got ${type ?? 'a secret'} ${details.namedCurve ?? ''}`.trim();
-  }
-  if (alg === 'EdDSA') return type === 'ed25519' || type === 'ed448' ? undefined : `EdDSA needs an Ed25519 or Ed448 key, got ${type ?? 'a secret'}`;
-  return `${alg} needs a secret, not a ${type} key`;
 }
 
 /** RFC 7638 JWK thumbprint: SHA-256 over the required members in lexicographic order. */
@@ -66,10 +67,6 @@ export function jwkThumbprint(jwk: JsonWebKey): string {
   if (members === undefined) throw new Error(`unsupported kty ${jwk.kty}`);
   const canonical = JSON.stringify(Object.fromEntries(members.map((name) => [name, jwk[name]])));
   return createHash('sha256').update(canonical).digest('base64url');
-}
-
-function minimumSecretBytes(alg: Algorithm): number {
-  return Number(alg.slice(2)) / 8;
 }
 
 function publicJwkOf(key: KeyObject, alg: Algorithm, kid: string): JsonWebKey {
@@ -166,27 +163,27 @@ function parseJwks(text: string, problems: string[]): VerificationKey[] {
   const result: VerificationKey[] = [];
   keys.forEach((jwk: JsonWebKey, index) => {
     const { kid, alg } = jwk as { kid?: unknown; alg?: unknown };
-    if (typeof kid !== 'string' || kid === '' || typeof alg !== 'string' || !(ALGORITHMS as readonly string[]).includes(alg)) {
+    if (typeof kid !== 'string' || kid === '' || typeof alg !== 'string' || !isAlgorithm(alg)) {
       problems.push(`${where}: key ${index} needs a "kid" and an "alg" from ${ALGORITHMS.join(', ')}`);
       return;
     }
-    const algorithm = alg as Algorithm;
     try {
       if (jwk.kty === 'oct') {
         const secret = Buffer.from(String(jwk.k ?? ''), 'base64url');
-        if (!algorithm.startsWith('HS')) throw new Error(`${alg} cannot use an oct key`);
+        const { family, minimumSecretBytes = 0 } = factsOf(alg);
+        if (family !== 'HMAC') throw new Error(`${alg} cannot use an oct key`);
         const encoding = keyEncodingName(secret.toString('utf8'));
         if (encoding !== undefined) {
           throw new Error(`its "k" holds ${encoding}, not random bytes, and whoever has a public key could sign ${alg} tokens with it: list a public key as an RSA, EC or OKP JWK with its own alg`);
         }
-        if (secret.length < minimumSecretBytes(algorithm)) throw new Error(`${alg} needs at least ${minimumSecretBytes(algorithm)} bytes`);
-        result.push(secretVerificationKey(secret, algorithm, kid));
+        if (secret.length < minimumSecretBytes) throw new Error(`${alg} needs at least ${minimumSecretBytes} bytes`);
+        result.push(secretVerificationKey(secret, alg, kid));
         return;
       }
       const publicKey = createPublicKey({ key: jwk, format: 'jwk' });
-      const mismatch = keyMismatch(publicKey, algorithm);
+      const mismatch = keyMismatch(publicKey, alg);
       if (mismatch) throw new Error(mismatch);
-      result.push(asymmetricVerificationKey(publicKey, algorithm, kid));
+      result.push(asymmetricVerificationKey(publicKey, alg, kid));
     } catch (error) {
       problems.push(`${where}: key "${kid}": ${(error as Error).message}`);
     }

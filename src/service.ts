@@ -7,7 +7,7 @@ import type { Config } from './config.js';
 import { createDenyLog } from './deny-log.js';
 import { createApp, type AppDeps, type Lifecycle } from './http/app.js';
 import { createIdentityHeaders } from './identity-headers.js';
-import { loadKeys } from './keys.js';
+import { keySourceFromConfig, type KeySource } from './key-source.js';
 import type { Logger } from './logging.js';
 import { createLoginLimiter } from './login/limiter.js';
 import { createMetrics } from './metrics.js';
@@ -26,11 +26,14 @@ export interface ServiceOptions {
   readonly logger: Logger;
   /** Process-wide default metrics (CPU, memory, event loop); off in tests that build many services. */
   readonly defaultMetrics?: boolean;
+  /** Where keys come from; the configuration's, read once, by default. */
+  readonly keySource?: KeySource;
 }
 
 /** @throws ConfigError when the keys cannot be used. */
-export function createService(config: Config, { logger, defaultMetrics = true }: ServiceOptions): Service {
-  const keys = loadKeys(config.jwt);
+export function createService(config: Config, { logger, defaultMetrics = true, keySource = keySourceFromConfig(config.jwt) }: ServiceOptions): Service {
+  // The signer takes the signing key of the start: /login exists or not for the life of the process.
+  const { signing } = keySource.current();
   const lifecycle: Lifecycle = { ready: false, shuttingDown: false };
   const authenticator = createAuthenticatorClient(config.authenticator);
   const denyLog = createDenyLog(logger, config.logDenyRate);
@@ -39,10 +42,10 @@ export function createService(config: Config, { logger, defaultMetrics = true }:
     logger,
     denyLog,
     metrics: createMetrics({ version: VERSION, defaultMetrics }),
-    keys,
-    check: createCheck({ config, verify: createTokenVerifier(config.jwt, keys), identityHeaders: createIdentityHeaders(config.check) }),
+    keySource,
+    check: createCheck({ config, verify: createTokenVerifier(config.jwt, keySource), identityHeaders: createIdentityHeaders(config.check) }),
     authenticator,
-    signer: keys.signing === undefined ? undefined : createTokenSigner(config.jwt, keys.signing),
+    signer: signing === undefined ? undefined : createTokenSigner(config.jwt, signing),
     limiter: createLoginLimiter(config.login),
     lifecycle,
   };

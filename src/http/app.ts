@@ -10,7 +10,7 @@ import type { Check } from '../check.js';
 import type { Config } from '../config.js';
 import type { DenyLog } from '../deny-log.js';
 import { AppError, statusFor, toAppError } from '../errors.js';
-import type { KeySet } from '../keys.js';
+import type { KeySource } from '../key-source.js';
 import type { Logger } from '../logging.js';
 import type { LoginLimiter } from '../login/limiter.js';
 import type { Metrics } from '../metrics.js';
@@ -31,7 +31,7 @@ export interface AppDeps {
   /** Where /check denials are logged: bounded in size and rate. */
   readonly denyLog: DenyLog;
   readonly metrics: Metrics;
-  readonly keys: KeySet;
+  readonly keySource: KeySource;
   readonly check: Check;
   readonly authenticator: AuthenticatorClient;
   /** Absent in verify-only setups: /login then answers 404. */

@@ -1,11 +1,12 @@
 /**
- * Token verification: structural checks, key selection by kid / alg from the configured keys only,
- * then fast-jwt with that one key and that one algorithm.
+ * Token verification: structural checks, key selection by kid / alg from the key source's current
+ * keys only, then fast-jwt with that one key and that one algorithm.
  */
 import { createVerifier, TokenError } from 'fast-jwt';
 import type { Config } from '../config.js';
 import { AppError, type ErrorCode } from '../errors.js';
-import type { KeySet, VerificationKey } from '../keys.js';
+import type { KeySnapshot, KeySource } from '../key-source.js';
+import type { VerificationKey } from '../keys.js';
 import { inspectJws, type JwsHeader } from './jws.js';
 
 export type Claims = Readonly<Record<string, unknown>>;
@@ -39,6 +40,13 @@ function fromFastJwt(error: unknown): AppError {
 
 type KeyVerifier = (token: string) => Claims;
 
+/** The fast-jwt verifiers of one key snapshot, by kid and by algorithm. */
+interface PreparedKeys {
+  readonly snapshot: KeySnapshot;
+  readonly byKid: ReadonlyMap<string, { readonly alg: string; readonly verify: KeyVerifier }>;
+  readonly byAlg: ReadonlyMap<string, readonly KeyVerifier[]>;
+}
+
 /**
  * RFC 7519 §4.1.2: sub is a StringOrURI, so a number is refused, and with it the clash of 42 and
  * "42" in one identity header. An empty sub would become no identity header at all; a sub of spaces
@@ -53,9 +61,11 @@ function checkSubject(claims: Claims): Claims {
 }
 
 /**
- * Prepares one fast-jwt verifier per configured key, once, so the request path only picks one.
+ * Prepares one fast-jwt verifier per key of each snapshot, when the source announces it, so the
+ * request path only picks one. Each verifier has its own verify cache and goes with its snapshot: a
+ * token cached as valid under a key that a newer snapshot dropped is not allowed again.
  */
-export function createTokenVerifier(jwt: Config['jwt'], keys: KeySet, options: VerifierOptions = {}): TokenVerifier {
+export function createTokenVerifier(jwt: Config['jwt'], keys: KeySource, options: VerifierOptions = {}): TokenVerifier {
   const build = (key: VerificationKey): KeyVerifier =>
     createVerifier({
       key: key.material,
@@ -69,13 +79,20 @@ export function createTokenVerifier(jwt: Config['jwt'], keys: KeySet, options: V
       ...(options.clockTimestamp === undefined ? {} : { clockTimestamp: options.clockTimestamp }),
     }) as KeyVerifier;
 
-  const byKid = new Map<string, { alg: string; verify: KeyVerifier }>();
-  const byAlg = new Map<string, KeyVerifier[]>();
-  for (const key of keys.verification) {
-    const verify = build(key);
-    byKid.set(key.kid, { alg: key.alg, verify });
-    byAlg.set(key.alg, [...(byAlg.get(key.alg) ?? []), verify]);
-  }
+  const prepare = (snapshot: KeySnapshot): PreparedKeys => {
+    const byKid = new Map<string, { alg: string; verify: KeyVerifier }>();
+    const byAlg = new Map<string, KeyVerifier[]>();
+    for (const key of snapshot.verification) {
+      const verify = build(key);
+      byKid.set(key.kid, { alg: key.alg, verify });
+      byAlg.set(key.alg, [...(byAlg.get(key.alg) ?? []), verify]);
+    }
+    return { snapshot, byKid, byAlg };
+  };
+  let prepared = prepare(keys.current());
+  // Checked on every call too, so a source that swaps without telling is still never verified against stale keys.
+  const preparedFor = (snapshot: KeySnapshot): PreparedKeys => (prepared.snapshot === snapshot ? prepared : (prepared = prepare(snapshot)));
+  keys.onChange?.(preparedFor);
 
   // The structural checks are a pure function of the token string and cost more than a cached
   // verify (BENCHMARKS.md), so a token that passed them once is not checked again. Only passes are
@@ -96,6 +113,7 @@ export function createTokenVerifier(jwt: Config['jwt'], keys: KeySet, options: V
   return (token) => {
     if (token.length > jwt.maxTokenLength) throw new AppError('token_too_long');
     const { alg, kid } = inspect(token);
+    const { byKid, byAlg } = preparedFor(keys.current());
     // A kid binds the token to one key and its one algorithm; without one, only keys of the token's
     // algorithm are tried. Either way the allow-list is ours, so "none" or HS256-with-an-RSA-key fail.
     let candidates: readonly KeyVerifier[];

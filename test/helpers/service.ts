@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createHttpServer } from '../../src/http/server.js';
 import { createLogger } from '../../src/logging.js';
-import { createService, type Service } from '../../src/service.js';
+import { createService, type Service, type ServiceOptions } from '../../src/service.js';
 
 export interface RunningService {
   readonly port: number;
@@ -21,12 +21,19 @@ export interface RunningService {
   close(): Promise<void>;
 }
 
-/** `serverOptions` replace production's (a shorter timeout, say); everything else is as `serve` runs it. */
-export async function startService(env: Readonly<Record<string, string | undefined>>, serverOptions: http.ServerOptions = {}): Promise<RunningService> {
+/**
+ * `serverOptions` replace production's (a shorter timeout, say); `keySource` the configuration's keys
+ * (a source the test swaps); everything else is as `serve` runs it.
+ */
+export async function startService(
+  env: Readonly<Record<string, string | undefined>>,
+  serverOptions: http.ServerOptions = {},
+  { keySource }: Pick<ServiceOptions, 'keySource'> = {},
+): Promise<RunningService> {
   const config = loadConfig(env);
   const logs: string[] = [];
   const logger = createLogger(config.logLevel, { write: (line: string) => void logs.push(line) });
-  const service = createService(config, { logger, defaultMetrics: false });
+  const service = createService(config, { logger, defaultMetrics: false, keySource });
   const server = createHttpServer(service, serverOptions);
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');

@@ -53,7 +53,7 @@ for (const alg of DESIGN_ALGORITHMS) {
     });
 
     test('a jose token with the service\'s kid passes /check', async () => {
-      const kid = svc.service.deps.keys.signing?.kid ?? assert.fail('no signing key');
+      const kid = svc.service.deps.keySource.current().signing?.kid ?? assert.fail('no signing key');
       const reply = await request(`${svc.url}/check`, { headers: { authorization: `Bearer ${await joseToken({ kid })}` } });
       assert.equal(reply.status, 200, String(reply.headers['x-auth-error']));
     });

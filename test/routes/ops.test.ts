@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { loadConfig } from '../../src/config.js';
+import { replaceableKeySource } from '../../src/key-source.js';
+import { loadKeys, type KeySet } from '../../src/keys.js';
+import { createTokenSigner } from '../../src/token/sign.js';
 import { json, request } from '../helpers/http.js';
-import { KeyFiles } from '../helpers/keys.js';
+import { KeyFiles, generatePair } from '../helpers/keys.js';
 import { startService, type RunningService } from '../helpers/service.js';
 import { startStubAuthenticator, type StubAuthenticator } from '../helpers/stub-authenticator.js';
 
@@ -52,6 +56,26 @@ describe('/healthz and /readyz', { timeout: 30_000 }, () => {
   });
 });
 
+describe('/readyz asks the key source', { timeout: 30_000 }, () => {
+  test('listening but without keys yet → 503 starting; once the source has keys → 200 ready', async () => {
+    const keySource = replaceableKeySource();
+    const svc = await startService({ ...files.env('ES256'), AUTHENTICATOR_URL: stub.url }, {}, { keySource });
+    try {
+      svc.service.deps.lifecycle.ready = true;
+      const starting = await request(`${svc.url}/readyz`);
+      assert.equal(starting.status, 503);
+      assert.deepEqual(json(starting), { status: 'starting' });
+
+      keySource.replace(loadKeys(svc.config.jwt));
+      const ready = await request(`${svc.url}/readyz`);
+      assert.equal(ready.status, 200);
+      assert.deepEqual(json(ready), { status: 'ready' });
+    } finally {
+      await svc.close();
+    }
+  });
+});
+
 describe('/metrics', { timeout: 30_000 }, () => {
   test('Prometheus text with the decision, login and authenticator counters', async () => {
     await request(`${hmac.url}/check`);
@@ -97,6 +121,50 @@ describe('/.well-known/jwks.json', { timeout: 60_000 }, () => {
       }
     });
   }
+});
+
+describe('keys swapped while running', { timeout: 30_000 }, () => {
+  const oldEnv = { ...files.env('ES256', generatePair('ES256')), JWT_KEY_ID: 'old' };
+  const keysOf = (env: Record<string, string>): KeySet => loadKeys(loadConfig(env).jwt);
+
+  test('/.well-known/jwks.json and /check follow the source: the new key is published and verifies, the old one neither', async () => {
+    const oldKeys = keysOf(oldEnv);
+    const newKeys = keysOf({ ...files.env('ES256', generatePair('ES256')), JWT_KEY_ID: 'new' });
+    const keySource = replaceableKeySource(oldKeys);
+    const svc = await startService({ ...oldEnv, AUTHENTICATOR_URL: stub.url }, {}, { keySource });
+    const tokenOf = (keys: KeySet): string => createTokenSigner(svc.config.jwt, keys.signing ?? assert.fail('no signing key'))('alice', {}).token;
+    const kids = async (): Promise<unknown[]> => (json(await request(`${svc.url}/.well-known/jwks.json`)) as { keys: Array<{ kid?: unknown }> }).keys.map((key) => key.kid);
+    const check = (token: string) => request(`${svc.url}/check`, { headers: { authorization: `Bearer ${token}` } });
+    try {
+      const fromOld = tokenOf(oldKeys);
+      assert.deepEqual(await kids(), ['old']);
+      assert.equal((await check(fromOld)).status, 200);
+      assert.equal((await check(fromOld)).status, 200);
+
+      keySource.replace(newKeys);
+      assert.deepEqual(await kids(), ['new']);
+      const refused = await check(fromOld);
+      assert.equal(refused.status, 403);
+      assert.equal(refused.headers['x-auth-error'], 'token_key_unknown');
+      assert.equal((await check(tokenOf(newKeys))).status, 200);
+    } finally {
+      await svc.close();
+    }
+  });
+
+  test('a swap to HMAC-only keys takes the JWK Set down: 404', async () => {
+    const keySource = replaceableKeySource(keysOf(oldEnv));
+    const svc = await startService({ ...oldEnv, AUTHENTICATOR_URL: stub.url }, {}, { keySource });
+    try {
+      assert.equal((await request(`${svc.url}/.well-known/jwks.json`)).status, 200);
+      keySource.replace(keysOf(files.env('HS256')));
+      const reply = await request(`${svc.url}/.well-known/jwks.json`);
+      assert.equal(reply.status, 404);
+      assert.deepEqual(json(reply), { error: 'not_found' });
+    } finally {
+      await svc.close();
+    }
+  });
 });
 
 describe('anything else', { timeout: 30_000 }, () => {

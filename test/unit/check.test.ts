@@ -5,6 +5,7 @@ import { createCheck, type Check, type Decision } from '../../src/check.js';
 import { loadConfig } from '../../src/config.js';
 import type { ErrorCode } from '../../src/errors.js';
 import { createIdentityHeaders } from '../../src/identity-headers.js';
+import { staticKeySource } from '../../src/key-source.js';
 import { loadKeys } from '../../src/keys.js';
 import { createTokenVerifier } from '../../src/token/verify.js';
 import { signJws, tamperSignature } from '../helpers/jws.js';
@@ -21,7 +22,7 @@ function checkFor(env: Record<string, string> = {}, now = NOW): Check {
   const keys = loadKeys(config.jwt);
   return createCheck({
     config,
-    verify: createTokenVerifier(config.jwt, keys, { clockTimestamp: now * 1000 }),
+    verify: createTokenVerifier(config.jwt, staticKeySource(keys), { clockTimestamp: now * 1000 }),
     identityHeaders: createIdentityHeaders(config.check),
     now: () => now,
   });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { loadConfig } from '../../src/config.js';
+import { staticKeySource } from '../../src/key-source.js';
 import { loadKeys } from '../../src/keys.js';
 import { REGISTERED_CLAIMS, createTokenSigner } from '../../src/token/sign.js';
 import { createTokenVerifier } from '../../src/token/verify.js';
@@ -15,7 +16,7 @@ function setup(env: Record<string, string> = {}) {
   const config = loadConfig({ ...files.env('ES256'), ...env });
   const keys = loadKeys(config.jwt);
   const signer = createTokenSigner(config.jwt, keys.signing ?? assert.fail('no signing key'), { now: () => NOW });
-  const verify = createTokenVerifier(config.jwt, keys, { clockTimestamp: NOW * 1000 });
+  const verify = createTokenVerifier(config.jwt, staticKeySource(keys), { clockTimestamp: NOW * 1000 });
   return { keys, signer, verify };
 }
 

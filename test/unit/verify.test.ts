@@ -3,6 +3,7 @@ import { after, describe, test } from 'node:test';
 import { exportJWK } from 'jose';
 import { loadConfig } from '../../src/config.js';
 import { AppError, type ErrorCode } from '../../src/errors.js';
+import { staticKeySource } from '../../src/key-source.js';
 import { loadKeys, type KeySet } from '../../src/keys.js';
 import { createTokenSigner } from '../../src/token/sign.js';
 import { createTokenVerifier, type TokenVerifier } from '../../src/token/verify.js';
@@ -30,7 +31,7 @@ function codeOf(verify: TokenVerifier, token: string): ErrorCode | 'ok' {
 function setup(env: Record<string, string>, clockTimestamp = CLOCK_MS): { keys: KeySet; verify: TokenVerifier } {
   const config = loadConfig(env);
   const keys = loadKeys(config.jwt);
-  return { keys, verify: createTokenVerifier(config.jwt, keys, { clockTimestamp }) };
+  return { keys, verify: createTokenVerifier(config.jwt, staticKeySource(keys), { clockTimestamp }) };
 }
 
 // Key A signs (RS256, derived kid); the JWK Set adds B (RS256, kid "b"), an ES256 key "es" and an

@@ -1,24 +1,23 @@
 import type Router from '@koa/router';
-import { publicJwks, type KeySet } from '../../keys.js';
+import type { KeySource } from '../../key-source.js';
 import type { Metrics } from '../../metrics.js';
 import type { Lifecycle } from '../app.js';
 
 /** What the operations routes use, and nothing more. */
 export interface OpsRouteDeps {
-  readonly keys: KeySet;
+  readonly keySource: KeySource;
   readonly metrics: Pick<Metrics, 'registry'>;
   readonly lifecycle: Readonly<Lifecycle>;
 }
 
 /** Liveness, readiness, metrics and the public keys. */
-export function opsRoutes(router: Router, { keys, metrics, lifecycle }: OpsRouteDeps): void {
-  const jwks = publicJwks(keys);
-
+export function opsRoutes(router: Router, { keySource, metrics, lifecycle }: OpsRouteDeps): void {
   router.get('/healthz', (ctx) => {
     ctx.body = { status: 'ok' };
   });
   router.get('/readyz', (ctx) => {
-    const ready = lifecycle.ready && !lifecycle.shuttingDown;
+    // Ready: the keys are loaded and the socket listens.
+    const ready = keySource.ready && lifecycle.ready && !lifecycle.shuttingDown;
     ctx.status = ready ? 200 : 503;
     ctx.body = { status: ready ? 'ready' : lifecycle.shuttingDown ? 'shutting_down' : 'starting' };
   });
@@ -28,6 +27,7 @@ export function opsRoutes(router: Router, { keys, metrics, lifecycle }: OpsRoute
   });
   // Applications verify our tokens with these keys and never need the signing secret.
   router.get('/.well-known/jwks.json', (ctx) => {
+    const { jwks } = keySource.current();
     if (jwks.keys.length === 0) return; // HMAC-only: nothing public to publish; the 404 handler answers.
     ctx.set('cache-control', 'public, max-age=300');
     ctx.body = jwks;
