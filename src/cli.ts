@@ -7,7 +7,7 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ALGORITHMS, ConfigError, loadConfig, type Algorithm } from './config.js';
+import { ALGORITHMS, ConfigError, loadConfig, type Algorithm } from './config/index.js';
 import { toAppError } from './errors.js';
 import { loadKeys } from './keys.js';
 import { serve } from './main.js';
@@ -118,7 +118,7 @@ function checkConfig(): number {
   console.log(
     `configuration OK: ${config.jwt.algorithm}, ${keys.signing ? 'signing and verifying' : 'verify only'}, ` +
       `${keys.verification.length} verification key(s) [${keys.verification.map((key) => `${key.kid} ${key.alg}`).join(', ')}], ` +
-      `deny status ${config.check.unauthenticatedStatus}, listening on ${config.host}:${config.port}`,
+      `deny status ${config.check.unauthenticatedStatus}, listening on ${config.server.host}:${config.server.port}`,
   );
   return 0;
 }

@@ -4,7 +4,7 @@
  * these algorithms and never comes from a token.
  */
 import { createHash, createPrivateKey, createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
-import { ALGORITHMS, ConfigError, type Algorithm, type Config } from './config.js';
+import { ALGORITHMS, ConfigError, type Algorithm, type Config } from './config/index.js';
 import { KEY_ENCODING_NAMES, holdsPemPrivateKey, isEncryptedPem, keyEncodingName, keyEncodingOf, pemLabel } from './key-encodings.js';
 
 export interface VerificationKey {

@@ -3,7 +3,7 @@
  */
 import { createAuthenticatorClient } from './authenticator.js';
 import { createCheck } from './check.js';
-import type { Config } from './config.js';
+import type { Config } from './config/index.js';
 import { createDenyLog } from './deny-log.js';
 import { createApp, type AppDeps, type Lifecycle } from './http/app.js';
 import { createIdentityHeaders } from './identity-headers.js';
@@ -33,14 +33,14 @@ export function createService(config: Config, { logger, defaultMetrics = true }:
   const keys = loadKeys(config.jwt);
   const lifecycle: Lifecycle = { ready: false, shuttingDown: false };
   const authenticator = createAuthenticatorClient(config.authenticator);
-  const denyLog = createDenyLog(logger, config.logDenyRate);
+  const denyLog = createDenyLog(logger, config.logging.denyRate);
   const deps: AppDeps = {
     config,
     logger,
     denyLog,
     metrics: createMetrics({ version: VERSION, defaultMetrics }),
     keys,
-    check: createCheck({ config, verify: createTokenVerifier(config.jwt, keys), identityHeaders: createIdentityHeaders(config.check) }),
+    check: createCheck({ config, verify: createTokenVerifier(config.jwt, keys), identityHeaders: createIdentityHeaders(config.identityHeaders) }),
     authenticator,
     signer: keys.signing === undefined ? undefined : createTokenSigner(config.jwt, keys.signing),
     limiter: createLoginLimiter(config.login),

@@ -3,7 +3,7 @@
  * then fast-jwt with that one key and that one algorithm.
  */
 import { createVerifier, TokenError } from 'fast-jwt';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import { AppError, type ErrorCode } from '../errors.js';
 import type { KeySet, VerificationKey } from '../keys.js';
 import { inspectJws, type JwsHeader } from './jws.js';

@@ -1,7 +1,7 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import getRawBody from 'raw-body';
-import { clientAddress, trustedProxies as trustedProxyList } from '../../client-address.js';
+import { clientAddress } from '../../client-address.js';
 import { createCrossSiteCheck, type SiteSignals } from '../../cross-site.js';
 import { AppError, toAppError } from '../../errors.js';
 import { loginContentType, parseLoginBody } from '../../login-body.js';
@@ -65,8 +65,7 @@ function methodNotAllowed(allow: string) {
 /** /login: forward the credentials to the authenticator, sign on its 200, pass its 4xx through. */
 export function loginRoutes(router: Router, deps: AppDeps): void {
   const { config, authenticator, signer, limiter, metrics, logger } = deps;
-  const trustedProxies = trustedProxyList(config.login.trustedProxies);
-  const cookieName = config.check.tokenCookie;
+  const cookieName = config.cookie.name;
   const perUserLimit = config.login.maxFailuresPerUser > 0;
   // With the token in a cookie, a page of another site could log its visitor in as the attacker
   // (login CSRF) or out: both are refused. Without a cookie, a cross-site login gains a page nothing.
@@ -78,7 +77,7 @@ export function loginRoutes(router: Router, deps: AppDeps): void {
   router.post('/login', async (ctx) => {
     const started = performance.now();
     const requestId = requestIdOf(ctx);
-    const address = clientAddress(ctx.req.socket.remoteAddress, ctx.headers, trustedProxies);
+    const address = clientAddress(ctx.req.socket.remoteAddress, ctx.headers, config.login.trustedProxies);
     const log = logger.child({ event: 'login', requestId, client: address });
     ctx.set('x-request-id', requestId);
     ctx.set('cache-control', 'no-store');
@@ -130,7 +129,7 @@ export function loginRoutes(router: Router, deps: AppDeps): void {
         if (signed.token.length > config.jwt.maxTokenLength) {
           throw new AppError('issued_token_too_long', `token of ${signed.token.length} characters, JWT_MAX_TOKEN_LENGTH is ${config.jwt.maxTokenLength}`);
         }
-        const cookie = config.login.setCookie && cookieName !== undefined ? tokenCookie(cookieName, signed.token, signed.expiresIn, config.login.cookie) : undefined;
+        const cookie = config.cookie.setOnLogin && cookieName !== undefined ? tokenCookie(cookieName, signed.token, signed.expiresIn, config.cookie) : undefined;
         if (cookie !== undefined && Buffer.byteLength(cookie) > MAX_SET_COOKIE_BYTES) {
           throw new AppError('issued_token_too_long', `Set-Cookie of ${Buffer.byteLength(cookie)} bytes, browsers keep ${MAX_SET_COOKIE_BYTES}`);
         }
@@ -158,7 +157,7 @@ export function loginRoutes(router: Router, deps: AppDeps): void {
   router.post('/logout', (ctx) => {
     ctx.set('cache-control', 'no-store');
     refuseCrossSite(ctx);
-    if (cookieName !== undefined) ctx.append('set-cookie', clearedTokenCookie(cookieName, config.login.cookie));
+    if (cookieName !== undefined) ctx.append('set-cookie', clearedTokenCookie(cookieName, config.cookie));
     ctx.status = 204;
   });
   router.all('/logout', methodNotAllowed('POST'));
