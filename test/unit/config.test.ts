@@ -169,6 +169,8 @@ describe('bad values are all reported at once', () => {
     ['LOG_DENY_RATE', 'lots'],
     ['LOG_DENY_RATE', '-1'],
     ['COOKIE_SAMESITE', 'sometimes'],
+    ['COOKIE_PATH', '/; Domain=evil.example'],
+    ['COOKIE_DOMAIN', 'app.example; Secure'],
     ['TRUSTED_PROXIES', 'nginx.local'],
     ['TRUSTED_PROXIES', '10.0.0.0/33'],
     ['CHECK_REALM', 'caf\u00e9 \u{1F600}'],
