@@ -15,6 +15,7 @@ import { readLogging } from '../../src/config/logging.js';
 import { TrustedProxyList, readLogin } from '../../src/config/login.js';
 import { readServer } from '../../src/config/server.js';
 import { ConfigError, loadConfig } from '../../src/config/index.js';
+import { tokenCookie } from '../../src/http/cookie.js';
 import { hmacSecret } from '../helpers/keys.js';
 
 /** What one section makes of an environment: its value and the problems it reported. */
@@ -166,6 +167,12 @@ describe('cookie section: every value goes into Set-Cookie, so each is held to i
   for (const name of ['my cookie', 'jwt;x', 'jwt=x', 'j\u00e9t', 'a"b']) {
     test(`TOKEN_COOKIE=${JSON.stringify(name)} is refused`, () => assertRefused(read(readCookie, { TOKEN_COOKIE: name }).problems, 'TOKEN_COOKIE'));
   }
+
+  test('an accepted COOKIE_PATH and COOKIE_DOMAIN are one attribute each in the Set-Cookie line', () => {
+    const { value } = read(readCookie, { TOKEN_COOKIE: 'jwt', COOKIE_PATH: '/a b', COOKIE_DOMAIN: '.app.example' });
+    const attributes = tokenCookie('jwt', 'token', 60, value).split('; ');
+    assert.deepEqual(attributes, ['jwt=token', 'Max-Age=60', 'Path=/a b', 'HttpOnly', 'SameSite=Lax', 'Secure', 'Domain=.app.example']);
+  });
 
   test('a refused COOKIE_PATH stops the service from starting', () => {
     assert.throws(() => loadConfig({ JWT_SECRET: hmacSecret('HS256'), COOKIE_PATH: '/; Domain=evil.example' }), (error: unknown) => error instanceof ConfigError && error.message.includes('COOKIE_PATH'));
