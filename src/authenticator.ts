@@ -6,7 +6,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import got, { CancelError, RequestError, type Response } from 'got';
-import type { Config } from './config.js';
+import type { Config } from './config/index.js';
 import { AppError } from './errors.js';
 
 export interface LoginRequest {

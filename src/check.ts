@@ -3,7 +3,7 @@
  * a status with every response header and a body out. Deny answers are built once per code at
  * start; with fast-jwt's verify cache on, an allow is built once per cached claims object.
  */
-import type { Config } from './config.js';
+import type { Config } from './config/index.js';
 import { readCheckInputs, readRequestSite } from './credentials.js';
 import { createCrossSiteCheck, isSafeMethod } from './cross-site.js';
 import { AppError, ERROR_CODES, statusFor, toAppError, type ErrorCode } from './errors.js';
@@ -81,8 +81,8 @@ const ALLOW_FRAMING = ['Content-Type', 'text/plain; charset=utf-8', 'Content-Len
 export function createCheck({ config, verify, identityHeaders, now = () => Date.now() / 1000 }: CheckDeps): Check {
   const denials = buildDenials(config.check);
   const policyFor = createPolicyCache();
-  const cacheMaxAge = config.check.cacheMaxAgeSeconds;
-  const crossSite = config.csrf.protection && config.check.tokenCookie !== undefined ? createCrossSiteCheck(config.csrf) : undefined;
+  const cacheMaxAge = config.check.cacheMaxAgeMs / 1000;
+  const crossSite = config.csrf.protection && config.cookie.name !== undefined ? createCrossSiteCheck(config.csrf) : undefined;
   /**
    * An unsafe request from another site must not ride on the cookie the browser attaches by itself.
    * A token in the Authorization header was put there by a script of the token's own site.
@@ -116,7 +116,7 @@ export function createCheck({ config, verify, identityHeaders, now = () => Date.
 
   return ({ rawHeaders, query, method }) => {
     try {
-      const { token, requirement, fromCookie } = readCheckInputs(rawHeaders, config.check);
+      const { token, requirement, fromCookie } = readCheckInputs(rawHeaders, config);
       if (token === undefined) return denials.get('token_missing') as Decision;
       if (fromCookie) refuseCrossSite(rawHeaders, method);
       // The policy is parsed before the token is verified, so a broken policy denies every request alike.

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ALGORITHMS, factsOf, type KeygenParameters } from './algorithms.js';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig } from './config/index.js';
 import { toAppError } from './errors.js';
 import { keySourceFromConfig } from './key-source.js';
 import { loadKeys } from './keys.js';
@@ -121,7 +121,7 @@ function checkConfig(): number {
   console.log(
     `configuration OK: ${config.jwt.algorithm}, ${keys.signing ? 'signing and verifying' : 'verify only'}, ` +
       `${keys.verification.length} verification key(s) [${keys.verification.map((key) => `${key.kid} ${key.alg}`).join(', ')}], ` +
-      `deny status ${config.check.unauthenticatedStatus}, listening on ${config.host}:${config.port}`,
+      `deny status ${config.check.unauthenticatedStatus}, listening on ${config.server.host}:${config.server.port}`,
   );
   return 0;
 }

@@ -3,23 +3,10 @@
  * are believed only when the peer itself is a trusted proxy (nginx), since anyone can send them.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { BlockList, isIP } from 'node:net';
 
-/** Anything that can say whether an address is a trusted proxy. */
+/** Anything that can say whether an address is a trusted proxy (config's TRUSTED_PROXIES is one). */
 export interface TrustedProxies {
   has(address: string): boolean;
-}
-
-/** TRUSTED_PROXIES entries, single addresses or CIDR ranges (compose networks have no fixed address). */
-export function trustedProxies(entries: readonly string[]): TrustedProxies {
-  const list = new BlockList();
-  for (const entry of entries) {
-    const [address = '', prefix] = entry.split('/');
-    const family = isIP(address) === 6 ? 'ipv6' : 'ipv4';
-    if (prefix === undefined) list.addAddress(address, family);
-    else list.addSubnet(address, Number(prefix), family);
-  }
-  return { has: (address) => isIP(address) !== 0 && list.check(address, isIP(address) === 6 ? 'ipv6' : 'ipv4') };
 }
 
 /** Strips the IPv4-mapped IPv6 prefix so "::ffff:127.0.0.1" matches "127.0.0.1". */

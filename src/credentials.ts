@@ -2,7 +2,7 @@
  * Finds the one credential of a /check request. Node's `req.headers` merges or drops repeated
  * headers, so this reads `req.rawHeaders`, where a second Authorization line is still visible.
  */
-import type { Config } from './config.js';
+import type { Config } from './config/index.js';
 import type { SiteSignals } from './cross-site.js';
 import { AppError } from './errors.js';
 
@@ -50,7 +50,8 @@ function cookieValues(cookieLines: readonly string[], name: string): string[] {
  * Reads the credential and the policy requirement from raw header pairs.
  * @throws AppError token_ambiguous / token_malformed.
  */
-export function readCheckInputs(rawHeaders: readonly string[], check: Config['check']): CheckInputs {
+export function readCheckInputs(rawHeaders: readonly string[], { check, cookie }: Pick<Config, 'check' | 'cookie'>): CheckInputs {
+  const tokenCookie = cookie.name;
   let authorization: string | undefined;
   let authorizationLines = 0;
   let requirement = '';
@@ -63,7 +64,7 @@ export function readCheckInputs(rawHeaders: readonly string[], check: Config['ch
       authorization = rawHeaders[i + 1] as string;
     } else if (name.length === 14 && name.toLowerCase() === 'x-auth-require') {
       requirement = requirement === '' ? (rawHeaders[i + 1] as string) : `${requirement};${rawHeaders[i + 1]}`;
-    } else if (check.tokenCookie !== undefined && name.length === 6 && name.toLowerCase() === 'cookie') {
+    } else if (tokenCookie !== undefined && name.length === 6 && name.toLowerCase() === 'cookie') {
       (cookieLines ??= []).push(rawHeaders[i + 1] as string);
     }
   }
@@ -71,8 +72,8 @@ export function readCheckInputs(rawHeaders: readonly string[], check: Config['ch
 
   const headerToken = authorization === undefined ? undefined : tokenFromAuthorization(authorization, check.acceptRawToken);
   let cookieToken: string | undefined;
-  if (cookieLines !== undefined && check.tokenCookie !== undefined) {
-    const values = cookieValues(cookieLines, check.tokenCookie);
+  if (cookieLines !== undefined && tokenCookie !== undefined) {
+    const values = cookieValues(cookieLines, tokenCookie);
     if (new Set(values).size > 1) throw new AppError('token_ambiguous', 'the token cookie is set twice');
     cookieToken = values[0] === '' ? undefined : values[0];
   }

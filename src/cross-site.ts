@@ -5,7 +5,7 @@
  * in, log out or do anything unsafe. Requests with neither header (curl, server-to-server) are not
  * from a browser page and pass.
  */
-import type { Config } from './config.js';
+import type { Config } from './config/index.js';
 
 /** The request's headers that decide it; a repeated header arrives joined with ", " and never matches. */
 export interface SiteSignals {

@@ -5,7 +5,7 @@
  * are spaces at either end of a value or list element, which nginx would trim (RFC 9110 §5.5):
  * distinct claims stay distinct headers. Plain values, the usual case, pass as they are.
  */
-import type { Config } from './config.js';
+import type { Config } from './config/index.js';
 import { AppError } from './errors.js';
 import type { Claims } from './token/verify.js';
 
@@ -75,10 +75,10 @@ const LINE_OVERHEAD = 4;
  * @throws AppError identity_too_large (from the returned function) when an encoded value exceeds the
  * per-header limit, or all identity header lines together exceed the total one.
  */
-export function createIdentityHeaders(check: Config['check']): IdentityHeaderBuilder {
-  const mapping = check.identityHeaders.map(({ claim, header }) => ({ claim, header, lineBytes: header.length + LINE_OVERHEAD }));
-  const maxLength = check.identityHeaderMaxLength;
-  const maxTotal = check.identityHeadersMaxTotal;
+export function createIdentityHeaders(identity: Config['identityHeaders']): IdentityHeaderBuilder {
+  const mapping = identity.headers.map(({ claim, header }) => ({ claim, header, lineBytes: header.length + LINE_OVERHEAD }));
+  const maxLength = identity.maxValueLength;
+  const maxTotal = identity.maxTotalBytes;
   return (claims) => {
     const headers: HeaderList = [];
     // Values are visible ASCII once encoded, so their length is their size in bytes.

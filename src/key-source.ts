@@ -7,7 +7,7 @@
  * fetches a remote JWK Set owns a replaceable source, builds a KeySet off the request path (async,
  * validated like loadKeys) and calls replace(): nothing that reads keys changes.
  */
-import type { Config } from './config.js';
+import type { Config } from './config/index.js';
 import { loadKeys, publicJwks, type KeySet } from './keys.js';
 
 /** One generation of keys: the signing key, the verification keys and the document that publishes them. */

@@ -5,7 +5,7 @@
  */
 import { createHash, createPrivateKey, createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { ALGORITHMS, factsOf, isAlgorithm, type Algorithm } from './algorithms.js';
-import { ConfigError, type Config } from './config.js';
+import { ConfigError, type Config } from './config/index.js';
 import { KEY_ENCODING_NAMES, holdsPemPrivateKey, isEncryptedPem, keyEncodingName, keyEncodingOf, pemLabel } from './key-encodings.js';
 
 export interface VerificationKey {

@@ -5,7 +5,7 @@
 import cluster from 'node:cluster';
 import type { Server } from 'node:http';
 import { once } from 'node:events';
-import { loadConfig, type Config } from './config.js';
+import { loadConfig, type Config } from './config/index.js';
 import { loadKeys } from './keys.js';
 import { createHttpServer } from './http/server.js';
 import { createLogger, type Logger } from './logging.js';
@@ -26,20 +26,20 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const service = createService(config, { logger });
   const { lifecycle } = service.deps;
   const server = createHttpServer(service);
-  server.listen({ host: config.host, port: config.port });
+  server.listen({ host: config.server.host, port: config.server.port });
   await once(server, 'listening');
   lifecycle.ready = true;
   const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  const port = typeof address === 'object' && address !== null ? address.port : config.server.port;
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopping ??= new Promise<void>((resolve) => {
       lifecycle.shuttingDown = true;
       const force = setTimeout(() => {
-        logger.warn({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown timeout: closing remaining connections');
+        logger.warn({ timeoutMs: config.server.shutdownTimeoutMs }, 'shutdown timeout: closing remaining connections');
         server.closeAllConnections();
-      }, config.shutdownTimeoutMs);
+      }, config.server.shutdownTimeoutMs);
       force.unref();
       // Idle keep-alive connections would hold close() open. Answers to requests that arrive now say
       // Connection: close; a request already in flight gets a keep-alive answer and its connection then
@@ -77,7 +77,7 @@ function onSignals(logger: Logger, handler: (signal: NodeJS.Signals) => void): v
 
 async function runWorker(config: Config, logger: Logger): Promise<void> {
   const running = await startServer(config, logger);
-  logger.info({ host: config.host, port: running.port, algorithm: config.jwt.algorithm, pid: process.pid }, 'listening');
+  logger.info({ host: config.server.host, port: running.port, algorithm: config.jwt.algorithm, pid: process.pid }, 'listening');
   onSignals(logger, (signal) => {
     logger.info({ signal }, 'shutting down: finishing in-flight requests');
     void running.stop().then(() => {
@@ -88,9 +88,9 @@ async function runWorker(config: Config, logger: Logger): Promise<void> {
 }
 
 function runPrimary(config: Config, logger: Logger): void {
-  logger.info({ workers: config.workers }, 'starting workers');
+  logger.info({ workers: config.server.workers }, 'starting workers');
   let stopping = false;
-  for (let i = 0; i < config.workers; i++) cluster.fork();
+  for (let i = 0; i < config.server.workers; i++) cluster.fork();
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) {
       if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
@@ -109,8 +109,8 @@ function runPrimary(config: Config, logger: Logger): void {
 /** Runs the service from the environment; exits 1 with every configuration problem listed. */
 export async function serve(env: NodeJS.ProcessEnv): Promise<void> {
   const config = loadConfig(env);
-  const logger = createLogger(config.logLevel);
-  if (config.workers > 1 && cluster.isPrimary) {
+  const logger = createLogger(config.logging.level);
+  if (config.server.workers > 1 && cluster.isPrimary) {
     // Keys are checked here too, so bad keys stop the start instead of a fork-and-die loop.
     loadKeys(config.jwt);
     runPrimary(config, logger);

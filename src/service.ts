@@ -3,7 +3,7 @@
  */
 import { createAuthenticatorClient } from './authenticator.js';
 import { createCheck } from './check.js';
-import type { Config } from './config.js';
+import type { Config } from './config/index.js';
 import { createDenyLog } from './deny-log.js';
 import { createApp, type AppDeps, type Lifecycle } from './http/app.js';
 import { createIdentityHeaders } from './identity-headers.js';
@@ -36,14 +36,14 @@ export function createService(config: Config, { logger, defaultMetrics = true, k
   const { signing } = keySource.current();
   const lifecycle: Lifecycle = { ready: false, shuttingDown: false };
   const authenticator = createAuthenticatorClient(config.authenticator);
-  const denyLog = createDenyLog(logger, config.logDenyRate);
+  const denyLog = createDenyLog(logger, config.logging.denyRate);
   const deps: AppDeps = {
     config,
     logger,
     denyLog,
     metrics: createMetrics({ version: VERSION, defaultMetrics }),
     keySource,
-    check: createCheck({ config, verify: createTokenVerifier(config.jwt, keySource), identityHeaders: createIdentityHeaders(config.check) }),
+    check: createCheck({ config, verify: createTokenVerifier(config.jwt, keySource), identityHeaders: createIdentityHeaders(config.identityHeaders) }),
     authenticator,
     signer: signing === undefined ? undefined : createTokenSigner(config.jwt, signing),
     limiter: createLoginLimiter(config.login),

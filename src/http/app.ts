@@ -7,7 +7,7 @@ import { ServerResponse } from 'node:http';
 import Koa, { type Context, type Next } from 'koa';
 import type { AuthenticatorClient } from '../authenticator.js';
 import type { Check } from '../check.js';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import type { DenyLog } from '../deny-log.js';
 import { AppError, statusFor, toAppError } from '../errors.js';
 import type { KeySource } from '../key-source.js';

@@ -5,7 +5,7 @@
 import http, { type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { buildDenial } from '../check.js';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import { statusFor, type ErrorCode } from '../errors.js';
 import type { Service } from '../service.js';
 
@@ -30,14 +30,14 @@ const MAX_HEADER_BYTES = 64 * 1024;
  * default, which would let a slow client hold a socket up to 30 s past either bound.
  */
 function sweepIntervalMs(config: Config): number {
-  return Math.max(100, Math.min(1000, Math.floor(config.headersTimeoutMs / 4)));
+  return Math.max(100, Math.min(1000, Math.floor(config.server.headersTimeoutMs / 4)));
 }
 
 export function serverOptions(config: Config): http.ServerOptions {
   return {
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
-    headersTimeout: config.headersTimeoutMs,
-    requestTimeout: config.requestTimeoutMs,
+    headersTimeout: config.server.headersTimeoutMs,
+    requestTimeout: config.server.requestTimeoutMs,
     connectionsCheckingInterval: sweepIntervalMs(config),
     // The longest token we accept may come in both Authorization and Cookie.
     maxHeaderSize: Math.max(MAX_HEADER_BYTES, 2 * config.jwt.maxTokenLength + 8 * 1024),

@@ -5,7 +5,7 @@
  * one outcome, one log line and one count; the route only reads the request and writes the outcome.
  */
 import type { AuthenticatorClient } from '../authenticator.js';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import type { CrossSiteCheck, SiteSignals } from '../cross-site.js';
 import { AppError, toAppError } from '../errors.js';
 import type { Logger } from '../logging.js';

@@ -3,7 +3,7 @@
  * it, and say what the response carries. /login issues through this once the authenticator vouches
  * for the user; any other way in (a refresh, say) issues through the same step and so answers alike.
  */
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import { AppError } from '../errors.js';
 import { tokenCookie } from '../http/cookie.js';
 import type { Logger } from '../logging.js';
@@ -39,20 +39,19 @@ export type TokenIssuer = (subject: string, claims: Readonly<Record<string, unkn
 export interface TokenIssuerOptions {
   readonly signer: TokenSigner;
   readonly jwt: Pick<Config['jwt'], 'maxTokenLength'>;
-  readonly login: Pick<Config['login'], 'setCookie' | 'cookie'>;
-  /** The cookie /check reads the token from; undefined when it reads none, and then none is set. */
-  readonly cookieName: string | undefined;
+  /** The token cookie: set on issue only with a name and setOnLogin. */
+  readonly cookie: Config['cookie'];
 }
 
-export function createTokenIssuer({ signer, jwt, login, cookieName }: TokenIssuerOptions): TokenIssuer {
-  const issuedCookie = login.setCookie ? cookieName : undefined;
+export function createTokenIssuer({ signer, jwt, cookie }: TokenIssuerOptions): TokenIssuer {
+  const issuedCookie = cookie.setOnLogin ? cookie.name : undefined;
   return (subject, claims, log, message) => {
     const signed = signer(subject, claims);
     // A token /check would refuse, or a cookie the browser would drop, is no login at all.
     if (signed.token.length > jwt.maxTokenLength) {
       throw new AppError('issued_token_too_long', `token of ${signed.token.length} characters, JWT_MAX_TOKEN_LENGTH is ${jwt.maxTokenLength}`);
     }
-    const setCookie = issuedCookie === undefined ? undefined : tokenCookie(issuedCookie, signed.token, signed.expiresIn, login.cookie);
+    const setCookie = issuedCookie === undefined ? undefined : tokenCookie(issuedCookie, signed.token, signed.expiresIn, cookie);
     if (setCookie !== undefined && Buffer.byteLength(setCookie) > MAX_SET_COOKIE_BYTES) {
       throw new AppError('issued_token_too_long', `Set-Cookie of ${Buffer.byteLength(setCookie)} bytes, browsers keep ${MAX_SET_COOKIE_BYTES}`);
     }

@@ -14,7 +14,7 @@
  * from "alice", wipe the real user's failures and go on guessing.
  */
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 
 export type LimitKey = 'ip' | 'user';
 
@@ -60,7 +60,7 @@ async function giveBack(limiter: Limiter, key: string | undefined): Promise<void
 }
 
 export function createLoginLimiter(login: Config['login']): LoginLimiter {
-  const duration = login.failureWindowSeconds;
+  const duration = login.failureWindowMs / 1000;
   const byIp = login.maxFailuresPerIp > 0 ? new RateLimiterMemory({ keyPrefix: 'ip', points: login.maxFailuresPerIp, duration }) : undefined;
   const byUser = login.maxFailuresPerUser > 0 ? new RateLimiterMemory({ keyPrefix: 'user', points: login.maxFailuresPerUser, duration }) : undefined;
 

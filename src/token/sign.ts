@@ -3,7 +3,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createSigner } from 'fast-jwt';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import type { SigningKey } from '../keys.js';
 
 /** Claims the service sets itself and never copies from the authenticator (RFC 7519 §4.1). */
@@ -29,7 +29,7 @@ export function createTokenSigner(jwt: Config['jwt'], key: SigningKey, options: 
   const now = options.now ?? (() => Math.floor(Date.now() / 1000));
   const audience = jwt.audience.length === 1 ? jwt.audience[0] : jwt.audience.length > 1 ? [...jwt.audience] : undefined;
 
-  return (subject, privateClaims, ttlSeconds = jwt.ttlSeconds) => {
+  return (subject, privateClaims, ttlSeconds = jwt.ttlMs / 1000) => {
     const issuedAt = now();
     const jti = randomUUID();
     const claims: Record<string, unknown> = Object.fromEntries(Object.entries(privateClaims).filter(([name]) => !REGISTERED_CLAIMS.has(name)));

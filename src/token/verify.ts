@@ -3,7 +3,7 @@
  * keys only, then fast-jwt with that one key and that one algorithm.
  */
 import { createVerifier, TokenError } from 'fast-jwt';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import { AppError, type ErrorCode } from '../errors.js';
 import type { KeySnapshot, KeySource } from '../key-source.js';
 import type { VerificationKey } from '../keys.js';

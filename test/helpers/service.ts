@@ -6,7 +6,7 @@
 import type http from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { loadConfig, type Config } from '../../src/config.js';
+import { loadConfig, type Config } from '../../src/config/index.js';
 import { createHttpServer } from '../../src/http/server.js';
 import { createLogger } from '../../src/logging.js';
 import { createService, type Service, type ServiceOptions } from '../../src/service.js';
@@ -32,7 +32,7 @@ export async function startService(
 ): Promise<RunningService> {
   const config = loadConfig(env);
   const logs: string[] = [];
-  const logger = createLogger(config.logLevel, { write: (line: string) => void logs.push(line) });
+  const logger = createLogger(config.logging.level, { write: (line: string) => void logs.push(line) });
   const service = createService(config, { logger, defaultMetrics: false, keySource });
   const server = createHttpServer(service, serverOptions);
   server.listen(0, '127.0.0.1');

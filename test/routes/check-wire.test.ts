@@ -10,7 +10,7 @@ import { once } from 'node:events';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/index.js';
 import { createApp } from '../../src/http/app.js';
 import { createLogger } from '../../src/logging.js';
 import { createService } from '../../src/service.js';

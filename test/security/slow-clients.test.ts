@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { ConfigError, loadConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/logging.js';
 import { startServer, type RunningServer } from '../../src/main.js';
 import { parseRaw, rawRequest, request, sleep, startHttpStub, SECRET, type RawReply, type Stub } from './support.js';
@@ -183,8 +183,8 @@ describe('/login body limit (LOGIN_BODY_LIMIT=1kb)', () => {
 describe('SERVER_HEADERS_TIMEOUT and SERVER_REQUEST_TIMEOUT', () => {
   test('default to 10 s and 30 s', () => {
     const config = loadConfig({ JWT_SECRET: SECRET });
-    assert.equal(config.headersTimeoutMs, 10_000);
-    assert.equal(config.requestTimeoutMs, 30_000);
+    assert.equal(config.server.headersTimeoutMs, 10_000);
+    assert.equal(config.server.requestTimeoutMs, 30_000);
   });
 
   const bad: ReadonlyArray<{ name: string; env: Record<string, string>; problem: RegExp }> = [

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/logging.js';
 import { createService, type Service } from '../../src/service.js';
 import { b64url, now, rawCheck, rawRequest, signInput, signJws, startApp, tempDir, SECRET, type App, type TempDir } from './support.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { createCheck, type Check, type Decision } from '../../src/check.js';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/index.js';
 import type { ErrorCode } from '../../src/errors.js';
 import { createIdentityHeaders } from '../../src/identity-headers.js';
 import { staticKeySource } from '../../src/key-source.js';
@@ -23,7 +23,7 @@ function checkFor(env: Record<string, string> = {}, now = NOW): Check {
   return createCheck({
     config,
     verify: createTokenVerifier(config.jwt, staticKeySource(keys), { clockTimestamp: now * 1000 }),
-    identityHeaders: createIdentityHeaders(config.check),
+    identityHeaders: createIdentityHeaders(config.identityHeaders),
     now: () => now,
   });
 }
@@ -104,7 +104,7 @@ describe('denials: status in 403 and 401 modes, WWW-Authenticate per RFC 6750', 
   test('an unexpected failure is still a deny (check_failed, 403), with its cause kept for the log', () => {
     const config = loadConfig({ ...files.env('HS256'), CHECK_UNAUTHENTICATED_STATUS: '401' });
     const bug = new TypeError('boom');
-    const check = createCheck({ config, verify: () => { throw bug; }, identityHeaders: createIdentityHeaders(config.check) });
+    const check = createCheck({ config, verify: () => { throw bug; }, identityHeaders: createIdentityHeaders(config.identityHeaders) });
     const decision = check({ rawHeaders: bearer(token()), query: '' });
     assert.equal(decision.status, 403);
     assert.equal(decision.code, 'check_failed');
@@ -179,7 +179,7 @@ describe('X-Accel-Expires on allows never reaches past exp', () => {
     assert.deepEqual(headersOf(decision)['x-accel-expires'], ['0']);
   });
 
-  // Reported: config.ts documents cacheMaxAgeSeconds 0 as "tell nginx not to cache", but check.ts then
+  // Reported: the config documents cacheMaxAgeMs 0 as "tell nginx not to cache", but check.ts then
   // sends no X-Accel-Expires at all, so an auth location with proxy_cache_valid would cache allows past exp.
   test('without CHECK_CACHE_MAX_AGE an allow says X-Accel-Expires: 0', () => {
     const decision = checkFor()({ rawHeaders: bearer(token()), query: '' });

@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import type { IncomingHttpHeaders } from 'node:http';
 import { describe, test } from 'node:test';
-import { clientAddress, trustedProxies } from '../../src/client-address.js';
+import { clientAddress, type TrustedProxies } from '../../src/client-address.js';
+import { TrustedProxyList } from '../../src/config/index.js';
+
+/** TRUSTED_PROXIES as the config parses it; these tests give only valid entries. */
+function trustedProxies(entries: readonly string[]): TrustedProxies {
+  const { proxies, refused } = TrustedProxyList.parse(entries);
+  assert.deepEqual(refused, []);
+  return proxies;
+}
 
 const LOOPBACK = trustedProxies(['127.0.0.1', '::1']);
 const CHAIN = trustedProxies(['127.0.0.1', '10.0.0.2', '10.0.0.3']);

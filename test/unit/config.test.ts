@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, describe, test } from 'node:test';
-import { ConfigError, loadConfig, type Config } from '../../src/config.js';
+import { ConfigError, loadConfig, type Config } from '../../src/config/index.js';
 import { CERTIFICATE_DER_BASE64, CERTIFICATE_PEM, KeyFiles, hmacSecret, opensshPublicLine, pairFor, pemBody } from '../helpers/keys.js';
 
 const files = new KeyFiles();
@@ -24,12 +24,12 @@ function configError(env: Record<string, string>): ConfigError {
 describe('loadConfig defaults', () => {
   const config = loadConfig(BASE);
   const defaults: Array<[string, (c: Config) => unknown, unknown]> = [
-    ['HOST is 127.0.0.1', (c) => c.host, '127.0.0.1'],
-    ['PORT is 8000', (c) => c.port, 8000],
-    ['WORKERS is 1', (c) => c.workers, 1],
-    ['LOG_LEVEL is info', (c) => c.logLevel, 'info'],
+    ['HOST is 127.0.0.1', (c) => c.server.host, '127.0.0.1'],
+    ['PORT is 8000', (c) => c.server.port, 8000],
+    ['WORKERS is 1', (c) => c.server.workers, 1],
+    ['LOG_LEVEL is info', (c) => c.logging.level, 'info'],
     ['JWT_ALGORITHM is HS256', (c) => c.jwt.algorithm, 'HS256'],
-    ['JWT_TTL is 1h', (c) => c.jwt.ttlSeconds, 3600],
+    ['JWT_TTL is 1h', (c) => c.jwt.ttlMs, 3_600_000],
     ['JWT_CLOCK_TOLERANCE is 30s', (c) => c.jwt.clockToleranceMs, 30_000],
     ['exp is required', (c) => c.jwt.requireExp, true],
     ['no issuer', (c) => c.jwt.issuer, undefined],
@@ -37,15 +37,15 @@ describe('loadConfig defaults', () => {
     ['no JWT_KEY_ID (derived)', (c) => c.jwt.keyId, undefined],
     ['no key files', (c) => [c.jwt.privateKeyPem, c.jwt.publicKeyPem, c.jwt.verifyJwks], [undefined, undefined, undefined]],
     ['deny status 403', (c) => c.check.unauthenticatedStatus, 403],
-    ['no token cookie', (c) => c.check.tokenCookie, undefined],
+    ['no token cookie', (c) => c.cookie.name, undefined],
     ['raw tokens refused', (c) => c.check.acceptRawToken, false],
-    ['IDENTITY_HEADERS is sub:X-Auth-User', (c) => c.check.identityHeaders, [{ claim: 'sub', header: 'x-auth-user' }]],
-    ['no X-Accel-Expires caching', (c) => c.check.cacheMaxAgeSeconds, 0],
+    ['IDENTITY_HEADERS is sub:X-Auth-User', (c) => c.identityHeaders.headers, [{ claim: 'sub', header: 'x-auth-user' }]],
+    ['no X-Accel-Expires caching', (c) => c.check.cacheMaxAgeMs, 0],
     ['AUTHENTICATOR_URL is http://127.0.0.1:5000/login', (c) => c.authenticator.url, 'http://127.0.0.1:5000/login'],
     ['AUTHENTICATOR_TIMEOUT is 5s', (c) => c.authenticator.timeoutMs, 5000],
     ['login subject from sub, id, username', (c) => c.login.subjectFields, ['sub', 'id', 'username']],
-    ['no login cookie', (c) => c.login.setCookie, false],
-    ['cookies Secure and SameSite=Lax', (c) => [c.login.cookie.secure, c.login.cookie.sameSite], [true, 'Lax']],
+    ['no login cookie', (c) => c.cookie.setOnLogin, false],
+    ['cookies Secure and SameSite=Lax', (c) => [c.cookie.secure, c.cookie.sameSite], [true, 'Lax']],
     ['login body limit 16kb', (c) => c.login.bodyLimitBytes, 16 * 1024],
     ['cross-site protection on, no other origin allowed', (c) => [c.csrf.protection, c.csrf.allowedOrigins], [true, []]],
   ];
@@ -60,8 +60,8 @@ describe('loadConfig parses every documented variable', () => {
   const publicPath = files.write('parse-public.pem', rsa.publicPem);
   const jwksPath = files.write('parse-jwks.json', JSON.stringify({ keys: [] }));
   const rows: Array<{ name: string; env: Record<string, string>; pick: (c: Config) => unknown; expected: unknown }> = [
-    { name: 'HOST', env: { HOST: '0.0.0.0' }, pick: (c) => c.host, expected: '0.0.0.0' },
-    { name: 'PORT', env: { PORT: '9000' }, pick: (c) => c.port, expected: 9000 },
+    { name: 'HOST', env: { HOST: '0.0.0.0' }, pick: (c) => c.server.host, expected: '0.0.0.0' },
+    { name: 'PORT', env: { PORT: '9000' }, pick: (c) => c.server.port, expected: 9000 },
     { name: 'JWT_ALGORITHM (case-insensitive)', env: { JWT_ALGORITHM: 'hs384', JWT_SECRET: hmacSecret('HS384') }, pick: (c) => c.jwt.algorithm, expected: 'HS384' },
     { name: 'JWT_SECRET', env: {}, pick: (c) => c.jwt.secret?.toString(), expected: SECRET },
     { name: 'JWT_PRIVATE_KEY_FILE', env: { JWT_SECRET: '', JWT_ALGORITHM: 'RS256', JWT_PRIVATE_KEY_FILE: privatePath }, pick: (c) => c.jwt.privateKeyPem, expected: rsa.privatePem },
@@ -70,33 +70,33 @@ describe('loadConfig parses every documented variable', () => {
     { name: 'JWT_VERIFY_JWKS_FILE', env: { JWT_VERIFY_JWKS_FILE: jwksPath }, pick: (c) => c.jwt.verifyJwks, expected: '{"keys":[]}' },
     { name: 'JWT_ISSUER', env: { JWT_ISSUER: 'https://auth.example' }, pick: (c) => c.jwt.issuer, expected: 'https://auth.example' },
     { name: 'JWT_AUDIENCE (a comma-separated list)', env: { JWT_AUDIENCE: 'app1, app2' }, pick: (c) => c.jwt.audience, expected: ['app1', 'app2'] },
-    { name: 'JWT_TTL in minutes', env: { JWT_TTL: '15m' }, pick: (c) => c.jwt.ttlSeconds, expected: 900 },
-    { name: 'JWT_TTL as bare seconds', env: { JWT_TTL: '120' }, pick: (c) => c.jwt.ttlSeconds, expected: 120 },
+    { name: 'JWT_TTL in minutes', env: { JWT_TTL: '15m' }, pick: (c) => c.jwt.ttlMs, expected: 900_000 },
+    { name: 'JWT_TTL as bare seconds', env: { JWT_TTL: '120' }, pick: (c) => c.jwt.ttlMs, expected: 120_000 },
     { name: 'JWT_CLOCK_TOLERANCE', env: { JWT_CLOCK_TOLERANCE: '500ms' }, pick: (c) => c.jwt.clockToleranceMs, expected: 500 },
     { name: 'JWT_CLOCK_TOLERANCE of zero', env: { JWT_CLOCK_TOLERANCE: '0' }, pick: (c) => c.jwt.clockToleranceMs, expected: 0 },
     { name: 'JWT_MAX_TOKEN_LENGTH', env: { JWT_MAX_TOKEN_LENGTH: '4096' }, pick: (c) => c.jwt.maxTokenLength, expected: 4096 },
     { name: 'JWT_REQUIRE_EXP', env: { JWT_REQUIRE_EXP: 'false' }, pick: (c) => c.jwt.requireExp, expected: false },
-    { name: 'TOKEN_COOKIE', env: { TOKEN_COOKIE: 'jwt' }, pick: (c) => c.check.tokenCookie, expected: 'jwt' },
+    { name: 'TOKEN_COOKIE', env: { TOKEN_COOKIE: 'jwt' }, pick: (c) => c.cookie.name, expected: 'jwt' },
     { name: 'CHECK_UNAUTHENTICATED_STATUS', env: { CHECK_UNAUTHENTICATED_STATUS: '401' }, pick: (c) => c.check.unauthenticatedStatus, expected: 401 },
     { name: 'CHECK_ACCEPT_RAW_TOKEN', env: { CHECK_ACCEPT_RAW_TOKEN: 'true' }, pick: (c) => c.check.acceptRawToken, expected: true },
-    { name: 'CHECK_CACHE_MAX_AGE', env: { CHECK_CACHE_MAX_AGE: '2m' }, pick: (c) => c.check.cacheMaxAgeSeconds, expected: 120 },
+    { name: 'CHECK_CACHE_MAX_AGE', env: { CHECK_CACHE_MAX_AGE: '2m' }, pick: (c) => c.check.cacheMaxAgeMs, expected: 120_000 },
     {
       name: 'IDENTITY_HEADERS (claim:Header pairs, header names lower-cased)',
       env: { IDENTITY_HEADERS: 'sub:X-Auth-User, roles:X-Auth-Roles,email:X-Auth-Email' },
-      pick: (c) => c.check.identityHeaders,
+      pick: (c) => c.identityHeaders.headers,
       expected: [{ claim: 'sub', header: 'x-auth-user' }, { claim: 'roles', header: 'x-auth-roles' }, { claim: 'email', header: 'x-auth-email' }],
     },
     { name: 'AUTHENTICATOR_URL', env: { AUTHENTICATOR_URL: 'https://login.internal:8443/api/login' }, pick: (c) => c.authenticator.url, expected: 'https://login.internal:8443/api/login' },
     { name: 'AUTHENTICATOR_TIMEOUT', env: { AUTHENTICATOR_TIMEOUT: '1500ms' }, pick: (c) => c.authenticator.timeoutMs, expected: 1500 },
-    { name: 'LOG_LEVEL', env: { LOG_LEVEL: 'debug' }, pick: (c) => c.logLevel, expected: 'debug' },
-    { name: 'WORKERS', env: { WORKERS: '4' }, pick: (c) => c.workers, expected: 4 },
+    { name: 'LOG_LEVEL', env: { LOG_LEVEL: 'debug' }, pick: (c) => c.logging.level, expected: 'debug' },
+    { name: 'WORKERS', env: { WORKERS: '4' }, pick: (c) => c.server.workers, expected: 4 },
     { name: 'LOGIN_BODY_LIMIT', env: { LOGIN_BODY_LIMIT: '1kb' }, pick: (c) => c.login.bodyLimitBytes, expected: 1024 },
-    { name: 'IDENTITY_HEADERS_MAX_TOTAL (default 8kb)', env: {}, pick: (c) => c.check.identityHeadersMaxTotal, expected: 8192 },
-    { name: 'IDENTITY_HEADERS_MAX_TOTAL', env: { IDENTITY_HEADERS_MAX_TOTAL: '4kb' }, pick: (c) => c.check.identityHeadersMaxTotal, expected: 4096 },
-    { name: 'LOG_DENY_RATE (default 20 a second)', env: {}, pick: (c) => c.logDenyRate, expected: 20 },
-    { name: 'LOG_DENY_RATE=0 (every deny)', env: { LOG_DENY_RATE: '0' }, pick: (c) => c.logDenyRate, expected: 0 },
-    { name: 'LOGIN_SET_COOKIE with TOKEN_COOKIE', env: { LOGIN_SET_COOKIE: 'true', TOKEN_COOKIE: 'jwt' }, pick: (c) => c.login.setCookie, expected: true },
-    { name: 'COOKIE_SAMESITE', env: { COOKIE_SAMESITE: 'strict' }, pick: (c) => c.login.cookie.sameSite, expected: 'Strict' },
+    { name: 'IDENTITY_HEADERS_MAX_TOTAL (default 8kb)', env: {}, pick: (c) => c.identityHeaders.maxTotalBytes, expected: 8192 },
+    { name: 'IDENTITY_HEADERS_MAX_TOTAL', env: { IDENTITY_HEADERS_MAX_TOTAL: '4kb' }, pick: (c) => c.identityHeaders.maxTotalBytes, expected: 4096 },
+    { name: 'LOG_DENY_RATE (default 20 a second)', env: {}, pick: (c) => c.logging.denyRate, expected: 20 },
+    { name: 'LOG_DENY_RATE=0 (every deny)', env: { LOG_DENY_RATE: '0' }, pick: (c) => c.logging.denyRate, expected: 0 },
+    { name: 'LOGIN_SET_COOKIE with TOKEN_COOKIE', env: { LOGIN_SET_COOKIE: 'true', TOKEN_COOKIE: 'jwt' }, pick: (c) => c.cookie.setOnLogin, expected: true },
+    { name: 'COOKIE_SAMESITE', env: { COOKIE_SAMESITE: 'strict' }, pick: (c) => c.cookie.sameSite, expected: 'Strict' },
     { name: 'LOGIN_SUBJECT_FIELDS', env: { LOGIN_SUBJECT_FIELDS: 'email,id' }, pick: (c) => c.login.subjectFields, expected: ['email', 'id'] },
     { name: 'CSRF_PROTECTION', env: { CSRF_PROTECTION: 'false' }, pick: (c) => c.csrf.protection, expected: false },
     {
@@ -105,7 +105,7 @@ describe('loadConfig parses every documented variable', () => {
       pick: (c) => c.csrf.allowedOrigins,
       expected: ['https://app.example', 'http://localhost:8080', 'https://sso.example', 'http://[::1]:3000'],
     },
-    { name: 'an empty variable counts as unset', env: { PORT: '', HOST: '' }, pick: (c) => [c.port, c.host], expected: [8000, '127.0.0.1'] },
+    { name: 'an empty variable counts as unset', env: { PORT: '', HOST: '' }, pick: (c) => [c.server.port, c.server.host], expected: [8000, '127.0.0.1'] },
   ];
   for (const { name, env, pick, expected } of rows) {
     // An empty JWT_SECRET in a row unsets the base secret (empty counts as unset).
@@ -169,6 +169,8 @@ describe('bad values are all reported at once', () => {
     ['LOG_DENY_RATE', 'lots'],
     ['LOG_DENY_RATE', '-1'],
     ['COOKIE_SAMESITE', 'sometimes'],
+    ['COOKIE_PATH', '/; Domain=evil.example'],
+    ['COOKIE_DOMAIN', 'app.example; Secure'],
     ['TRUSTED_PROXIES', 'nginx.local'],
     ['TRUSTED_PROXIES', '10.0.0.0/33'],
     ['CHECK_REALM', 'caf\u00e9 \u{1F600}'],
@@ -292,14 +294,14 @@ describe('the result is frozen', () => {
   const config = loadConfig({ ...BASE, JWT_AUDIENCE: 'a,b', IDENTITY_HEADERS: 'sub:X-Auth-User' });
 
   test('at every level', () => {
-    for (const object of [config, config.jwt, config.jwt.audience, config.check, config.check.identityHeaders, config.check.identityHeaders[0], config.login, config.login.cookie, config.authenticator]) {
+    for (const object of [config, config.server, config.jwt, config.jwt.audience, config.check, config.identityHeaders, config.identityHeaders.headers, config.identityHeaders.headers[0], config.login, config.cookie, config.authenticator]) {
       assert.ok(Object.isFrozen(object));
     }
   });
 
   test('assignments throw (ES modules are strict)', () => {
     assert.throws(() => {
-      (config as { port: number }).port = 1;
+      (config.server as { port: number }).port = 1;
     }, TypeError);
     assert.throws(() => {
       (config.jwt.audience as string[]).push('c');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { loadConfig, type Config } from '../../src/config.js';
+import { loadConfig, type Config } from '../../src/config/index.js';
 import { readCheckInputs, readRequestSite } from '../../src/credentials.js';
 import { AppError, type ErrorCode } from '../../src/errors.js';
 import { hmacSecret } from '../helpers/keys.js';
@@ -8,12 +8,12 @@ import { hmacSecret } from '../helpers/keys.js';
 const T = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln';
 const U = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJiIn0.c2ln';
 
-const checkConfig = (env: Record<string, string> = {}): Config['check'] => loadConfig({ JWT_SECRET: hmacSecret(), ...env }).check;
+const checkConfig = (env: Record<string, string> = {}): Config => loadConfig({ JWT_SECRET: hmacSecret(), ...env });
 const plain = checkConfig();
 const withCookie = checkConfig({ TOKEN_COOKIE: 'jwt' });
 const withRaw = checkConfig({ CHECK_ACCEPT_RAW_TOKEN: 'true' });
 
-function outcome(rawHeaders: string[], check: Config['check']): string | undefined | ErrorCode {
+function outcome(rawHeaders: string[], check: Config): string | undefined | ErrorCode {
   try {
     return readCheckInputs(rawHeaders, check).token;
   } catch (error) {
@@ -23,7 +23,7 @@ function outcome(rawHeaders: string[], check: Config['check']): string | undefin
 }
 
 describe('readCheckInputs: the one credential of a request', () => {
-  const rows: Array<[name: string, rawHeaders: string[], check: Config['check'], expected: string | undefined]> = [
+  const rows: Array<[name: string, rawHeaders: string[], check: Config, expected: string | undefined]> = [
     ['no headers → no token', [], plain, undefined],
     ['unrelated headers → no token', ['Host', 'app', 'Accept', '*/*'], plain, undefined],
     ['Authorization: Bearer', ['Authorization', `Bearer ${T}`], plain, T],

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/index.js';
 import { createCrossSiteCheck, isSafeMethod, type SiteSignals } from '../../src/cross-site.js';
 import { hmacSecret } from '../helpers/keys.js';
 

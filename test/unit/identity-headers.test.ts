@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/index.js';
 import { AppError } from '../../src/errors.js';
 import { createIdentityHeaders, headerValue } from '../../src/identity-headers.js';
 import { hmacSecret } from '../helpers/keys.js';
@@ -63,7 +63,7 @@ describe('headerValue', () => {
 
 describe('createIdentityHeaders', () => {
   const base = { JWT_SECRET: hmacSecret() };
-  const builderFor = (env: Record<string, string> = {}) => createIdentityHeaders(loadConfig({ ...base, ...env }).check);
+  const builderFor = (env: Record<string, string> = {}) => createIdentityHeaders(loadConfig({ ...base, ...env }).identityHeaders);
 
   test('the default maps sub to x-auth-user', () => {
     assert.deepEqual(builderFor()({ sub: 'alice', roles: ['admin'] }), ['x-auth-user', 'alice']);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/index.js';
 import { AppError, type ErrorCode } from '../../src/errors.js';
 import { keySnapshot, replaceableKeySource, staticKeySource, type KeySnapshot, type KeySource } from '../../src/key-source.js';
 import { loadKeys, publicJwks, type KeySet } from '../../src/keys.js';

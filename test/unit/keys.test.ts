@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createPublicKey, generateKeyPairSync, type JsonWebKey } from 'node:crypto';
 import { after, describe, test } from 'node:test';
 import { calculateJwkThumbprint, exportJWK } from 'jose';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { ConfigError, loadConfig } from '../../src/config/index.js';
 import { jwkThumbprint, loadKeys, publicJwks, type KeySet } from '../../src/keys.js';
 import { CERTIFICATE_PEM, DESIGN_ALGORITHMS, KeyFiles, generatePair, isHmac, opensshPublicLine, pairFor, type AsymmetricAlgorithm } from '../helpers/keys.js';
 

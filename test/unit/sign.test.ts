@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/index.js';
 import { staticKeySource } from '../../src/key-source.js';
 import { loadKeys } from '../../src/keys.js';
 import { REGISTERED_CLAIMS, createTokenSigner } from '../../src/token/sign.js';

@@ -2,8 +2,8 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import getRawBody from 'raw-body';
 import type { AuthenticatorClient } from '../../authenticator.js';
-import { clientAddress, trustedProxies as trustedProxyList } from '../../client-address.js';
-import type { Config } from '../../config.js';
+import { clientAddress } from '../../client-address.js';
+import type { Config } from '../../config/index.js';
 import { createCrossSiteCheck, type SiteSignals } from '../../cross-site.js';
 import { AppError } from '../../errors.js';
 import type { Logger } from '../../logging.js';
@@ -16,9 +16,8 @@ import { requestIdOf } from '../request-id.js';
 
 /** What /login and /logout use, and nothing more. */
 export interface LoginRouteDeps {
-  readonly config: Pick<Config, 'login' | 'csrf' | 'authenticator'> & {
+  readonly config: Pick<Config, 'login' | 'csrf' | 'authenticator' | 'cookie'> & {
     readonly jwt: Pick<Config['jwt'], 'maxTokenLength'>;
-    readonly check: Pick<Config['check'], 'tokenCookie'>;
   };
   readonly logger: Logger;
   readonly metrics: LoginMetrics;
@@ -76,15 +75,15 @@ function methodNotAllowed(allow: string) {
 
 /** /login: the login flow (src/login/flow.ts) between reading the request and writing its outcome. /logout: clears the cookie. */
 export function loginRoutes(router: Router, { config, logger, metrics, authenticator, signer, limiter }: LoginRouteDeps): void {
-  const trustedProxies = trustedProxyList(config.login.trustedProxies);
-  const cookieName = config.check.tokenCookie;
+  const trustedProxies = config.login.trustedProxies;
+  const cookieName = config.cookie.name;
   // With the token in a cookie, a page of another site could log its visitor in as the attacker
   // (login CSRF) or out: both are refused. Without a cookie, a cross-site login gains a page nothing.
   const isCrossSite = config.csrf.protection && cookieName !== undefined ? createCrossSiteCheck(config.csrf) : undefined;
   const attemptLogin = createLoginFlow({
     login: config.login,
     passAuthenticatorCookies: config.authenticator.passCookies,
-    issue: signer === undefined ? undefined : createTokenIssuer({ signer, jwt: config.jwt, login: config.login, cookieName }),
+    issue: signer === undefined ? undefined : createTokenIssuer({ signer, jwt: config.jwt, cookie: config.cookie }),
     isCrossSite,
     authenticator,
     limiter,
@@ -110,7 +109,7 @@ export function loginRoutes(router: Router, { config, logger, metrics, authentic
   router.post('/logout', (ctx) => {
     ctx.set('cache-control', 'no-store');
     if (isCrossSite?.(siteSignals(ctx))) throw new AppError('cross_site_request', 'Origin or Sec-Fetch-Site names another site');
-    if (cookieName !== undefined) ctx.append('set-cookie', clearedTokenCookie(cookieName, config.login.cookie));
+    if (cookieName !== undefined) ctx.append('set-cookie', clearedTokenCookie(cookieName, config.cookie));
     ctx.status = 204;
   });
   router.all('/logout', methodNotAllowed('POST'));

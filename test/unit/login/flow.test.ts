@@ -19,7 +19,7 @@ import type { SignedToken, TokenSigner } from '../../../src/token/sign.js';
 const ALICE_BODY = '{"username":" Alice ","password":"wonderland"}';
 const ALICE_USER = { sub: 'alice', name: 'Alice', roles: ['admin'] };
 const TOKEN = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl';
-const COOKIE = { secure: true, sameSite: 'Lax', domain: undefined, path: '/' } as const;
+const COOKIE = { name: 'auth', setOnLogin: false, secure: true, sameSite: 'Lax', domain: undefined, path: '/' } as const;
 const SAME_SITE: SiteSignals = { origin: undefined, secFetchSite: undefined, host: 'app.example', forwardedHost: undefined, forwardedProto: undefined };
 
 const user = (fields: Record<string, unknown> = ALICE_USER, setCookie: string[] = []): AuthenticatorAnswer => ({ kind: 'user', user: fields, setCookie });
@@ -67,7 +67,7 @@ function setup(options: Options = {}) {
     passAuthenticatorCookies: options.passAuthenticatorCookies ?? false,
     issue: options.verifyOnly
       ? undefined
-      : createTokenIssuer({ signer, jwt: { maxTokenLength: options.maxTokenLength ?? 8192 }, login: { setCookie: options.setCookie ?? false, cookie: COOKIE }, cookieName: 'auth' }),
+      : createTokenIssuer({ signer, jwt: { maxTokenLength: options.maxTokenLength ?? 8192 }, cookie: { ...COOKIE, setOnLogin: options.setCookie ?? false } }),
     isCrossSite: options.crossSiteProtection === false ? undefined : createCrossSiteCheck({ protection: true, allowedOrigins: [] }),
     authenticator: {
       async login(request) {

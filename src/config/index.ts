@@ -1,0 +1,69 @@
+/**
+ * Configuration from environment variables, parsed and validated once at start into one frozen object.
+ * Each section reads its own variables, checks its own rules (cross-field ones too) and parses them to
+ * the types its consumers use; every problem is collected and reported together in one ConfigError.
+ * Durations are milliseconds throughout (`*Ms`).
+ */
+import { readAuthenticator, type AuthenticatorConfig } from './authenticator.js';
+import { readCheck, type CheckConfig } from './check.js';
+import { readCookie, type CookieConfig } from './cookie.js';
+import { readCsrf, type CsrfConfig } from './csrf.js';
+import { EnvReader, type Env } from './env-reader.js';
+import { readIdentityHeaders, type IdentityHeadersConfig } from './identity-headers.js';
+import { readJwt, type JwtConfig } from './jwt.js';
+import { readLogging, type LoggingConfig } from './logging.js';
+import { readLogin, type LoginConfig } from './login.js';
+import { readServer, type ServerConfig } from './server.js';
+
+export { ALGORITHMS, type Algorithm } from './jwt.js';
+export type { IdentityHeader } from './identity-headers.js';
+export { TrustedProxyList } from './login.js';
+
+export interface Config {
+  readonly server: ServerConfig;
+  readonly logging: LoggingConfig;
+  readonly jwt: JwtConfig;
+  readonly check: CheckConfig;
+  readonly identityHeaders: IdentityHeadersConfig;
+  readonly cookie: CookieConfig;
+  readonly login: LoginConfig;
+  readonly csrf: CsrfConfig;
+  readonly authenticator: AuthenticatorConfig;
+}
+
+/** Thrown with every configuration problem at once; `problems` name the variables. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+  }
+}
+
+/**
+ * Parses the environment into a frozen Config.
+ * @throws ConfigError naming every bad or missing variable.
+ */
+export function loadConfig(env: Env): Config {
+  const reader = new EnvReader(env);
+  const config: Config = {
+    server: readServer(reader),
+    logging: readLogging(reader),
+    jwt: readJwt(reader),
+    check: readCheck(reader),
+    identityHeaders: readIdentityHeaders(reader),
+    cookie: readCookie(reader),
+    login: readLogin(reader),
+    csrf: readCsrf(reader),
+    authenticator: readAuthenticator(reader),
+  };
+  if (reader.problems.length > 0) throw new ConfigError(reader.problems);
+  return deepFreeze(config);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Buffer.isBuffer(value) && !Object.isFrozen(value)) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}

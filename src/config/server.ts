@@ -1,0 +1,28 @@
+/** Where the service listens, how many processes serve, and how long slow clients and a shutdown may take. */
+import type { EnvReader } from './env-reader.js';
+
+export interface ServerConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly workers: number;
+  readonly shutdownTimeoutMs: number;
+  /** How long a client may take to send the request headers (node's server.headersTimeout). */
+  readonly headersTimeoutMs: number;
+  /** How long a client may take to send the whole request, body included (node's server.requestTimeout). */
+  readonly requestTimeoutMs: number;
+}
+
+export function readServer(env: EnvReader): ServerConfig {
+  // Slow clients: both bounds are needed, and node refuses a header bound longer than the request bound.
+  const headersTimeoutMs = env.durationMs('SERVER_HEADERS_TIMEOUT', '10s', 100);
+  const requestTimeoutMs = env.durationMs('SERVER_REQUEST_TIMEOUT', '30s', 100);
+  if (requestTimeoutMs > 0 && headersTimeoutMs > requestTimeoutMs) env.problem('SERVER_HEADERS_TIMEOUT must not be longer than SERVER_REQUEST_TIMEOUT');
+  return {
+    host: env.string('HOST') ?? '127.0.0.1',
+    port: env.integer('PORT', 8000, 0, 65_535),
+    workers: env.integer('WORKERS', 1, 1, 256),
+    shutdownTimeoutMs: env.durationMs('SHUTDOWN_TIMEOUT', '10s'),
+    headersTimeoutMs,
+    requestTimeoutMs,
+  };
+}

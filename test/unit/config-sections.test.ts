@@ -1,0 +1,219 @@
+/**
+ * Each configuration section on its own: it reads its variables, checks its rules (the cross-field
+ * ones too) and reports problems that name its variables, without any other section being read.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { readAuthenticator } from '../../src/config/authenticator.js';
+import { readCheck } from '../../src/config/check.js';
+import { readCookie } from '../../src/config/cookie.js';
+import { readCsrf } from '../../src/config/csrf.js';
+import { EnvReader } from '../../src/config/env-reader.js';
+import { readIdentityHeaders } from '../../src/config/identity-headers.js';
+import { readJwt } from '../../src/config/jwt.js';
+import { readLogging } from '../../src/config/logging.js';
+import { TrustedProxyList, readLogin } from '../../src/config/login.js';
+import { readServer } from '../../src/config/server.js';
+import { ConfigError, loadConfig } from '../../src/config/index.js';
+import { tokenCookie } from '../../src/http/cookie.js';
+import { hmacSecret } from '../helpers/keys.js';
+
+/** What one section makes of an environment: its value and the problems it reported. */
+function read<T>(section: (env: EnvReader) => T, vars: Record<string, string>): { value: T; problems: readonly string[] } {
+  const env = new EnvReader(vars);
+  const value = section(env);
+  return { value, problems: env.problems };
+}
+
+function assertRefused(problems: readonly string[], variable: string, value?: string): void {
+  assert.ok(problems.length > 0, `expected a problem naming ${variable}`);
+  assert.ok(problems.every((problem) => problem.includes(variable)), problems.join('\n'));
+  if (value !== undefined) assert.ok(problems.some((problem) => problem.includes(`"${value}"`)), `the value is quoted: ${problems.join('\n')}`);
+}
+
+describe('every section reads its defaults without a problem', () => {
+  const sections = { readServer, readLogging, readCheck, readIdentityHeaders, readCookie, readLogin, readCsrf, readAuthenticator };
+  for (const [name, section] of Object.entries(sections)) {
+    test(name, () => assert.deepEqual(read(section as (env: EnvReader) => unknown, {}).problems, []));
+  }
+  test('readJwt, given its one required variable', () => assert.deepEqual(read(readJwt, { JWT_SECRET: hmacSecret('HS256') }).problems, []));
+});
+
+describe('durations are milliseconds; those counted in whole seconds are rounded down to one', () => {
+  const rows: Array<[name: string, section: (env: EnvReader) => unknown, vars: Record<string, string>, pick: (value: never) => number, expected: number]> = [
+    ['JWT_TTL=90.9s', readJwt, { JWT_SECRET: hmacSecret('HS256'), JWT_TTL: '90.9s' }, (jwt: { ttlMs: number }) => jwt.ttlMs, 90_000],
+    ['JWT_TTL=1500ms', readJwt, { JWT_SECRET: hmacSecret('HS256'), JWT_TTL: '1500ms' }, (jwt: { ttlMs: number }) => jwt.ttlMs, 1000],
+    ['JWT_CLOCK_TOLERANCE keeps milliseconds', readJwt, { JWT_SECRET: hmacSecret('HS256'), JWT_CLOCK_TOLERANCE: '1500ms' }, (jwt: { clockToleranceMs: number }) => jwt.clockToleranceMs, 1500],
+    ['CHECK_CACHE_MAX_AGE=2500ms', readCheck, { CHECK_CACHE_MAX_AGE: '2500ms' }, (check: { cacheMaxAgeMs: number }) => check.cacheMaxAgeMs, 2000],
+    ['CHECK_CACHE_MAX_AGE=500ms is no caching', readCheck, { CHECK_CACHE_MAX_AGE: '500ms' }, (check: { cacheMaxAgeMs: number }) => check.cacheMaxAgeMs, 0],
+    ['LOGIN_FAILURE_WINDOW default 15m', readLogin, {}, (login: { failureWindowMs: number }) => login.failureWindowMs, 900_000],
+    ['LOGIN_FAILURE_WINDOW=1999ms', readLogin, { LOGIN_FAILURE_WINDOW: '1999ms' }, (login: { failureWindowMs: number }) => login.failureWindowMs, 1000],
+    ['SHUTDOWN_TIMEOUT default 10s', readServer, {}, (server: { shutdownTimeoutMs: number }) => server.shutdownTimeoutMs, 10_000],
+    ['SERVER_HEADERS_TIMEOUT=250ms', readServer, { SERVER_HEADERS_TIMEOUT: '250ms' }, (server: { headersTimeoutMs: number }) => server.headersTimeoutMs, 250],
+    ['AUTHENTICATOR_TIMEOUT=1500ms', readAuthenticator, { AUTHENTICATOR_TIMEOUT: '1500ms' }, (authenticator: { timeoutMs: number }) => authenticator.timeoutMs, 1500],
+  ];
+  for (const [name, section, vars, pick, expected] of rows) {
+    test(`${name} → ${expected} ms`, () => {
+      const { value, problems } = read(section, vars);
+      assert.deepEqual(problems, []);
+      assert.equal(pick(value as never), expected);
+    });
+  }
+
+  test('JWT_TTL below one second is refused rather than rounded to zero', () => assertRefused(read(readJwt, { JWT_SECRET: hmacSecret('HS256'), JWT_TTL: '999ms' }).problems, 'JWT_TTL', '999ms'));
+  test('LOGIN_FAILURE_WINDOW below one second is refused', () => assertRefused(read(readLogin, { LOGIN_FAILURE_WINDOW: '10ms' }).problems, 'LOGIN_FAILURE_WINDOW', '10ms'));
+});
+
+describe('server section', () => {
+  test('SERVER_HEADERS_TIMEOUT longer than SERVER_REQUEST_TIMEOUT is refused, naming both', () => {
+    const { problems } = read(readServer, { SERVER_HEADERS_TIMEOUT: '40s', SERVER_REQUEST_TIMEOUT: '30s' });
+    assert.equal(problems.length, 1, problems.join('\n'));
+    assert.ok(problems[0]?.includes('SERVER_HEADERS_TIMEOUT') && problems[0].includes('SERVER_REQUEST_TIMEOUT'), problems[0]);
+  });
+  test('equal bounds are accepted', () => assert.deepEqual(read(readServer, { SERVER_HEADERS_TIMEOUT: '30s', SERVER_REQUEST_TIMEOUT: '30s' }).problems, []));
+  test('a bound under 100 ms is refused', () => assertRefused(read(readServer, { SERVER_REQUEST_TIMEOUT: '50ms' }).problems, 'SERVER_REQUEST_TIMEOUT', '50ms'));
+});
+
+describe('logging section', () => {
+  test('LOG_LEVEL and LOG_DENY_RATE', () => assert.deepEqual(read(readLogging, { LOG_LEVEL: 'WARN', LOG_DENY_RATE: '0' }).value, { level: 'warn', denyRate: 0 }));
+  test('an unknown LOG_LEVEL is refused', () => assertRefused(read(readLogging, { LOG_LEVEL: 'loud' }).problems, 'LOG_LEVEL', 'loud'));
+});
+
+describe('jwt section: exactly the key material the algorithm uses', () => {
+  test('a secret for RS256 is refused together with the missing key file', () => {
+    const { problems } = read(readJwt, { JWT_ALGORITHM: 'RS256', JWT_SECRET: hmacSecret('HS256') });
+    assert.equal(problems.length, 2, problems.join('\n'));
+    assert.ok(problems.some((problem) => problem.startsWith('JWT_SECRET is set but JWT_ALGORITHM is RS256')), problems.join('\n'));
+    assert.ok(problems.some((problem) => problem.startsWith('JWT_PRIVATE_KEY_FILE (sign and verify) or JWT_PUBLIC_KEY_FILE')), problems.join('\n'));
+  });
+  test('HS512 refuses a secret sized for HS256', () => assertRefused(read(readJwt, { JWT_ALGORITHM: 'HS512', JWT_SECRET: 'k'.repeat(32) }).problems, 'JWT_SECRET'));
+});
+
+describe('check section', () => {
+  test('CHECK_REALM with a quote and a backslash is visible ASCII, so accepted', () => assert.deepEqual(read(readCheck, { CHECK_REALM: 'a "b" \\c' }).problems, []));
+  for (const realm of ['line\r\nX-Injected: 1', 'tab\there', 'caf\u00e9']) {
+    test(`CHECK_REALM=${JSON.stringify(realm)} is refused`, () => assertRefused(read(readCheck, { CHECK_REALM: realm }).problems, 'CHECK_REALM'));
+  }
+});
+
+describe('identity headers section', () => {
+  test('header names are lower-cased, claims kept as written', () => {
+    assert.deepEqual(read(readIdentityHeaders, { IDENTITY_HEADERS: 'Email:X-Auth-Email' }).value.headers, [{ claim: 'Email', header: 'x-auth-email' }]);
+  });
+  for (const pair of ['sub:X-Auth\r\nX-Injected', 'sub:X-Auth:User', 'sub:', ':X-Auth-User', 'sub:X(Auth)']) {
+    test(`IDENTITY_HEADERS=${JSON.stringify(pair)} is refused and left out`, () => {
+      const { value, problems } = read(readIdentityHeaders, { IDENTITY_HEADERS: pair });
+      assertRefused(problems, 'IDENTITY_HEADERS');
+      assert.deepEqual(value.headers, []);
+    });
+  }
+  test('IDENTITY_HEADER_MAX_LENGTH and IDENTITY_HEADERS_MAX_TOTAL', () => {
+    const { value } = read(readIdentityHeaders, { IDENTITY_HEADER_MAX_LENGTH: '100', IDENTITY_HEADERS_MAX_TOTAL: '1kb' });
+    assert.deepEqual([value.maxValueLength, value.maxTotalBytes], [100, 1024]);
+  });
+});
+
+describe('cookie section: every value goes into Set-Cookie, so each is held to its RFC 6265 grammar', () => {
+  test('the defaults', () => {
+    assert.deepEqual(read(readCookie, {}).value, { name: undefined, setOnLogin: false, secure: true, sameSite: 'Lax', domain: undefined, path: '/' });
+  });
+
+  test('every variable', () => {
+    const vars = { TOKEN_COOKIE: 'jwt', LOGIN_SET_COOKIE: 'true', COOKIE_SECURE: 'true', COOKIE_SAMESITE: 'none', COOKIE_DOMAIN: 'app.example', COOKIE_PATH: '/app' };
+    assert.deepEqual(read(readCookie, vars).value, { name: 'jwt', setOnLogin: true, secure: true, sameSite: 'None', domain: 'app.example', path: '/app' });
+  });
+
+  test('LOGIN_SET_COOKIE=true without TOKEN_COOKIE is refused, naming both', () => {
+    const { problems } = read(readCookie, { LOGIN_SET_COOKIE: 'true' });
+    assert.equal(problems.length, 1, problems.join('\n'));
+    assert.ok(problems[0]?.includes('LOGIN_SET_COOKIE') && problems[0].includes('TOKEN_COOKIE'), problems[0]);
+  });
+
+  test('COOKIE_SAMESITE=None with COOKIE_SECURE=false is refused, naming both', () => {
+    const { problems } = read(readCookie, { COOKIE_SAMESITE: 'None', COOKIE_SECURE: 'false' });
+    assert.equal(problems.length, 1, problems.join('\n'));
+    assert.ok(problems[0]?.includes('COOKIE_SAMESITE') && problems[0].includes('COOKIE_SECURE'), problems[0]);
+  });
+
+  const goodPaths = ['/', '/app', '/app/', '/a b', '/~user/x-y_z.html', '/%3B', '/a=b,c'];
+  for (const path of goodPaths) {
+    test(`COOKIE_PATH=${JSON.stringify(path)} is accepted as is`, () => {
+      const { value, problems } = read(readCookie, { COOKIE_PATH: path });
+      assert.deepEqual(problems, []);
+      assert.equal(value.path, path);
+    });
+  }
+  const badPaths = ['/; Domain=evil.example', '/app;', '/\r\nSet-Cookie: x=1', '/a\tb', '/\x00', '/\x7f', '/caf\u00e9', 'app', ' /app'];
+  for (const path of badPaths) {
+    test(`COOKIE_PATH=${JSON.stringify(path)} is refused`, () => assertRefused(read(readCookie, { COOKIE_PATH: path }).problems, 'COOKIE_PATH'));
+  }
+
+  const goodDomains = ['app.example', '.app.example', 'localhost', 'a-b.example', 'x1.example.co.uk', '127.0.0.1', 'App.Example'];
+  for (const domain of goodDomains) {
+    test(`COOKIE_DOMAIN=${JSON.stringify(domain)} is accepted as is`, () => {
+      const { value, problems } = read(readCookie, { COOKIE_DOMAIN: domain });
+      assert.deepEqual(problems, []);
+      assert.equal(value.domain, domain);
+    });
+  }
+  const badDomains = [
+    'app.example; Secure', 'app.example;', 'evil.example\r\nX: 1', 'app example', 'app_x.example', 'https://app.example', 'app.example/', 'app.example:8080',
+    '-app.example', 'app-.example', 'app..example', 'app.example.', '.', '..app.example', 'caf\u00e9.example', `${'a'.repeat(64)}.example`, `${'a.'.repeat(127)}ab`,
+  ];
+  for (const domain of badDomains) {
+    test(`COOKIE_DOMAIN=${JSON.stringify(domain.length > 40 ? `${domain.slice(0, 40)}…` : domain)} is refused`, () => assertRefused(read(readCookie, { COOKIE_DOMAIN: domain }).problems, 'COOKIE_DOMAIN'));
+  }
+
+  for (const name of ['my cookie', 'jwt;x', 'jwt=x', 'j\u00e9t', 'a"b']) {
+    test(`TOKEN_COOKIE=${JSON.stringify(name)} is refused`, () => assertRefused(read(readCookie, { TOKEN_COOKIE: name }).problems, 'TOKEN_COOKIE'));
+  }
+
+  test('an accepted COOKIE_PATH and COOKIE_DOMAIN are one attribute each in the Set-Cookie line', () => {
+    const { value } = read(readCookie, { TOKEN_COOKIE: 'jwt', COOKIE_PATH: '/a b', COOKIE_DOMAIN: '.app.example' });
+    const attributes = tokenCookie('jwt', 'token', 60, value).split('; ');
+    assert.deepEqual(attributes, ['jwt=token', 'Max-Age=60', 'Path=/a b', 'HttpOnly', 'SameSite=Lax', 'Secure', 'Domain=.app.example']);
+  });
+
+  test('a refused COOKIE_PATH stops the service from starting', () => {
+    assert.throws(() => loadConfig({ JWT_SECRET: hmacSecret('HS256'), COOKIE_PATH: '/; Domain=evil.example' }), (error: unknown) => error instanceof ConfigError && error.message.includes('COOKIE_PATH'));
+  });
+});
+
+describe('login section: TRUSTED_PROXIES is checked and compiled in one pass', () => {
+  test('the default trusts loopback only', () => {
+    const proxies = read(readLogin, {}).value.trustedProxies;
+    assert.deepEqual(['127.0.0.1', '::1', '10.0.0.1'].map((address) => proxies.has(address)), [true, true, false]);
+  });
+
+  test('every entry that is not an address or CIDR range is refused, each named once', () => {
+    const { problems } = read(readLogin, { TRUSTED_PROXIES: '10.0.0.1, nginx.local, 10.0.0.0/33, ::1/129, 10.0.0.0/8/8, 10.0.0.0/x, fd00::/8' });
+    assert.deepEqual(problems, ['nginx.local', '10.0.0.0/33', '::1/129', '10.0.0.0/8/8', '10.0.0.0/x'].map((entry) => `TRUSTED_PROXIES: "${entry}" is not an IP address or CIDR range`));
+  });
+
+  test('TrustedProxyList.parse keeps the valid entries usable next to refused ones', () => {
+    const { proxies, refused } = TrustedProxyList.parse(['10.0.0.0/8', 'proxy.internal']);
+    assert.deepEqual(refused, ['proxy.internal']);
+    assert.deepEqual(proxies.entries, ['10.0.0.0/8']);
+    assert.equal(proxies.has('10.1.2.3'), true);
+  });
+
+  test('lists of the same entries compare equal, of different ones not', () => {
+    assert.deepEqual(TrustedProxyList.parse(['10.0.0.1']).proxies, TrustedProxyList.parse(['10.0.0.1']).proxies);
+    assert.notDeepEqual(TrustedProxyList.parse(['10.0.0.1']).proxies, TrustedProxyList.parse(['10.0.0.2']).proxies);
+  });
+});
+
+describe('csrf section', () => {
+  test('origins are serialized as browsers send them', () => {
+    assert.deepEqual(read(readCsrf, { CSRF_ALLOWED_ORIGINS: 'HTTPS://App.Example:443' }).value.allowedOrigins, ['https://app.example']);
+  });
+  test('a path after the origin is refused', () => assertRefused(read(readCsrf, { CSRF_ALLOWED_ORIGINS: 'https://app.example/x' }).problems, 'CSRF_ALLOWED_ORIGINS', 'https://app.example/x'));
+});
+
+describe('authenticator section', () => {
+  test('AUTHENTICATOR_URL must be http(s)', () => assertRefused(read(readAuthenticator, { AUTHENTICATOR_URL: 'file:///etc/passwd' }).problems, 'AUTHENTICATOR_URL', 'file:///etc/passwd'));
+  test('AUTHENTICATOR_MAX_RESPONSE and AUTHENTICATOR_PASS_COOKIES', () => {
+    const { value } = read(readAuthenticator, { AUTHENTICATOR_MAX_RESPONSE: '1mb', AUTHENTICATOR_PASS_COOKIES: 'yes' });
+    assert.deepEqual([value.maxResponseBytes, value.passCookies], [1024 * 1024, true]);
+  });
+});
