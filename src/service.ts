@@ -2,7 +2,8 @@
  * The composition root: from a validated Config to everything the app needs, built once.
  */
 import { createAuthenticatorClient } from './authenticator.js';
-import { createCheck } from './check.js';
+import { createCheckAnswerWriter } from './check/answer.js';
+import { createAccessDecider } from './check/decision.js';
 import type { Config } from './config.js';
 import { createDenyLog } from './deny-log.js';
 import { createApp, type AppDeps, type Lifecycle } from './http/app.js';
@@ -34,18 +35,19 @@ export function createService(config: Config, { logger, defaultMetrics = true }:
   const lifecycle: Lifecycle = { ready: false, shuttingDown: false };
   const authenticator = createAuthenticatorClient(config.authenticator);
   const denyLog = createDenyLog(logger, config.logDenyRate);
-  const deps: AppDeps = {
+  const parts: Omit<AppDeps, 'checkAnswers'> = {
     config,
     logger,
     denyLog,
     metrics: createMetrics({ version: VERSION, defaultMetrics }),
     keys,
-    check: createCheck({ config, verify: createTokenVerifier(config.jwt, keys), identityHeaders: createIdentityHeaders(config.check) }),
+    decideAccess: createAccessDecider({ config, verify: createTokenVerifier(config.jwt, keys), identityHeaders: createIdentityHeaders(config.check) }),
     authenticator,
     signer: keys.signing === undefined ? undefined : createTokenSigner(config.jwt, keys.signing),
     limiter: createLoginLimiter(config.login),
     lifecycle,
   };
+  const deps: AppDeps = { ...parts, checkAnswers: createCheckAnswerWriter(parts) };
   return {
     app: createApp(deps),
     deps,
