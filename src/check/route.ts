@@ -26,6 +26,14 @@ export function nginxCheckQuery(url: string): string | undefined {
   return url.slice(CHECK_PATH.length + 1);
 }
 
+/** `/check` in any spelling the router also serves: `/check/`, `/CHECK`, absolute-form, with a query. */
+const ANY_CHECK_TARGET = /^(?:https?:\/\/[^/?#]*)?\/check\/?(?:\?|$)/i;
+
+/** Whether a request target, as read from a request node's parser refused, is meant for /check. */
+export function isCheckTarget(target: string): boolean {
+  return ANY_CHECK_TARGET.test(target);
+}
+
 /** The server's request listener: nginx's /check targets answered here, everything else by `koa`. */
 export function answerCheckBeforeKoa({ writeCheckAnswer }: CheckAnswerWriter, koa: (req: IncomingMessage, res: ServerResponse) => Promise<void>): RequestListener {
   return (req, res) => {

@@ -5,7 +5,7 @@
  */
 import http, { type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { answerCheckBeforeKoa } from '../check/route.js';
+import { answerCheckBeforeKoa, isCheckTarget } from '../check/route.js';
 import type { Config } from '../config.js';
 import { statusFor, type ErrorCode } from '../errors.js';
 import type { Service } from '../service.js';
@@ -63,9 +63,6 @@ export function createHttpServer(service: Service, overrides: http.ServerOptions
 
 type ParserError = Error & { code?: string; rawPacket?: Buffer };
 
-/** `/check` in any spelling the router also serves: `/check/`, `/CHECK`, absolute-form, with a query. */
-const CHECK_TARGET = /^(?:https?:\/\/[^/?#]*)?\/check\/?(?:\?|$)/i;
-
 /** How far into the refused bytes the request line is looked for. */
 const REQUEST_LINE_SCAN = 16 * 1024;
 
@@ -79,7 +76,7 @@ function sniffRequest(rawPacket: Buffer | undefined): { target: 'check' | 'other
   const start = rawPacket.toString('latin1', 0, Math.min(rawPacket.length, REQUEST_LINE_SCAN));
   const line = /^([A-Z]+) (\S+) HTTP\/\d/.exec(start);
   if (line === null) return undefined;
-  return { target: CHECK_TARGET.test(line[2] as string) ? 'check' : 'other', head: line[1] === 'HEAD' };
+  return { target: isCheckTarget(line[2] as string) ? 'check' : 'other', head: line[1] === 'HEAD' };
 }
 
 function jsonAnswer(code: ErrorCode, config: Config): RawAnswer {
