@@ -2,7 +2,8 @@
  * The composition root: from a validated Config to everything the app needs, built once.
  */
 import { createAuthenticatorClient } from './authenticator.js';
-import { createCheck } from './check.js';
+import { createCheckAnswerWriter } from './check/answer.js';
+import { createAccessDecider } from './check/decision.js';
 import type { Config } from './config/index.js';
 import { createDenyLog } from './deny-log.js';
 import { createApp, type AppDeps, type Lifecycle } from './http/app.js';
@@ -37,18 +38,19 @@ export function createService(config: Config, { logger, defaultMetrics = true, k
   const lifecycle: Lifecycle = { ready: false, shuttingDown: false };
   const authenticator = createAuthenticatorClient(config.authenticator);
   const denyLog = createDenyLog(logger, config.logging.denyRate);
-  const deps: AppDeps = {
+  const parts: Omit<AppDeps, 'checkAnswers'> = {
     config,
     logger,
     denyLog,
     metrics: createMetrics({ version: VERSION, defaultMetrics }),
     keySource,
-    check: createCheck({ config, verify: createTokenVerifier(config.jwt, keySource), identityHeaders: createIdentityHeaders(config.identityHeaders) }),
+    decideAccess: createAccessDecider({ config, verify: createTokenVerifier(config.jwt, keySource), identityHeaders: createIdentityHeaders(config.identityHeaders) }),
     authenticator,
     signer: signing === undefined ? undefined : createTokenSigner(config.jwt, signing),
     limiter: createLoginLimiter(config.login),
     lifecycle,
   };
+  const deps: AppDeps = { ...parts, checkAnswers: createCheckAnswerWriter(parts) };
   return {
     app: createApp(deps),
     deps,

@@ -1,13 +1,15 @@
 /**
- * The node:http server around the service: its limits, and an answer for every request node's parser
- * refuses. `serve` and the in-process test server both build it here, so tests run production's options.
+ * The node:http server around the service: its limits, nginx's /check requests answered before Koa,
+ * and an answer for every request node's parser refuses. `serve` and the in-process test server both
+ * build it here, so tests run production's options.
  */
 import http, { type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { buildDenial } from '../check.js';
+import { answerCheckBeforeKoa, isCheckTarget } from '../check/route.js';
 import type { Config } from '../config/index.js';
 import { statusFor, type ErrorCode } from '../errors.js';
 import type { Service } from '../service.js';
+import { rawAnswer, type RawAnswer } from './raw-answer.js';
 
 /**
  * keepAliveTimeout stays above nginx's upstream keepalive_timeout (60 s in nginx/), so nginx, not us,
@@ -49,7 +51,8 @@ export function serverOptions(config: Config): http.ServerOptions {
  * slow clients shorten the timeouts); everything else is as `serve` runs it.
  */
 export function createHttpServer(service: Service, overrides: http.ServerOptions = {}): Server {
-  const server = http.createServer({ ...serverOptions(service.deps.config), ...overrides }, service.app.callback());
+  const listener = answerCheckBeforeKoa(service.deps.checkAnswers, service.app.callback());
+  const server = http.createServer({ ...serverOptions(service.deps.config), ...overrides }, listener);
   // node's default of 2000 header lines drops the lines after it without a word: a second
   // Authorization or an X-Auth-Require there would go unseen by /check. The header block is still
   // bounded in bytes by maxHeaderSize, which bounds the count too.
@@ -59,9 +62,6 @@ export function createHttpServer(service: Service, overrides: http.ServerOptions
 }
 
 type ParserError = Error & { code?: string; rawPacket?: Buffer };
-
-/** `/check` in any spelling the router also serves: `/check/`, `/CHECK`, absolute-form, with a query. */
-const CHECK_TARGET = /^(?:https?:\/\/[^/?#]*)?\/check\/?(?:\?|$)/i;
 
 /** How far into the refused bytes the request line is looked for. */
 const REQUEST_LINE_SCAN = 16 * 1024;
@@ -76,18 +76,10 @@ function sniffRequest(rawPacket: Buffer | undefined): { target: 'check' | 'other
   const start = rawPacket.toString('latin1', 0, Math.min(rawPacket.length, REQUEST_LINE_SCAN));
   const line = /^([A-Z]+) (\S+) HTTP\/\d/.exec(start);
   if (line === null) return undefined;
-  return { target: CHECK_TARGET.test(line[2] as string) ? 'check' : 'other', head: line[1] === 'HEAD' };
+  return { target: isCheckTarget(line[2] as string) ? 'check' : 'other', head: line[1] === 'HEAD' };
 }
 
-/** A whole HTTP/1.1 answer, closing the connection: what a socket the parser gave up on can still get. */
-function rawAnswer(status: number, headers: readonly string[], body: string): { withBody: string; headOnly: string } {
-  let head = `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ''}\r\n`;
-  for (let i = 0; i + 1 < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
-  head += 'Connection: close\r\n\r\n';
-  return { withBody: head + body, headOnly: head };
-}
-
-function jsonAnswer(code: ErrorCode, config: Config): { withBody: string; headOnly: string } {
+function jsonAnswer(code: ErrorCode, config: Config): RawAnswer {
   const body = JSON.stringify({ error: code });
   const headers = ['Content-Type', 'application/json', 'Cache-Control', 'no-store', 'Content-Length', String(Buffer.byteLength(body))];
   return rawAnswer(statusFor(code, config.check.unauthenticatedStatus), headers, body);
@@ -107,9 +99,7 @@ const PARSER_CODE = /^HPE_[A-Z_]{1,40}$/;
  * subrequests are the callers a non-deny would hurt. Everything else gets a 400 or 431 with a code.
  */
 function createClientErrorHandler({ deps }: Service): (error: ParserError, socket: Duplex) => void {
-  const { config, metrics, denyLog } = deps;
-  const denial = buildDenial('request_malformed', config.check);
-  const checkAnswer = rawAnswer(denial.status, denial.headers, denial.body);
+  const { config, metrics, denyLog, checkAnswers } = deps;
   const invalidAnswer = jsonAnswer('request_invalid', config);
   const tooLargeAnswer = jsonAnswer('request_headers_too_large', config);
 
@@ -131,13 +121,16 @@ function createClientErrorHandler({ deps }: Service): (error: ParserError, socke
 
     const reason = PARSER_CODE.test(parserCode) ? parserCode : 'other';
     const request = sniffRequest(error.rawPacket);
-    const forCheck = request === undefined || request.target === 'check';
-    const code: ErrorCode = forCheck ? 'request_malformed' : reason === 'HPE_HEADER_OVERFLOW' ? 'request_headers_too_large' : 'request_invalid';
-    const answer = forCheck ? checkAnswer : code === 'request_headers_too_large' ? tooLargeAnswer : invalidAnswer;
     metrics.refusedRequests.labels(reason).inc();
-    if (forCheck) metrics.check.deny(code);
-    // The refused bytes are never logged: they may hold a token or a cookie.
-    denyLog.deny(code, () => ({ event: forCheck ? 'check' : 'http', result: forCheck ? 'deny' : 'refused', parserError: reason, status: statusFor(code, config.check.unauthenticatedStatus) }));
+    let answer: RawAnswer;
+    // /check's deny, counted and logged as /check's (src/check/answer.ts).
+    if (request === undefined || request.target === 'check') answer = checkAnswers.refusedCheckAnswer(reason);
+    else {
+      const code: ErrorCode = reason === 'HPE_HEADER_OVERFLOW' ? 'request_headers_too_large' : 'request_invalid';
+      answer = code === 'request_headers_too_large' ? tooLargeAnswer : invalidAnswer;
+      // The refused bytes are never logged: they may hold a token or a cookie.
+      denyLog.deny(code, () => ({ event: 'http', result: 'refused', parserError: reason, status: statusFor(code, config.check.unauthenticatedStatus) }));
+    }
     if (canAnswer) socket.end(request?.head === true ? answer.headOnly : answer.withBody, () => socket.destroy());
     else socket.destroy();
   };

@@ -1,17 +1,19 @@
 /**
- * The exact bytes of /check answers. nginx's own request targets (`/check`, `/check?args`)
- * are answered before Koa, every other spelling by the Koa route; both must write what Koa wrote
- * when /check was a plain router route: the same status line, the same header lines in the same
- * order, the same body. The expected texts below were captured from that version, with one
+ * The exact bytes of /check answers. nginx's own request targets (`/check`, `/check?args`) are
+ * answered before Koa, every other spelling by the Koa route (both entries in src/check/route.ts);
+ * both must write what Koa wrote when /check was a plain router route: the same status line, the
+ * same header lines in the same order, the same body. The expected texts below were captured from that version, with one
  * deliberate change: an allow now always carries X-Accel-Expires (0 when CHECK_CACHE_MAX_AGE is 0).
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import http from 'node:http';
+import type http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { loadConfig } from '../../src/config/index.js';
+import { createCheckAnswerWriter } from '../../src/check/answer.js';
 import { createApp } from '../../src/http/app.js';
+import { createHttpServer } from '../../src/http/server.js';
 import { createLogger } from '../../src/logging.js';
 import { createService } from '../../src/service.js';
 import { nowSeconds, signJws } from '../helpers/jws.js';
@@ -150,13 +152,15 @@ describe('a failure around the decision is an answer, not a crash', () => {
     const config = loadConfig({ JWT_SECRET: SECRET, LOG_LEVEL: 'error' });
     const logger = createLogger('error', { write: (line: string) => void logs.push(line) });
     const service = createService(config, { logger, defaultMetrics: false });
-    const app = createApp({
+    const parts = {
       ...service.deps,
-      check: () => {
+      decideAccess: () => {
         throw new Error('boom');
       },
-    });
-    server = http.createServer(app.callback()).listen(0, '127.0.0.1');
+    };
+    const deps = { ...parts, checkAnswers: createCheckAnswerWriter(parts) };
+    // Production's server and app, with only the decision replaced.
+    server = createHttpServer({ ...service, deps, app: createApp(deps) }).listen(0, '127.0.0.1');
     await once(server, 'listening');
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });

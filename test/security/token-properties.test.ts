@@ -11,8 +11,10 @@ import { generateKeyPairSync } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { loadConfig } from '../../src/config/index.js';
+import { createCheckAnswers } from '../../src/check/answer.js';
 import { createLogger } from '../../src/logging.js';
 import { createService, type Service } from '../../src/service.js';
+import { checkOutcomes } from '../helpers/check.js';
 import { b64url, now, rawCheck, rawRequest, signInput, signJws, startApp, tempDir, SECRET, type App, type TempDir } from './support.js';
 
 const SEED = Number(process.env.FC_SEED ?? 20_240_605);
@@ -57,7 +59,8 @@ after(() => {
   dir.remove();
 });
 
-const check = (rawHeaders: string[], query = '') => service.deps.check({ rawHeaders, query });
+let outcomeOf: ReturnType<typeof checkOutcomes> | undefined;
+const check = (rawHeaders: string[], query = '') => (outcomeOf ??= checkOutcomes(service.deps.decideAccess, createCheckAnswers(service.deps.config.check)))({ rawHeaders, query });
 const withBearer = (token: string) => check(['Authorization', `Bearer ${token}`]);
 
 // ---------------------------------------------------------------------------------------------------

@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import fc from 'fast-check';
-import { createCheck, type Check, type Decision } from '../../src/check.js';
+import { createCheckAnswers } from '../../src/check/answer.js';
+import { createAccessDecider } from '../../src/check/decision.js';
 import { loadConfig } from '../../src/config/index.js';
 import type { ErrorCode } from '../../src/errors.js';
 import { createIdentityHeaders } from '../../src/identity-headers.js';
 import { staticKeySource } from '../../src/key-source.js';
 import { loadKeys } from '../../src/keys.js';
 import { createTokenVerifier } from '../../src/token/verify.js';
+import { checkOutcomes, type CheckOutcome } from '../helpers/check.js';
 import { signJws, tamperSignature } from '../helpers/jws.js';
 import { KeyFiles } from '../helpers/keys.js';
 
@@ -17,19 +19,22 @@ after(() => files.remove());
 const NOW = 1_750_000_000;
 const SECRET = files.secret('HS256');
 
+type Check = ReturnType<typeof checkOutcomes>;
+
 function checkFor(env: Record<string, string> = {}, now = NOW): Check {
   const config = loadConfig({ ...files.env('HS256'), ...env });
   const keys = loadKeys(config.jwt);
-  return createCheck({
+  const decideAccess = createAccessDecider({
     config,
     verify: createTokenVerifier(config.jwt, staticKeySource(keys), { clockTimestamp: now * 1000 }),
     identityHeaders: createIdentityHeaders(config.identityHeaders),
     now: () => now,
   });
+  return checkOutcomes(decideAccess, createCheckAnswers(config.check));
 }
 
 /** Header list → lower-case name → values, so duplicates show. */
-function headersOf(decision: Decision): Record<string, string[]> {
+function headersOf(decision: CheckOutcome): Record<string, string[]> {
   const map: Record<string, string[]> = {};
   for (let i = 0; i < decision.headers.length; i += 2) (map[(decision.headers[i] as string).toLowerCase()] ??= []).push(decision.headers[i + 1] as string);
   return map;
@@ -104,7 +109,8 @@ describe('denials: status in 403 and 401 modes, WWW-Authenticate per RFC 6750', 
   test('an unexpected failure is still a deny (check_failed, 403), with its cause kept for the log', () => {
     const config = loadConfig({ ...files.env('HS256'), CHECK_UNAUTHENTICATED_STATUS: '401' });
     const bug = new TypeError('boom');
-    const check = createCheck({ config, verify: () => { throw bug; }, identityHeaders: createIdentityHeaders(config.identityHeaders) });
+    const decideAccess = createAccessDecider({ config, verify: () => { throw bug; }, identityHeaders: createIdentityHeaders(config.identityHeaders) });
+    const check = checkOutcomes(decideAccess, createCheckAnswers(config.check));
     const decision = check({ rawHeaders: bearer(token()), query: '' });
     assert.equal(decision.status, 403);
     assert.equal(decision.code, 'check_failed');

@@ -1,0 +1,123 @@
+/**
+ * Whether a /check request may pass, and nothing about how that is said over HTTP: raw headers and
+ * the auth URI's query in, an allow (claims, identity headers, how long nginx may cache it) or a
+ * deny code out. src/check/answer.ts turns a decision into bytes.
+ *
+ * A policy term is added in src/policy.ts (parsePolicy and checkPolicy); this module only asks
+ * whether the claims satisfy the parsed policy.
+ */
+import type { Config } from '../config/index.js';
+import { readCheckInputs, readRequestSite } from '../credentials.js';
+import { createCrossSiteCheck, isSafeMethod } from '../cross-site.js';
+import { AppError, ERROR_CODES, statusFor, toAppError, type ErrorCode } from '../errors.js';
+import type { IdentityHeaderBuilder } from '../identity-headers.js';
+import { checkPolicy, createPolicyCache } from '../policy.js';
+import type { Claims, TokenVerifier } from '../token/verify.js';
+
+export interface AccessRequest {
+  /** node's `req.rawHeaders`: name/value pairs with repeated headers kept. */
+  readonly rawHeaders: readonly string[];
+  /** The auth URI's query string without `?`: policy terms as query arguments. */
+  readonly query: string;
+  /**
+   * The request's own method, when X-Original-Method does not name the client's; GET when absent,
+   * which is what nginx's auth subrequests use.
+   */
+  readonly method?: string;
+}
+
+export interface AccessAllowed {
+  readonly code: undefined;
+  readonly claims: Claims;
+  /** The identity headers as flat name/value pairs. Shared between requests: never modify it. */
+  readonly identityHeaders: readonly string[];
+  /** How long nginx may cache the allow (X-Accel-Expires); 0 for not at all. */
+  readonly cacheSeconds: number;
+}
+
+export interface AccessDenied {
+  /** Why: a code whose status in the error table is a deny (401 or 403). */
+  readonly code: ErrorCode;
+  readonly claims: undefined;
+  /** The unexpected error behind a check_failed denial, for the log. */
+  readonly cause?: unknown;
+}
+
+export type AccessDecision = AccessAllowed | AccessDenied;
+
+/** Never throws: every failure, a bug included, is a deny. */
+export type DecideAccess = (request: AccessRequest) => AccessDecision;
+
+export interface AccessDeciderDeps {
+  readonly config: Config;
+  readonly verify: TokenVerifier;
+  readonly identityHeaders: IdentityHeaderBuilder;
+  /** Seconds since the epoch, for the allow's cache lifetime. */
+  readonly now?: () => number;
+}
+
+/**
+ * The codes a decision can deny with: those whose status is a deny (401 or 403) in the error table,
+ * so a code added there is answered as itself.
+ */
+export function denyCodes(check: Config['check']): ErrorCode[] {
+  return ERROR_CODES.filter((code) => [401, 403].includes(statusFor(code, check.unauthenticatedStatus)));
+}
+
+export function createAccessDecider({ config, verify, identityHeaders, now = () => Date.now() / 1000 }: AccessDeciderDeps): DecideAccess {
+  // One frozen denial per code: a deny allocates nothing.
+  const denials = new Map(denyCodes(config.check).map((code): [ErrorCode, AccessDenied] => [code, Object.freeze({ code, claims: undefined })]));
+  const tokenMissing = denials.get('token_missing') as AccessDenied;
+  const policyFor = createPolicyCache();
+  const cacheMaxAge = config.check.cacheMaxAgeMs / 1000;
+  const crossSite = config.csrf.protection && config.cookie.name !== undefined ? createCrossSiteCheck(config.csrf) : undefined;
+  /**
+   * An unsafe request from another site must not ride on the cookie the browser attaches by itself.
+   * A token in the Authorization header was put there by a script of the token's own site.
+   */
+  const refuseCrossSite = (rawHeaders: readonly string[], method: string | undefined): void => {
+    if (crossSite === undefined) return;
+    const site = readRequestSite(rawHeaders);
+    if (!isSafeMethod(site.originalMethod ?? method ?? 'GET') && crossSite(site)) throw new AppError('cross_site_request');
+  };
+  // fast-jwt's verify cache hands back the same claims object for the same token, so the allow
+  // built for it can be reused as long as that object lives (a WeakMap never keeps it alive).
+  // Without the cache every token gives a new object and a memo would only add work; with a cache
+  // lifetime the allow depends on the clock.
+  const allows = cacheMaxAge === 0 && config.jwt.verifyCacheSize > 0 ? new WeakMap<Claims, AccessAllowed>() : undefined;
+  const allow = (claims: Claims): AccessAllowed => {
+    let decision = allows?.get(claims);
+    if (decision !== undefined) return decision;
+    const cacheSeconds = cacheMaxAge > 0 ? cacheLifetime(claims.exp, cacheMaxAge, now()) : 0;
+    decision = { code: undefined, claims, identityHeaders: identityHeaders(claims), cacheSeconds };
+    allows?.set(claims, decision);
+    return decision;
+  };
+  const deny = (error: unknown): AccessDenied => {
+    const denial = denials.get(toAppError(error).code);
+    if (denial !== undefined) return denial;
+    // A bug is still a deny, and a 403/401 rather than a 5xx that nginx would turn into its own 500.
+    return { code: 'check_failed', claims: undefined, cause: error };
+  };
+
+  return ({ rawHeaders, query, method }) => {
+    try {
+      const { token, requirement, fromCookie } = readCheckInputs(rawHeaders, config);
+      if (token === undefined) return tokenMissing;
+      if (fromCookie) refuseCrossSite(rawHeaders, method);
+      // The policy is parsed before the token is verified, so a broken policy denies every request alike.
+      const policy = policyFor(requirement, query);
+      const claims = verify(token);
+      if (!checkPolicy(policy, claims)) throw new AppError('insufficient_scope');
+      return allow(claims);
+    } catch (error) {
+      return deny(error);
+    }
+  };
+}
+
+/** How long nginx may cache an allow: never past the token's own exp, never past the configured bound. */
+function cacheLifetime(exp: unknown, maxAge: number, nowSeconds: number): number {
+  if (typeof exp !== 'number') return maxAge;
+  return Math.max(0, Math.min(maxAge, Math.floor(exp - nowSeconds)));
+}
