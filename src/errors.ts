@@ -83,8 +83,6 @@ const STATUS = {
   authenticator_timeout: 504,
   /** No route here. */
   not_found: 404,
-  /** Shutting down, or keys not loaded. */
-  not_ready: 503,
   /** A bug: never expected, logged with its cause. */
   internal_error: 500,
 } as const;

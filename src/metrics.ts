@@ -5,7 +5,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
 
-/** /check's decisions and durations, recorded without any per-request label hashing (issue 4). */
+/** /check's decisions and durations, recorded without any per-request label hashing. */
 export interface CheckMetrics {
   /** An allow that took `seconds` to decide. */
   allow(seconds: number): void;
