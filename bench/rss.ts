@@ -13,9 +13,9 @@
  *   BENCH_CONNECTIONS / BENCH_THREADS  wrk -c / -t (64 / 2)
  *   Service settings pass through (e.g. JWT_VERIFY_CACHE_SIZE, WORKERS, NODE_OPTIONS).
  */
-import { makeTempDir, removeTempDir } from '../test/integration/harness/temp-dir.js';
-import { startService } from '../test/integration/harness/service.js';
-import { makeSecret, mintToken } from '../test/integration/harness/tokens.js';
+import { makeTempDir, removeTempDir } from '../support/temp-dir.js';
+import { startService } from '../support/service.js';
+import { makeSecret, mintToken } from '../support/tokens.js';
 import { privateMb, processTree, rssMb } from './lib/procfs.js';
 import { findWrk, runWrk, writeWrkScript } from './lib/wrk.js';
 

@@ -22,10 +22,10 @@
 import { writeFileSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
 import { spawnSync } from 'node:child_process';
-import { startService, type ServiceInstance } from '../test/integration/harness/service.js';
-import { findNginx } from '../test/integration/harness/nginx.js';
-import { makeTempDir, removeTempDir } from '../test/integration/harness/temp-dir.js';
-import { makeSecret, mintToken } from '../test/integration/harness/tokens.js';
+import { startService, type ServiceInstance } from '../support/service.js';
+import { findNginx } from '../support/nginx.js';
+import { makeTempDir, removeTempDir } from '../support/temp-dir.js';
+import { makeSecret, mintToken } from '../support/tokens.js';
 import { startBenchNginx, type BenchNginx } from './lib/nginx.js';
 import { cpuSeconds, processTree, rssMb } from './lib/procfs.js';
 import { startBenchServer } from './lib/servers.js';

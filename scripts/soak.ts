@@ -10,9 +10,9 @@
  */
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import { httpRequest } from '../test/integration/harness/http.js';
-import { startStack, type Stack } from '../test/integration/harness/stack.js';
-import { mintToken, tamperPayload, unsecuredToken } from '../test/integration/harness/tokens.js';
+import { httpRequest } from '../support/http.js';
+import { startStack, type Stack } from '../support/stack.js';
+import { mintToken, tamperPayload, unsecuredToken } from '../support/tokens.js';
 
 const DURATION_S = Number(process.env.SOAK_DURATION ?? 60);
 const RATE = Number(process.env.SOAK_RATE ?? 300);

@@ -12,9 +12,9 @@
  */
 import { mkdirSync, readFileSync, writeFileSync, chmodSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { findNginx, nginxModulesDir, renderNginxPrefix } from '../../test/integration/harness/nginx.js';
-import { freePort, LOOPBACK } from '../../test/integration/harness/ports.js';
-import { startProcess, tail, waitForHttp, type ManagedProcess } from '../../test/integration/harness/process.js';
+import { findNginx, nginxModulesDir, renderNginxPrefix } from '../../support/nginx.js';
+import { freePort, LOOPBACK } from '../../support/ports.js';
+import { startProcess, tail, waitForHttp, type ManagedProcess } from '../../support/process.js';
 
 export interface NginxOptions {
   /** host:port of the service (upstream jwt_auth). */

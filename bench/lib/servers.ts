@@ -4,8 +4,8 @@
  */
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, LOOPBACK } from '../../test/integration/harness/ports.js';
-import { startProcess, waitForHttp, type ManagedProcess } from '../../test/integration/harness/process.js';
+import { freePort, LOOPBACK } from '../../support/ports.js';
+import { startProcess, waitForHttp, type ManagedProcess } from '../../support/process.js';
 
 const SERVERS_DIR = fileURLToPath(new URL('../servers/', import.meta.url));
 

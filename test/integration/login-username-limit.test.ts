@@ -7,13 +7,13 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startFlaskAuthenticator, type AuthenticatorInstance } from './harness/authenticator.js';
-import { httpRequest, type HttpResponse } from './harness/http.js';
-import { flaskPrerequisite, requireOrSkip } from './harness/prerequisites.js';
-import { startRecordingProxy, type RecordingProxy } from './harness/recording-proxy.js';
-import { makeTempDir, removeTempDir } from './harness/temp-dir.js';
-import { startService, type RunningService } from '../helpers/service.js';
-import { hmacSecret } from '../helpers/keys.js';
+import { startFlaskAuthenticator, type AuthenticatorInstance } from '../../support/authenticator.js';
+import { httpRequest, type HttpResponse } from '../../support/http.js';
+import { flaskPrerequisite, requireOrSkip } from '../../support/prerequisites.js';
+import { startRecordingProxy, type RecordingProxy } from '../../support/recording-proxy.js';
+import { makeTempDir, removeTempDir } from '../../support/temp-dir.js';
+import { startService, type RunningService } from '../../support/in-process-service.js';
+import { hmacSecret } from '../../support/keys.js';
 
 const skip = requireOrSkip(flaskPrerequisite());
 

@@ -18,12 +18,12 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { startBenchNginx, type BenchNginx } from '../../bench/lib/nginx.js';
-import { httpRequest, type HttpResponse } from './harness/http.js';
-import { nginxPrerequisite, njsPrerequisite, requireOrSkip } from './harness/prerequisites.js';
-import { startRecordingProxy, type RecordingProxy } from './harness/recording-proxy.js';
-import { startService, type ServiceInstance } from './harness/service.js';
-import { makeTempDir, removeTempDir } from './harness/temp-dir.js';
-import { makeSecret, mintToken, tamperPayload } from './harness/tokens.js';
+import { httpRequest, type HttpResponse } from '../../support/http.js';
+import { nginxPrerequisite, njsPrerequisite, requireOrSkip } from '../../support/prerequisites.js';
+import { startRecordingProxy, type RecordingProxy } from '../../support/recording-proxy.js';
+import { startService, type ServiceInstance } from '../../support/service.js';
+import { makeTempDir, removeTempDir } from '../../support/temp-dir.js';
+import { makeSecret, mintToken, tamperPayload } from '../../support/tokens.js';
 
 const skip = requireOrSkip(nginxPrerequisite(), njsPrerequisite());
 const SUITE = { skip, timeout: 60_000 };

@@ -8,10 +8,10 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import type { HttpResponse } from './harness/http.js';
-import { flaskPrerequisite, nginxPrerequisite, requireOrSkip } from './harness/prerequisites.js';
-import { startStack, useStack, withDiagnostics, type Stack } from './harness/stack.js';
-import { mintToken, tamperPayload, unsecuredToken } from './harness/tokens.js';
+import type { HttpResponse } from '../../support/http.js';
+import { flaskPrerequisite, nginxPrerequisite, requireOrSkip } from '../../support/prerequisites.js';
+import { startStack, useStack, withDiagnostics, type Stack } from '../../support/stack.js';
+import { mintToken, tamperPayload, unsecuredToken } from '../../support/tokens.js';
 
 const skip = requireOrSkip(nginxPrerequisite(), flaskPrerequisite());
 const SUITE = { skip, timeout: 120_000 };

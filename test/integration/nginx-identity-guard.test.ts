@@ -12,12 +12,12 @@ import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { startBenchNginx, type BenchNginx } from '../../bench/lib/nginx.js';
-import { httpRequest } from './harness/http.js';
-import { nginxPrerequisite, requireOrSkip } from './harness/prerequisites.js';
-import { startService, type ServiceInstance } from './harness/service.js';
-import { IDENTITY_HEADERS } from './harness/stack.js';
-import { makeTempDir, removeTempDir } from './harness/temp-dir.js';
-import { makeSecret, mintToken } from './harness/tokens.js';
+import { httpRequest } from '../../support/http.js';
+import { nginxPrerequisite, requireOrSkip } from '../../support/prerequisites.js';
+import { startService, type ServiceInstance } from '../../support/service.js';
+import { IDENTITY_HEADERS } from '../../support/stack.js';
+import { makeTempDir, removeTempDir } from '../../support/temp-dir.js';
+import { makeSecret, mintToken } from '../../support/tokens.js';
 
 const skip = requireOrSkip(nginxPrerequisite());
 

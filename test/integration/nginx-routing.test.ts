@@ -11,14 +11,14 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { httpRequest } from './harness/http.js';
-import { startNginx, type NginxInstance } from './harness/nginx.js';
-import { flaskPrerequisite, nginxPrerequisite, requireOrSkip } from './harness/prerequisites.js';
-import { startFlaskRouterApp, startKoaRouterApp, startServletStyleApp, type HandlerAnswer, type RoutingApp } from './harness/routing-apps.js';
-import { startService, type ServiceInstance } from './harness/service.js';
-import { IDENTITY_HEADERS } from './harness/stack.js';
-import { makeTempDir, removeTempDir } from './harness/temp-dir.js';
-import { makeSecret, mintToken } from './harness/tokens.js';
+import { httpRequest } from '../../support/http.js';
+import { startNginx, type NginxInstance } from '../../support/nginx.js';
+import { flaskPrerequisite, nginxPrerequisite, requireOrSkip } from '../../support/prerequisites.js';
+import { startFlaskRouterApp, startKoaRouterApp, startServletStyleApp, type HandlerAnswer, type RoutingApp } from '../../support/routing-apps.js';
+import { startService, type ServiceInstance } from '../../support/service.js';
+import { IDENTITY_HEADERS } from '../../support/stack.js';
+import { makeTempDir, removeTempDir } from '../../support/temp-dir.js';
+import { makeSecret, mintToken } from '../../support/tokens.js';
 
 const skip = requireOrSkip(nginxPrerequisite(), flaskPrerequisite());
 

@@ -16,10 +16,10 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { after, describe } from 'node:test';
-import type { HttpResponse } from './harness/http.js';
-import { LOOPBACK } from './harness/ports.js';
-import { flaskPrerequisite, nginxPrerequisite, requireOrSkip, type Prerequisite } from './harness/prerequisites.js';
-import { useStack, type Stack } from './harness/stack.js';
+import type { HttpResponse } from '../../support/http.js';
+import { LOOPBACK } from '../../support/ports.js';
+import { flaskPrerequisite, nginxPrerequisite, requireOrSkip, type Prerequisite } from '../../support/prerequisites.js';
+import { useStack, type Stack } from '../../support/stack.js';
 
 /** More than the 2 x 1024 connections of the old config on this 2-core machine (2 043 locked it). */
 const SLOW_CLIENTS = 2_200;

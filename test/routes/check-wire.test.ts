@@ -16,9 +16,9 @@ import { createApp } from '../../src/http/app.js';
 import { createHttpServer } from '../../src/http/server.js';
 import { createLogger } from '../../src/logging.js';
 import { createService } from '../../src/service.js';
-import { nowSeconds, signJws } from '../helpers/jws.js';
-import { hmacSecret } from '../helpers/keys.js';
-import { startService, type RunningService } from '../helpers/service.js';
+import { nowSeconds, signJws } from '../../support/jws.js';
+import { hmacSecret } from '../../support/keys.js';
+import { startService, type RunningService } from '../../support/in-process-service.js';
 
 const SECRET = hmacSecret();
 const IDENTITY = 'sub:X-Auth-User,roles:X-Auth-Roles,name:X-Auth-Name';

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { json, request } from '../helpers/http.js';
-import { nowSeconds, signJws, tamperPayload, tamperSignature } from '../helpers/jws.js';
-import { KeyFiles } from '../helpers/keys.js';
-import { startService, type RunningService } from '../helpers/service.js';
+import { json, request } from '../../support/http-client.js';
+import { nowSeconds, signJws, tamperPayload, tamperSignature } from '../../support/jws.js';
+import { KeyFiles } from '../../support/keys.js';
+import { startService, type RunningService } from '../../support/in-process-service.js';
 
 const files = new KeyFiles();
 const SECRET = files.secret('HS256');

@@ -6,10 +6,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
-import { json, request, setCookies, type Reply } from '../helpers/http.js';
-import { KeyFiles } from '../helpers/keys.js';
-import { startService, type RunningService } from '../helpers/service.js';
-import { ALICE, startStubAuthenticator, type StubAuthenticator } from '../helpers/stub-authenticator.js';
+import { json, request, setCookies, type Reply } from '../../support/http-client.js';
+import { KeyFiles } from '../../support/keys.js';
+import { startService, type RunningService } from '../../support/in-process-service.js';
+import { ALICE, startStubAuthenticator, type StubAuthenticator } from '../../support/stub-authenticator.js';
 
 const files = new KeyFiles();
 const EVIL = 'https://evil.example';

@@ -5,10 +5,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { SignJWT, createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
-import { json, request } from '../helpers/http.js';
-import { DESIGN_ALGORITHMS, KeyFiles, isHmac, pairFor, type AsymmetricAlgorithm, type HmacAlgorithm } from '../helpers/keys.js';
-import { startService, type RunningService } from '../helpers/service.js';
-import { ALICE, startStubAuthenticator, type StubAuthenticator } from '../helpers/stub-authenticator.js';
+import { json, request } from '../../support/http-client.js';
+import { DESIGN_ALGORITHMS, KeyFiles, isHmac, pairFor, type AsymmetricAlgorithm, type HmacAlgorithm } from '../../support/keys.js';
+import { startService, type RunningService } from '../../support/in-process-service.js';
+import { ALICE, startStubAuthenticator, type StubAuthenticator } from '../../support/stub-authenticator.js';
 
 const ISS = 'https://auth.example';
 const AUD = 'app';

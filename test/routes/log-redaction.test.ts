@@ -5,11 +5,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { json, request, setCookies } from '../helpers/http.js';
-import { nowSeconds, signJws, tamperSignature } from '../helpers/jws.js';
-import { KeyFiles } from '../helpers/keys.js';
-import { startService, type RunningService } from '../helpers/service.js';
-import { credentialsOf, startStubAuthenticator, type StubAnswer, type StubAuthenticator } from '../helpers/stub-authenticator.js';
+import { json, request, setCookies } from '../../support/http-client.js';
+import { nowSeconds, signJws, tamperSignature } from '../../support/jws.js';
+import { KeyFiles } from '../../support/keys.js';
+import { startService, type RunningService } from '../../support/in-process-service.js';
+import { credentialsOf, startStubAuthenticator, type StubAnswer, type StubAuthenticator } from '../../support/stub-authenticator.js';
 
 const unique = (label: string) => `${label}${randomBytes(12).toString('hex')}`;
 const PASSWORD = unique('pw');

@@ -4,10 +4,10 @@ import { loadConfig } from '../../src/config/index.js';
 import { replaceableKeySource } from '../../src/key-source.js';
 import { loadKeys, type KeySet } from '../../src/keys.js';
 import { createTokenSigner } from '../../src/token/sign.js';
-import { json, request } from '../helpers/http.js';
-import { KeyFiles, generatePair } from '../helpers/keys.js';
-import { startService, type RunningService } from '../helpers/service.js';
-import { startStubAuthenticator, type StubAuthenticator } from '../helpers/stub-authenticator.js';
+import { json, request } from '../../support/http-client.js';
+import { KeyFiles, generatePair } from '../../support/keys.js';
+import { startService, type RunningService } from '../../support/in-process-service.js';
+import { startStubAuthenticator, type StubAuthenticator } from '../../support/stub-authenticator.js';
 
 const files = new KeyFiles();
 let stub: StubAuthenticator;

@@ -11,7 +11,7 @@ import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Service } from '../../src/service.js';
-import { startService } from '../helpers/service.js';
+import { startService } from '../../support/in-process-service.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -57,7 +57,7 @@ export interface App {
   close(): Promise<void>;
 }
 
-/** The shared in-process starter (test/helpers/service.ts) at level info, with log lines parsed. */
+/** The shared in-process starter (support/in-process-service.ts) at level info, with log lines parsed. */
 export async function startApp(env: Env, serverOptions: http.ServerOptions = {}): Promise<App> {
   const running = await startService({ ...env, LOG_LEVEL: 'info' }, serverOptions);
   return {
@@ -75,7 +75,7 @@ export async function startApp(env: Env, serverOptions: http.ServerOptions = {})
 // HTTP clients
 
 // The same one-connection, time-bounded client as the other suites.
-export { request, type Reply, type RequestOptions } from '../helpers/http.js';
+export { request, type Reply, type RequestOptions } from '../../support/http-client.js';
 
 export interface RawReply {
   /** 0 when the server closed the connection without answering. */

@@ -14,7 +14,7 @@ import { loadConfig } from '../../src/config/index.js';
 import { createCheckAnswers } from '../../src/check/answer.js';
 import { createLogger } from '../../src/logging.js';
 import { createService, type Service } from '../../src/service.js';
-import { checkOutcomes } from '../helpers/check.js';
+import { checkOutcomes } from '../../support/check.js';
 import { b64url, now, rawCheck, rawRequest, signInput, signJws, startApp, tempDir, SECRET, type App, type TempDir } from './support.js';
 
 const SEED = Number(process.env.FC_SEED ?? 20_240_605);

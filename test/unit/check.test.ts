@@ -9,9 +9,9 @@ import { createIdentityHeaders } from '../../src/identity-headers.js';
 import { staticKeySource } from '../../src/key-source.js';
 import { loadKeys } from '../../src/keys.js';
 import { createTokenVerifier } from '../../src/token/verify.js';
-import { checkOutcomes, type CheckOutcome } from '../helpers/check.js';
-import { signJws, tamperSignature } from '../helpers/jws.js';
-import { KeyFiles } from '../helpers/keys.js';
+import { checkOutcomes, type CheckOutcome } from '../../support/check.js';
+import { signJws, tamperSignature } from '../../support/jws.js';
+import { KeyFiles } from '../../support/keys.js';
 
 const files = new KeyFiles();
 after(() => files.remove());

@@ -4,8 +4,8 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
-import { signJws, nowSeconds, tamperSignature } from '../helpers/jws.js';
-import { KeyFiles, hmacSecret } from '../helpers/keys.js';
+import { signJws, nowSeconds, tamperSignature } from '../../support/jws.js';
+import { KeyFiles, hmacSecret } from '../../support/keys.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli.js', import.meta.url));
 const files = new KeyFiles();

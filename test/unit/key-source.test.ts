@@ -6,8 +6,8 @@ import { keySnapshot, replaceableKeySource, staticKeySource, type KeySnapshot, t
 import { loadKeys, publicJwks, type KeySet } from '../../src/keys.js';
 import { createTokenSigner } from '../../src/token/sign.js';
 import { createTokenVerifier, type TokenVerifier } from '../../src/token/verify.js';
-import { signJws } from '../helpers/jws.js';
-import { KeyFiles, generatePair } from '../helpers/keys.js';
+import { signJws } from '../../support/jws.js';
+import { KeyFiles, generatePair } from '../../support/keys.js';
 
 const files = new KeyFiles();
 after(() => files.remove());

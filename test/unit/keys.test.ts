@@ -4,7 +4,7 @@ import { after, describe, test } from 'node:test';
 import { calculateJwkThumbprint, exportJWK } from 'jose';
 import { ConfigError, loadConfig } from '../../src/config/index.js';
 import { jwkThumbprint, loadKeys, publicJwks, type KeySet } from '../../src/keys.js';
-import { CERTIFICATE_PEM, DESIGN_ALGORITHMS, KeyFiles, generatePair, isHmac, opensshPublicLine, pairFor, type AsymmetricAlgorithm } from '../helpers/keys.js';
+import { CERTIFICATE_PEM, DESIGN_ALGORITHMS, KeyFiles, generatePair, isHmac, opensshPublicLine, pairFor, type AsymmetricAlgorithm } from '../../support/keys.js';
 
 const files = new KeyFiles();
 after(() => files.remove());

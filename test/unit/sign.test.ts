@@ -5,7 +5,7 @@ import { staticKeySource } from '../../src/key-source.js';
 import { loadKeys } from '../../src/keys.js';
 import { REGISTERED_CLAIMS, createTokenSigner } from '../../src/token/sign.js';
 import { createTokenVerifier } from '../../src/token/verify.js';
-import { KeyFiles } from '../helpers/keys.js';
+import { KeyFiles } from '../../support/keys.js';
 
 const files = new KeyFiles();
 after(() => files.remove());

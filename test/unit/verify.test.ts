@@ -7,8 +7,8 @@ import { staticKeySource } from '../../src/key-source.js';
 import { loadKeys, type KeySet } from '../../src/keys.js';
 import { createTokenSigner } from '../../src/token/sign.js';
 import { createTokenVerifier, type TokenVerifier } from '../../src/token/verify.js';
-import { signJws, tamperPayload, tamperSignature } from '../helpers/jws.js';
-import { KeyFiles, generatePair, pairFor } from '../helpers/keys.js';
+import { signJws, tamperPayload, tamperSignature } from '../../support/jws.js';
+import { KeyFiles, generatePair, pairFor } from '../../support/keys.js';
 
 const files = new KeyFiles();
 after(() => files.remove());

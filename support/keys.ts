@@ -6,7 +6,7 @@ import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Algorithm } from '../../src/algorithms.js';
+import type { Algorithm } from '../src/algorithms.js';
 
 export type AsymmetricAlgorithm = Exclude<Algorithm, 'HS256' | 'HS384' | 'HS512'>;
 export type HmacAlgorithm = 'HS256' | 'HS384' | 'HS512';

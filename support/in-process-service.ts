@@ -6,10 +6,10 @@
 import type http from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { loadConfig, type Config } from '../../src/config/index.js';
-import { createHttpServer } from '../../src/http/server.js';
-import { createLogger } from '../../src/logging.js';
-import { createService, type Service, type ServiceOptions } from '../../src/service.js';
+import { loadConfig, type Config } from '../src/config/index.js';
+import { createHttpServer } from '../src/http/server.js';
+import { createLogger } from '../src/logging.js';
+import { createService, type Service, type ServiceOptions } from '../src/service.js';
 
 export interface RunningService {
   readonly port: number;
