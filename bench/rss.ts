@@ -14,7 +14,7 @@
  *   Service settings pass through (e.g. JWT_VERIFY_CACHE_SIZE, WORKERS, NODE_OPTIONS).
  */
 import { makeTempDir, removeTempDir } from '../support/temp-dir.js';
-import { startService } from '../support/service.js';
+import { startServiceProcess } from '../support/service.js';
 import { makeSecret, mintToken } from '../support/tokens.js';
 import { privateMb, processTree, rssMb } from './lib/procfs.js';
 import { findWrk, runWrk, writeWrkScript } from './lib/wrk.js';
@@ -54,7 +54,7 @@ async function main(): Promise<number> {
     const value = process.env[name];
     if (value !== undefined && value !== '') env[name] = value;
   }
-  let service: Awaited<ReturnType<typeof startService>> | undefined;
+  let service: Awaited<ReturnType<typeof startServiceProcess>> | undefined;
   const onSignal = (): void => {
     void (service?.stop() ?? Promise.resolve()).then(() => {
       removeTempDir(dir);
@@ -70,7 +70,7 @@ async function main(): Promise<number> {
       const token = await mintToken(secret, { sub: `user-${i}`, name: `User ${i}`, roles: i % 3 === 0 ? ['admin', 'user'] : ['user'] }, { expiresIn: expired ? -3600 : 3600 });
       authorizations.push(`Bearer ${token}`);
     }
-    service = await startService(env, { dir });
+    service = await startServiceProcess(env, { dir });
     const pid = service.process.pid;
     if (Number(env.WORKERS ?? '1') > 1) await new Promise((resolve) => setTimeout(resolve, 1500));
     const script = writeWrkScript(dir, 'rss', { authorizations });

@@ -22,11 +22,11 @@
 import { writeFileSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
 import { spawnSync } from 'node:child_process';
-import { startService, type ServiceInstance } from '../support/service.js';
+import { startServiceProcess, type ServiceProcess } from '../support/service.js';
 import { findNginx } from '../support/nginx.js';
 import { makeTempDir, removeTempDir } from '../support/temp-dir.js';
 import { makeSecret, mintToken } from '../support/tokens.js';
-import { startBenchNginx, type BenchNginx } from './lib/nginx.js';
+import { startNginx, type NginxInstance } from '../support/nginx.js';
 import { cpuSeconds, processTree, rssMb } from './lib/procfs.js';
 import { startBenchServer } from './lib/servers.js';
 import { findWrk, runWrk, writeWrkScript, type WrkLoad, type WrkResult } from './lib/wrk.js';
@@ -156,9 +156,9 @@ async function main(): Promise<number> {
     const reference = needs('R') ? track(await startBenchServer('reference', { dir, env: { JWT_SECRET: secret, JWT_VERIFY_CACHE_SIZE: '1000' }, probePath: '/check', probeStatus: 403 })) : undefined;
     const referenceUncached = needs('B1R') ? track(await startBenchServer('reference', { dir, env: { JWT_SECRET: secret, JWT_VERIFY_CACHE_SIZE: '0' }, probePath: '/check', probeStatus: 403 })) : undefined;
 
-    const services: Array<{ label: string; instance: ServiceInstance; pids: () => number[]; rssBefore: number }> = [];
-    const service = async (label: string, env: Record<string, string>, settle?: (pid: number) => Promise<void>): Promise<ServiceInstance> => {
-      const instance = track(await startService({ ...base, ...env }, { dir }));
+    const services: Array<{ label: string; instance: ServiceProcess; pids: () => number[]; rssBefore: number }> = [];
+    const service = async (label: string, env: Record<string, string>, settle?: (pid: number) => Promise<void>): Promise<ServiceProcess> => {
+      const instance = track(await startServiceProcess({ ...base, ...env }, { dir }));
       await settle?.(instance.process.pid);
       const pids = (): number[] => processTree(instance.process.pid);
       services.push({ label, instance, pids, rssBefore: rssMb(pids()) });
@@ -192,17 +192,17 @@ server {
         proxy_pass http://app;
     }
 }`;
-    let nginxPlain: BenchNginx | undefined;
-    let nginxCached: BenchNginx | undefined;
+    let nginxPlain: NginxInstance | undefined;
+    let nginxCached: NginxInstance | undefined;
     if (upstream && needs('B0', 'B1')) {
-      nginxPlain = track(await startBenchNginx({ dir, jwtAuthAddr: (uncached ?? alone ?? cached)?.addr ?? '127.0.0.1:9', appAddr: upstream.addr, workers: 1, accessLog: false, extraServers: b0Server, extraPorts: 1 }));
+      nginxPlain = track(await startNginx({ dir, jwtAuthAddr: (uncached ?? alone ?? cached)?.addr ?? '127.0.0.1:9', appAddr: upstream.addr, workers: 1, accessLog: false, extraServers: b0Server, extraPorts: 1 }));
     }
-    let nginxReference: BenchNginx | undefined;
+    let nginxReference: NginxInstance | undefined;
     if (upstream && referenceUncached) {
-      nginxReference = track(await startBenchNginx({ dir, jwtAuthAddr: referenceUncached.addr, appAddr: upstream.addr, workers: 1, accessLog: false }));
+      nginxReference = track(await startNginx({ dir, jwtAuthAddr: referenceUncached.addr, appAddr: upstream.addr, workers: 1, accessLog: false }));
     }
     if (upstream && cached) {
-      nginxCached = track(await startBenchNginx({ dir, jwtAuthAddr: cached.addr, appAddr: upstream.addr, workers: 1, accessLog: false, cache: true }));
+      nginxCached = track(await startNginx({ dir, jwtAuthAddr: cached.addr, appAddr: upstream.addr, workers: 1, accessLog: false, cache: true }));
     }
 
     const auth = { Authorization: authorization };

@@ -13,7 +13,7 @@ import { findNginx, startNginx, type NginxInstance } from '../support/nginx.js';
 import { REPO_ROOT, SERVICE_CLI } from '../support/paths.js';
 import type { ManagedProcess } from '../support/process.js';
 import { freePort, LOOPBACK } from '../support/ports.js';
-import { startService, type ServiceInstance } from '../support/service.js';
+import { startServiceProcess, type ServiceProcess } from '../support/service.js';
 import { IDENTITY_HEADERS } from '../support/stack.js';
 import { makeTempDir, removeTempDir } from '../support/temp-dir.js';
 
@@ -84,7 +84,7 @@ async function main(): Promise<void> {
     const authenticator: AuthenticatorInstance = problem === undefined ? await startFlaskAuthenticator({ dir }) : await startNodeAuthenticator({ dir });
     running.push(authenticator);
 
-    const service: ServiceInstance = await startService(
+    const service: ServiceProcess = await startServiceProcess(
       {
         JWT_SECRET_FILE: secretFile,
         JWT_ISSUER: 'nginx-jwt-auth-demo',
@@ -106,7 +106,7 @@ async function main(): Promise<void> {
     if (findNginx() === undefined) {
       console.log('nginx is not installed, so the demo runs without it. Install it with:\n  sudo apt-get install -y nginx    (or set NGINX_BIN to an nginx binary)');
     } else {
-      nginx = await startNginx({ JWT_AUTH_ADDR: service.addr, APP_ADDR: authenticator.addr, NGINX_PORT: String(await nginxPort()) }, { dir });
+      nginx = await startNginx({ jwtAuthAddr: service.addr, appAddr: authenticator.addr, port: await nginxPort(), dir });
       running.push(nginx);
     }
     console.log(instructions(nginx?.url ?? service.url, nginx !== undefined, `${authenticator.url} (${problem === undefined ? 'Flask' : 'Node stand-in'})`));

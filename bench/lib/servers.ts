@@ -1,6 +1,6 @@
 /**
- * The benchmark's own loopback servers (bench/servers/*.ts) and the service, as child processes
- * started through the test harness, each with a free port and a log file in the run's folder.
+ * The benchmark's own loopback servers (bench/servers/*.ts) as child processes
+ * started through the test kit (support/process.ts), each with a free port and a log file in the run's folder.
  */
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';

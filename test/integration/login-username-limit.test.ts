@@ -12,7 +12,7 @@ import { httpRequest, type HttpResponse } from '../../support/http.js';
 import { flaskPrerequisite, requireOrSkip } from '../../support/prerequisites.js';
 import { startRecordingProxy, type RecordingProxy } from '../../support/recording-proxy.js';
 import { makeTempDir, removeTempDir } from '../../support/temp-dir.js';
-import { startService, type RunningService } from '../../support/in-process-service.js';
+import { startServiceInProcess, type InProcessService } from '../../support/service.js';
 import { hmacSecret } from '../../support/keys.js';
 
 const skip = requireOrSkip(flaskPrerequisite());
@@ -41,7 +41,7 @@ describe('the per-username limit holds against the Flask authenticator, whatever
   let dir = '';
   let flask: AuthenticatorInstance | undefined;
   let recorder: RecordingProxy | undefined;
-  let svc: RunningService | undefined;
+  let svc: InProcessService | undefined;
   const f = (): AuthenticatorInstance => {
     assert.ok(flask, 'Flask not started');
     return flask;
@@ -50,7 +50,7 @@ describe('the per-username limit holds against the Flask authenticator, whatever
     assert.ok(recorder, 'recorder not started');
     return recorder;
   };
-  const service = (): RunningService => {
+  const service = (): InProcessService => {
     assert.ok(svc, 'service not started');
     return svc;
   };
@@ -59,7 +59,7 @@ describe('the per-username limit holds against the Flask authenticator, whatever
     dir = makeTempDir('login-username-limit');
     flask = await startFlaskAuthenticator({ dir });
     recorder = await startRecordingProxy(flask.addr);
-    svc = await startService({ JWT_SECRET: hmacSecret(), AUTHENTICATOR_URL: `http://${recorder.addr}/login`, LOGIN_MAX_FAILURES_PER_USER: '2', LOGIN_MAX_FAILURES_PER_IP: '1000', LOGIN_FAILURE_WINDOW: '10m', LOG_LEVEL: 'silent' });
+    svc = await startServiceInProcess({ JWT_SECRET: hmacSecret(), AUTHENTICATOR_URL: `http://${recorder.addr}/login`, LOGIN_MAX_FAILURES_PER_USER: '2', LOGIN_MAX_FAILURES_PER_IP: '1000', LOGIN_FAILURE_WINDOW: '10m', LOG_LEVEL: 'silent' });
   }, { timeout: 60_000 });
   after(async () => {
     await svc?.close();
@@ -99,7 +99,7 @@ describe('the per-username limit holds against the Flask authenticator, whatever
   });
 
   it('a success cannot reset another user\'s count: the polyglot with bob\'s own password is refused, and bob\'s own login leaves alice\'s failures', async () => {
-    const limited = await startService({ JWT_SECRET: hmacSecret(), AUTHENTICATOR_URL: `http://${rec().addr}/login`, LOGIN_MAX_FAILURES_PER_USER: '2', LOGIN_MAX_FAILURES_PER_IP: '1000', LOG_LEVEL: 'silent' });
+    const limited = await startServiceInProcess({ JWT_SECRET: hmacSecret(), AUTHENTICATOR_URL: `http://${rec().addr}/login`, LOGIN_MAX_FAILURES_PER_USER: '2', LOGIN_MAX_FAILURES_PER_IP: '1000', LOG_LEVEL: 'silent' });
     try {
       const loginHere = (body: Body): Promise<HttpResponse> => post(`${limited.url}/login`, body);
       assert.equal((await loginHere(json({ username: 'alice', password: 'wrong-1' }))).status, 401);

@@ -17,11 +17,11 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { startBenchNginx, type BenchNginx } from '../../bench/lib/nginx.js';
+import { startNginx, type NginxInstance } from '../../support/nginx.js';
 import { httpRequest, type HttpResponse } from '../../support/http.js';
 import { nginxPrerequisite, njsPrerequisite, requireOrSkip } from '../../support/prerequisites.js';
 import { startRecordingProxy, type RecordingProxy } from '../../support/recording-proxy.js';
-import { startService, type ServiceInstance } from '../../support/service.js';
+import { startServiceProcess, type ServiceProcess } from '../../support/service.js';
 import { makeTempDir, removeTempDir } from '../../support/temp-dir.js';
 import { makeSecret, mintToken, tamperPayload } from '../../support/tokens.js';
 
@@ -57,10 +57,10 @@ describe('nginx decision caching (snippets/jwt-auth-cache.conf)', SUITE, () => {
   let dir: string | undefined;
   let secret = '';
   let app: http.Server | undefined;
-  let service: ServiceInstance | undefined;
+  let service: ServiceProcess | undefined;
   let recorder: RecordingProxy | undefined;
-  let otherService: ServiceInstance | undefined;
-  let nginx: BenchNginx | undefined;
+  let otherService: ServiceProcess | undefined;
+  let nginx: NginxInstance | undefined;
   let editorUrl = '';
   let tenantBUrl = '';
   let app2Url = '';
@@ -77,7 +77,7 @@ describe('nginx decision caching (snippets/jwt-auth-cache.conf)', SUITE, () => {
     });
     app.listen(0, '127.0.0.1');
     await once(app, 'listening');
-    service = await startService(
+    service = await startServiceProcess(
       {
         JWT_SECRET: secret,
         IDENTITY_HEADERS: 'sub:X-Auth-User,roles:X-Auth-Roles,name:X-Auth-Name',
@@ -90,9 +90,9 @@ describe('nginx decision caching (snippets/jwt-auth-cache.conf)', SUITE, () => {
     );
     recorder = await startRecordingProxy(service.addr);
     // A second application's own auth service, with a key of its own.
-    const app2Service = await startService({ JWT_SECRET: otherSecret, IDENTITY_HEADERS: 'sub:X-Auth-User', CHECK_CACHE_MAX_AGE: '60s' }, { dir });
+    const app2Service = await startServiceProcess({ JWT_SECRET: otherSecret, IDENTITY_HEADERS: 'sub:X-Auth-User', CHECK_CACHE_MAX_AGE: '60s' }, { dir });
     otherService = app2Service;
-    nginx = await startBenchNginx({
+    nginx = await startNginx({
       dir,
       jwtAuthAddr: recorder.addr,
       appAddr: `127.0.0.1:${(app.address() as AddressInfo).port}`,

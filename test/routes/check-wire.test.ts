@@ -18,7 +18,7 @@ import { createLogger } from '../../src/logging.js';
 import { createService } from '../../src/service.js';
 import { nowSeconds, signJws } from '../../support/jws.js';
 import { hmacSecret } from '../../support/keys.js';
-import { startService, type RunningService } from '../../support/in-process-service.js';
+import { startServiceInProcess, type InProcessService } from '../../support/service.js';
 
 const SECRET = hmacSecret();
 const IDENTITY = 'sub:X-Auth-User,roles:X-Auth-Roles,name:X-Auth-Name';
@@ -68,11 +68,11 @@ const deny = (status: string, code: string, extra: readonly string[] = []) => {
 };
 const headOnly = (answer: string): string => answer.slice(0, answer.indexOf('\r\n\r\n') + 4);
 
-let svc403: RunningService;
-let svc401: RunningService;
+let svc403: InProcessService;
+let svc401: InProcessService;
 before(async () => {
-  svc403 = await startService({ JWT_SECRET: SECRET, IDENTITY_HEADERS: IDENTITY, LOG_LEVEL: 'silent' });
-  svc401 = await startService({ JWT_SECRET: SECRET, IDENTITY_HEADERS: IDENTITY, LOG_LEVEL: 'silent', CHECK_UNAUTHENTICATED_STATUS: '401', CHECK_CACHE_MAX_AGE: '60' });
+  svc403 = await startServiceInProcess({ JWT_SECRET: SECRET, IDENTITY_HEADERS: IDENTITY, LOG_LEVEL: 'silent' });
+  svc401 = await startServiceInProcess({ JWT_SECRET: SECRET, IDENTITY_HEADERS: IDENTITY, LOG_LEVEL: 'silent', CHECK_UNAUTHENTICATED_STATUS: '401', CHECK_CACHE_MAX_AGE: '60' });
 });
 after(async () => {
   await svc403?.close();

@@ -3,18 +3,18 @@ import { after, before, describe, test } from 'node:test';
 import { json, request } from '../../support/http-client.js';
 import { nowSeconds, signJws, tamperPayload, tamperSignature } from '../../support/jws.js';
 import { KeyFiles } from '../../support/keys.js';
-import { startService, type RunningService } from '../../support/in-process-service.js';
+import { startServiceInProcess, type InProcessService } from '../../support/service.js';
 
 const files = new KeyFiles();
 const SECRET = files.secret('HS256');
-let svc: RunningService;
-let svc401: RunningService;
+let svc: InProcessService;
+let svc401: InProcessService;
 
 before(async () => {
   // LOG_DENY_RATE=0: a test below looks for one deny's line among the many this file makes in a second.
   const env = { ...files.env('HS256'), IDENTITY_HEADERS: 'sub:X-Auth-User,roles:X-Auth-Roles', TOKEN_COOKIE: 'jwt', LOG_DENY_RATE: '0' };
-  svc = await startService(env);
-  svc401 = await startService({ ...env, CHECK_UNAUTHENTICATED_STATUS: '401' });
+  svc = await startServiceInProcess(env);
+  svc401 = await startServiceInProcess({ ...env, CHECK_UNAUTHENTICATED_STATUS: '401' });
 });
 after(async () => {
   await svc?.close();

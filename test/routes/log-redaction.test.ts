@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { json, request, setCookies } from '../../support/http-client.js';
 import { nowSeconds, signJws, tamperSignature } from '../../support/jws.js';
 import { KeyFiles } from '../../support/keys.js';
-import { startService, type RunningService } from '../../support/in-process-service.js';
+import { startServiceInProcess, type InProcessService } from '../../support/service.js';
 import { credentialsOf, startStubAuthenticator, type StubAnswer, type StubAuthenticator } from '../../support/stub-authenticator.js';
 
 const unique = (label: string) => `${label}${randomBytes(12).toString('hex')}`;
@@ -21,7 +21,7 @@ const GARBAGE_TOKEN = unique('garbagetoken');
 
 const files = new KeyFiles();
 let stub: StubAuthenticator;
-let svc: RunningService;
+let svc: InProcessService;
 /** Every value that must never reach a log. */
 const secrets = new Map<string, string>([
   ['password', PASSWORD],
@@ -51,7 +51,7 @@ before(async () => {
     if (credentials === undefined) return { status: 400, headers: { 'content-type': 'text/plain' }, body: 'bad request' };
     return { status: 401, headers: { 'set-cookie': `session=${SESSION_COOKIE}; Max-Age=0` }, body: { error: 'invalid credentials' } };
   });
-  svc = await startService({
+  svc = await startServiceInProcess({
     ...files.env('HS256'),
     LOG_LEVEL: 'debug',
     AUTHENTICATOR_URL: stub.url,

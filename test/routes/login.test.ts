@@ -3,17 +3,17 @@ import { randomUUID } from 'node:crypto';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { json, request, setCookies, type Reply } from '../../support/http-client.js';
 import { KeyFiles, pairFor } from '../../support/keys.js';
-import { startService, type RunningService } from '../../support/in-process-service.js';
+import { startServiceInProcess, type InProcessService } from '../../support/service.js';
 import { ALICE, ALICE_USER, refusedUrl, startStubAuthenticator, type StubAuthenticator } from '../../support/stub-authenticator.js';
 
 const files = new KeyFiles();
 const ISS = 'https://auth.example';
 let stub: StubAuthenticator;
-let svc: RunningService;
+let svc: InProcessService;
 
 before(async () => {
   stub = await startStubAuthenticator();
-  svc = await startService({ ...files.env('HS256'), AUTHENTICATOR_URL: stub.url, JWT_ISSUER: ISS, JWT_AUDIENCE: 'app', IDENTITY_HEADERS: 'sub:X-Auth-User,roles:X-Auth-Roles,name:X-Auth-Name' });
+  svc = await startServiceInProcess({ ...files.env('HS256'), AUTHENTICATOR_URL: stub.url, JWT_ISSUER: ISS, JWT_AUDIENCE: 'app', IDENTITY_HEADERS: 'sub:X-Auth-User,roles:X-Auth-Roles,name:X-Auth-Name' });
 });
 afterEach(() => stub.reset());
 after(async () => {
@@ -199,7 +199,7 @@ describe('/login failures passed through or mapped', { timeout: 30_000 }, () => 
   }
 
   test('the authenticator down (connection refused) → 502 authenticator_unavailable, never a token', async () => {
-    const down = await startService({ ...files.env('HS256'), AUTHENTICATOR_URL: await refusedUrl() });
+    const down = await startServiceInProcess({ ...files.env('HS256'), AUTHENTICATOR_URL: await refusedUrl() });
     try {
       const reply = await request(`${down.url}/login`, JSON_LOGIN);
       assert.equal(reply.status, 502);
@@ -223,9 +223,9 @@ describe('/login failures passed through or mapped', { timeout: 30_000 }, () => 
 });
 
 describe('/login body limit', { timeout: 30_000 }, () => {
-  let small: RunningService;
+  let small: InProcessService;
   before(async () => {
-    small = await startService({ ...files.env('HS256'), AUTHENTICATOR_URL: stub.url, LOGIN_BODY_LIMIT: '1kb' });
+    small = await startServiceInProcess({ ...files.env('HS256'), AUTHENTICATOR_URL: stub.url, LOGIN_BODY_LIMIT: '1kb' });
   });
   after(() => small?.close());
 
@@ -275,7 +275,7 @@ describe('/login forwards the request id and the client address', { timeout: 30_
   });
 
   test('X-Forwarded-For from an untrusted peer is replaced by the peer address', async () => {
-    const untrusting = await startService({ ...files.env('HS256'), AUTHENTICATOR_URL: stub.url, TRUSTED_PROXIES: '10.9.9.9' });
+    const untrusting = await startServiceInProcess({ ...files.env('HS256'), AUTHENTICATOR_URL: stub.url, TRUSTED_PROXIES: '10.9.9.9' });
     try {
       await request(`${untrusting.url}/login`, { ...JSON_LOGIN, headers: { ...JSON_LOGIN.headers, 'x-forwarded-for': '6.6.6.6' } });
       assert.equal(stub.requests[0]?.headers['x-forwarded-for'], '127.0.0.1');
@@ -286,9 +286,9 @@ describe('/login forwards the request id and the client address', { timeout: 30_
 });
 
 describe('the login cookie and /logout', { timeout: 30_000 }, () => {
-  let cookieSvc: RunningService;
+  let cookieSvc: InProcessService;
   before(async () => {
-    cookieSvc = await startService({ ...files.env('HS256'), AUTHENTICATOR_URL: stub.url, TOKEN_COOKIE: 'jwt', LOGIN_SET_COOKIE: 'true' });
+    cookieSvc = await startServiceInProcess({ ...files.env('HS256'), AUTHENTICATOR_URL: stub.url, TOKEN_COOKIE: 'jwt', LOGIN_SET_COOKIE: 'true' });
   });
   after(() => cookieSvc?.close());
 
@@ -336,7 +336,7 @@ describe('the login cookie and /logout', { timeout: 30_000 }, () => {
 
 describe('failed-login limits', { timeout: 30_000 }, () => {
   test('after LOGIN_MAX_FAILURES_PER_USER failures: 429 with Retry-After, and the authenticator is not asked', async () => {
-    const limited = await startService({ ...files.env('HS256'), AUTHENTICATOR_URL: stub.url, LOGIN_MAX_FAILURES_PER_USER: '2' });
+    const limited = await startServiceInProcess({ ...files.env('HS256'), AUTHENTICATOR_URL: stub.url, LOGIN_MAX_FAILURES_PER_USER: '2' });
     try {
       const wrong = { ...JSON_LOGIN, body: JSON.stringify({ username: 'alice', password: 'wrong' }) };
       assert.equal((await request(`${limited.url}/login`, wrong)).status, 401);
@@ -354,7 +354,7 @@ describe('failed-login limits', { timeout: 30_000 }, () => {
 
 describe('verify-only setups', { timeout: 30_000 }, () => {
   test('/login without a signing key → 404 and the authenticator is not called', async () => {
-    const verifyOnly = await startService({ JWT_ALGORITHM: 'ES256', JWT_PUBLIC_KEY_FILE: files.write('verify-only.pem', pairFor('ES256').publicPem), AUTHENTICATOR_URL: stub.url });
+    const verifyOnly = await startServiceInProcess({ JWT_ALGORITHM: 'ES256', JWT_PUBLIC_KEY_FILE: files.write('verify-only.pem', pairFor('ES256').publicPem), AUTHENTICATOR_URL: stub.url });
     try {
       const reply = await request(`${verifyOnly.url}/login`, JSON_LOGIN);
       assert.equal(reply.status, 404);
@@ -368,9 +368,9 @@ describe('verify-only setups', { timeout: 30_000 }, () => {
 
 
 describe('/login never issues a token /check or a browser would refuse', { timeout: 30_000 }, () => {
-  let cookieSvc: RunningService;
+  let cookieSvc: InProcessService;
   before(async () => {
-    cookieSvc = await startService({ ...files.env('HS256'), AUTHENTICATOR_URL: stub.url, TOKEN_COOKIE: 'jwt', LOGIN_SET_COOKIE: 'true' });
+    cookieSvc = await startServiceInProcess({ ...files.env('HS256'), AUTHENTICATOR_URL: stub.url, TOKEN_COOKIE: 'jwt', LOGIN_SET_COOKIE: 'true' });
   });
   after(() => cookieSvc?.close());
 

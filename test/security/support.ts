@@ -11,7 +11,7 @@ import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Service } from '../../src/service.js';
-import { startService } from '../../support/in-process-service.js';
+import { startServiceInProcess } from '../../support/service.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -59,7 +59,7 @@ export interface App {
 
 /** The shared in-process starter (support/in-process-service.ts) at level info, with log lines parsed. */
 export async function startApp(env: Env, serverOptions: http.ServerOptions = {}): Promise<App> {
-  const running = await startService({ ...env, LOG_LEVEL: 'info' }, serverOptions);
+  const running = await startServiceInProcess({ ...env, LOG_LEVEL: 'info' }, serverOptions);
   return {
     port: running.port,
     url: running.url,
