@@ -1,6 +1,6 @@
 /**
- * Tokens for the tests, minted with `jose` (another library than the service's fast-jwt), with the
- * secret the service is given.
+ * Tokens a well-behaved issuer would sign, minted with `jose` (another library than the service's
+ * fast-jwt), with the secret the service is given. Hostile tokens come from jws.ts.
  */
 import { randomBytes } from 'node:crypto';
 import { SignJWT, type JWTPayload } from 'jose';
@@ -25,21 +25,4 @@ export async function mintToken(secret: string, claims: JWTPayload, { expiresIn 
     .setIssuedAt(expiresIn < 0 ? now + expiresIn - 60 : now)
     .setExpirationTime(now + expiresIn)
     .sign(new TextEncoder().encode(secret));
-}
-
-function encodeSegment(value: unknown): string {
-  return Buffer.from(JSON.stringify(value)).toString('base64url');
-}
-
-/** The same signature over a different payload: `claims` merged into the original ones. */
-export function tamperPayload(token: string, claims: JWTPayload): string {
-  const [header = '', payload = '', signature = ''] = token.split('.');
-  const original = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as JWTPayload;
-  return [header, encodeSegment({ ...original, ...claims }), signature].join('.');
-}
-
-/** An unsigned token (`alg: none`, RFC 7519 section 6), which must never be accepted. */
-export function unsecuredToken(claims: JWTPayload): string {
-  const now = Math.floor(Date.now() / 1000);
-  return [encodeSegment({ alg: 'none', typ: 'JWT' }), encodeSegment({ iat: now, exp: now + 300, ...claims }), ''].join('.');
 }

@@ -23,7 +23,8 @@ import { nginxPrerequisite, njsPrerequisite, requireOrSkip } from '../../support
 import { startRecordingProxy, type RecordingProxy } from '../../support/recording-proxy.js';
 import { startServiceProcess, type ServiceProcess } from '../../support/service.js';
 import { makeTempDir, removeTempDir } from '../../support/temp-dir.js';
-import { makeSecret, mintToken, tamperPayload } from '../../support/tokens.js';
+import { withForgedClaims } from '../../support/jws.js';
+import { makeSecret, mintToken } from '../../support/tokens.js';
 
 const skip = requireOrSkip(nginxPrerequisite(), njsPrerequisite());
 const SUITE = { skip, timeout: 60_000 };
@@ -195,7 +196,7 @@ ${cachedServerBody('jwt_auth_app2/check')}
     assert.equal(await checksDuring(async () => void (reply = await get('/', bearer(bob)))), 1);
     assert.equal(reply?.json<Seen>().user, 'bob');
     // A forged token that claims alice's identity is asked about too, and denied.
-    const forged = tamperPayload(bob, { sub: 'alice', roles: ['admin'] });
+    const forged = withForgedClaims(bob, { sub: 'alice', roles: ['admin'] });
     assert.equal(await checksDuring(async () => void (reply = await get('/', bearer(forged)))), 1);
     assert.equal(reply?.status, 403);
   });

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe } from 'node:test';
-import { rawCheck, rawHeader, rawRequest, type RawReply } from '../security/support.js';
+import { rawCheck, rawHeader, rawRequest, type RawReply } from '../../support/raw-http.js';
 import { httpRequest } from '../../support/http.js';
 import { flaskPrerequisite, nginxPrerequisite, requireOrSkip } from '../../support/prerequisites.js';
 import { useStack } from '../../support/stack.js';

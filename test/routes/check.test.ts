@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { json, request } from '../../support/http-client.js';
-import { nowSeconds, signJws, tamperPayload, tamperSignature } from '../../support/jws.js';
+import { nowSeconds, signJws, withForgedPayload, tamperSignature } from '../../support/jws.js';
 import { KeyFiles } from '../../support/keys.js';
 import { startServiceInProcess, type InProcessService } from '../../support/service.js';
 
@@ -51,7 +51,7 @@ describe('the issue\'s acceptance cases over a real socket', { timeout: 30_000 }
   const cases: Array<[name: string, make: () => string, status: number, code: string | undefined]> = [
     ['a good token', () => token(), 200, undefined],
     ['an expired token', () => token({ exp: nowSeconds() - 3600 }), 403, 'token_expired'],
-    ['a tampered payload', () => tamperPayload(token(), { sub: 'admin', exp: nowSeconds() + 3600 }), 403, 'token_signature_invalid'],
+    ['a tampered payload', () => withForgedPayload(token(), { sub: 'admin', exp: nowSeconds() + 3600 }), 403, 'token_signature_invalid'],
     ['a tampered signature', () => tamperSignature(token()), 403, 'token_signature_invalid'],
     ['an alg none token', () => signJws({ alg: 'none', typ: 'JWT' }, { sub: 'admin', exp: nowSeconds() + 3600 }, ''), 403, 'token_algorithm_not_allowed'],
   ];

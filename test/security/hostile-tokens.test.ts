@@ -7,9 +7,17 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import { b64url, signJws, signSegments } from '../../support/jws.js';
+import { rawCheck, rawHeader, rawRequest, type RawReply } from '../../support/raw-http.js';
 import {
-  b64url, containsToken, rawCheck, rawHeader, rawRequest, signJws, signSegments, startApp, startHttpStub, tempDir, now,
-  type App, type RawReply, type Stub, type TempDir,
+  containsToken,
+  startApp,
+  startHttpStub,
+  tempDir,
+  now,
+  type App,
+  type Stub,
+  type TempDir,
 } from './support.js';
 
 const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });

@@ -9,7 +9,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
-import { closedPort, parseRaw, request, SECRET, startHttpStub, type LogLine, type Stub } from './support.js';
+import { parseRaw } from '../../support/raw-http.js';
+import { closedPort, request, SECRET, startHttpStub, type LogLine, type Stub } from './support.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli.js', import.meta.url));
 

@@ -15,7 +15,9 @@ import { createCheckAnswers } from '../../src/check/answer.js';
 import { createLogger } from '../../src/logging.js';
 import { createService, type Service } from '../../src/service.js';
 import { checkOutcomes } from '../../support/check.js';
-import { b64url, now, rawCheck, rawRequest, signInput, signJws, startApp, tempDir, SECRET, type App, type TempDir } from './support.js';
+import { b64url, signInput, signJws } from '../../support/jws.js';
+import { rawCheck, rawRequest } from '../../support/raw-http.js';
+import { now, startApp, tempDir, SECRET, type App, type TempDir } from './support.js';
 
 const SEED = Number(process.env.FC_SEED ?? 20_240_605);
 const RUNS = Number(process.env.FC_RUNS ?? 300);

@@ -7,7 +7,7 @@ import { staticKeySource } from '../../src/key-source.js';
 import { loadKeys, type KeySet } from '../../src/keys.js';
 import { createTokenSigner } from '../../src/token/sign.js';
 import { createTokenVerifier, type TokenVerifier } from '../../src/token/verify.js';
-import { signJws, tamperPayload, tamperSignature } from '../../support/jws.js';
+import { signJws, withForgedPayload, tamperSignature } from '../../support/jws.js';
 import { KeyFiles, generatePair, pairFor } from '../../support/keys.js';
 
 const files = new KeyFiles();
@@ -66,7 +66,7 @@ describe('a table of tokens and the code each gets', () => {
     ['expired within the clock tolerance', rs({ exp: NOW - 29 }), 'ok'],
     ['nbf in the future beyond the tolerance', rs({ nbf: NOW + 31 }), 'token_not_yet_valid'],
     ['nbf in the future within the tolerance', rs({ nbf: NOW + 29 }), 'ok'],
-    ['a tampered payload', tamperPayload(good, claims({ sub: 'admin' })), 'token_signature_invalid'],
+    ['a tampered payload', withForgedPayload(good, claims({ sub: 'admin' })), 'token_signature_invalid'],
     ['a tampered signature', tamperSignature(good), 'token_signature_invalid'],
     ['a signature of another token', `${good.split('.').slice(0, 2).join('.')}.${rs({ sub: 'bob' }).split('.')[2]}`, 'token_signature_invalid'],
     ['kid A but signed by key B', signJws({ alg: 'RS256', kid: KID_A }, claims(), B.privateKey), 'token_signature_invalid'],
