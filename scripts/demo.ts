@@ -2,7 +2,7 @@
  * `npm run demo`: the whole scenario on loopback, started from this checkout — nginx with the
  * repository's nginx/ files, the service with keys generated into .local/demo/, and the demo
  * authenticator (Flask, or its Node stand-in) that also serves the protected pages. It is the same
- * stack the end-to-end tests start, through the same harness. Ctrl-C stops everything.
+ * stack the end-to-end tests start, through the same kit (support/). Ctrl-C stops everything.
  */
 import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';

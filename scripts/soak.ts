@@ -1,5 +1,5 @@
 /**
- * `npm run soak`: a bounded soak through a real nginx (the test harness's stack: nginx with the
+ * `npm run soak`: a bounded soak through a real nginx (the test kit's stack, support/stack.ts: nginx with the
  * repository's configuration, the service, the Flask authenticator), at a fixed request rate, with a
  * mix of valid, expired and forged tokens and logins. Every answer is checked against the decision it
  * must get; the service's RSS is sampled. Loopback only; stops by itself.

@@ -1,10 +1,9 @@
 /**
  * Slow clients through a real nginx: the repository's nginx/ configuration in front of the service
- * and the app, via the harness's stack, with the timeouts and limits exactly as shipped.
+ * and the app, via the kit's stack (support/stack.ts), with the timeouts and limits exactly as shipped.
  *
  * What must hold: one address holding more slowloris connections (request headers trickled a byte
- * at a time) than the 2 workers x 1024 connections nginx.conf used to allow does not keep a
- * legitimate request out; nginx itself cuts every one of them at client_header_timeout although
+ * at a time) than 2 workers x 1024 connections could hold does not keep a legitimate request out; nginx itself cuts every one of them at client_header_timeout although
  * each keeps sending; and limit_conn caps the requests one address has in flight once their headers
  * are in, with a 429. Needs `npm run build`, nginx, Flask, and room for ~2 300 open files in this
  * process (skipped when `ulimit -n` is lower, failed under CI=true).

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { SignJWT, createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
 import { json, request } from '../../support/http-client.js';
-import { DESIGN_ALGORITHMS, KeyFiles, isHmac, pairFor, type AsymmetricAlgorithm, type HmacAlgorithm } from '../../support/keys.js';
+import { SUPPORTED_ALGORITHMS, KeyFiles, isHmac, pairFor, type AsymmetricAlgorithm, type HmacAlgorithm } from '../../support/keys.js';
 import { startServiceInProcess, type InProcessService } from '../../support/service.js';
 import { ALICE, startStubAuthenticator, type StubAuthenticator } from '../../support/stub-authenticator.js';
 
@@ -23,7 +23,7 @@ after(async () => {
   files.remove();
 });
 
-for (const alg of DESIGN_ALGORITHMS) {
+for (const alg of SUPPORTED_ALGORITHMS) {
   describe(alg, { timeout: 30_000 }, () => {
     let svc: InProcessService;
     const signingKey = isHmac(alg) ? new TextEncoder().encode(files.secret(alg as HmacAlgorithm)) : pairFor(alg as AsymmetricAlgorithm).privateKey;

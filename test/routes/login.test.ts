@@ -163,7 +163,6 @@ describe('/login failures passed through or mapped', { timeout: 30_000 }, () => 
     });
   }
 
-  // Reported: src/http/routes/login.ts sets `ctx.type`, and Koa adds "; charset=utf-8" to a type without one.
   test('a content type without charset is passed through unchanged', async () => {
     stub.answer(() => ({ status: 403, headers: { 'content-type': 'text/html' }, body: '<p>refused</p>' }));
     const reply = await request(`${svc.url}/login`, JSON_LOGIN);
