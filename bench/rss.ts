@@ -18,9 +18,7 @@ import { startServiceProcess } from '../support/service.js';
 import { makeSecret, mintToken } from '../support/tokens.js';
 import { privateMb, processTree, rssMb } from './lib/procfs.js';
 import { findWrk, runWrk, writeWrkScript } from './lib/wrk.js';
-
-/** A bad BENCH_* setting. */
-class SettingsError extends Error {}
+import { runMain, SettingsError } from './lib/main.js';
 
 const IDENTITY_HEADERS = 'sub:X-Auth-User,roles:X-Auth-Roles,name:X-Auth-Name';
 /** Service variables taken from our environment when set. */
@@ -112,13 +110,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    // A bad setting is reported as such; anything else with its stack.
-    console.error(error instanceof SettingsError ? error.message : error instanceof Error ? (error.stack ?? error.message) : error);
-    process.exitCode = error instanceof SettingsError ? 2 : 1;
-  },
-);
+runMain(main);

@@ -30,9 +30,7 @@ import { startNginx, type NginxInstance } from '../support/nginx.js';
 import { cpuSeconds, processTree, rssMb } from './lib/procfs.js';
 import { startBenchServer } from './lib/servers.js';
 import { findWrk, runWrk, writeWrkScript, type WrkLoad, type WrkResult } from './lib/wrk.js';
-
-/** A bad BENCH_* setting. */
-class SettingsError extends Error {}
+import { runMain, SettingsError } from './lib/main.js';
 
 const IDENTITY_HEADERS = 'sub:X-Auth-User,roles:X-Auth-Roles,name:X-Auth-Name';
 const ROW_IDS = ['B0', 'B1', 'B1R', 'B2', 'B3', 'B3d', 'R', 'B3w2', 'B4'] as const;
@@ -381,13 +379,4 @@ function summarise(rows: readonly Row[], measured: ReadonlyMap<RowId, Measured>,
   return { table, cpuTable, targets, rows: summaries, failedRows };
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    // A bad setting is reported as such; anything else with its stack.
-    console.error(error instanceof SettingsError ? error.message : error instanceof Error ? (error.stack ?? error.message) : error);
-    process.exitCode = error instanceof SettingsError ? 2 : 1;
-  },
-);
+runMain(main);

@@ -2,11 +2,12 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { exportJWK } from 'jose';
 import { loadConfig } from '../../src/config/index.js';
-import { AppError, type ErrorCode } from '../../src/errors.js';
+import type { ErrorCode } from '../../src/errors.js';
 import { staticKeySource } from '../../src/key-source.js';
 import { loadKeys, type KeySet } from '../../src/keys.js';
 import { createTokenSigner } from '../../src/token/sign.js';
 import { createTokenVerifier, type TokenVerifier } from '../../src/token/verify.js';
+import { codeOf } from '../../support/check.js';
 import { signJws, withForgedPayload, tamperSignature } from '../../support/jws.js';
 import { KeyFiles, generatePair, pairFor } from '../../support/keys.js';
 
@@ -17,16 +18,6 @@ after(() => files.remove());
 const NOW = 1_750_000_000;
 const CLOCK_MS = NOW * 1000;
 const ISS = 'https://auth.example';
-
-function codeOf(verify: TokenVerifier, token: string): ErrorCode | 'ok' {
-  try {
-    verify(token);
-    return 'ok';
-  } catch (error) {
-    assert.ok(error instanceof AppError, `expected an AppError, got ${String(error)}`);
-    return error.code;
-  }
-}
 
 function setup(env: Record<string, string>, clockTimestamp = CLOCK_MS): { keys: KeySet; verify: TokenVerifier } {
   const config = loadConfig(env);
