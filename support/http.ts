@@ -1,5 +1,13 @@
-/** A plain HTTP client for the tests: one connection per request, exact headers, bounded time. */
-import { request, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
+/**
+ * HTTP clients over node:http for tests, bench and scripts: one connection per request (nothing left
+ * open), exact headers, a hard time bound. Two answer shapes, for two kinds of test:
+ *
+ * - httpRequest: through nginx (the stack's request()): the body as bytes, json() that names the
+ *   body when it is not JSON, the body framed with Content-Length whatever the method.
+ * - request: straight to the service (route and hardening tests): the body as text, the raw header
+ *   lines, repeated headers sent as separate lines.
+ */
+import http, { type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
 
 export interface HttpResponse {
   readonly status: number;
@@ -25,7 +33,7 @@ export function httpRequest(url: string, { method = 'GET', headers = {}, body, t
       ? headers
       : { ...headers, 'content-length': Buffer.byteLength(body) };
   return new Promise((resolve, reject) => {
-    const req = request(url, { method, headers: framed, agent: false, timeout: timeoutMs }, (res) => {
+    const req = http.request(url, { method, headers: framed, agent: false, timeout: timeoutMs }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.once('error', reject);
@@ -50,4 +58,44 @@ export function httpRequest(url: string, { method = 'GET', headers = {}, body, t
     req.once('error', reject);
     req.end(body);
   });
+}
+
+export interface Reply {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders;
+  readonly rawHeaders: readonly string[];
+  readonly body: string;
+}
+
+export interface RequestOptions {
+  readonly method?: string;
+  /** An array value is sent as one header line per element. */
+  readonly headers?: OutgoingHttpHeaders;
+  readonly body?: string | Buffer;
+  readonly timeoutMs?: number;
+}
+
+export function request(url: string, { method = 'GET', headers = {}, body, timeoutMs = 5000 }: RequestOptions = {}): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, headers, agent: false, timeout: timeoutMs }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('error', reject);
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, rawHeaders: res.rawHeaders, body: Buffer.concat(chunks).toString('utf8') }));
+    });
+    req.on('timeout', () => req.destroy(new Error(`${method} ${url}: no answer in ${timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** JSON.parse of a reply body, typed loosely for assertions. */
+export function json(reply: Reply): Record<string, unknown> {
+  return JSON.parse(reply.body) as Record<string, unknown>;
+}
+
+/** The value of every Set-Cookie line. */
+export function setCookies(reply: Reply): string[] {
+  const value = reply.headers['set-cookie'];
+  return value === undefined ? [] : value;
 }

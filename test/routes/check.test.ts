@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { json, request } from '../../support/http-client.js';
+import { json, request } from '../../support/http.js';
 import { nowSeconds, signJws, withForgedPayload, tamperSignature } from '../../support/jws.js';
 import { KeyFiles } from '../../support/keys.js';
 import { startServiceInProcess, type InProcessService } from '../../support/service.js';

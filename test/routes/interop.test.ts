@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { SignJWT, createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
-import { json, request } from '../../support/http-client.js';
+import { json, request } from '../../support/http.js';
 import { SUPPORTED_ALGORITHMS, KeyFiles, isHmac, pairFor, type AsymmetricAlgorithm, type HmacAlgorithm } from '../../support/keys.js';
 import { startServiceInProcess, type InProcessService } from '../../support/service.js';
 import { ALICE, startStubAuthenticator, type StubAuthenticator } from '../../support/stub-authenticator.js';

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { json, request, setCookies } from '../../support/http-client.js';
+import { json, request, setCookies } from '../../support/http.js';
 import { nowSeconds, signJws, tamperSignature } from '../../support/jws.js';
 import { KeyFiles } from '../../support/keys.js';
 import { startServiceInProcess, type InProcessService } from '../../support/service.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, afterEach, before, describe, test } from 'node:test';
-import { json, request, setCookies, type Reply } from '../../support/http-client.js';
+import { json, request, setCookies, type Reply } from '../../support/http.js';
 import { KeyFiles, pairFor } from '../../support/keys.js';
 import { startServiceInProcess, type InProcessService } from '../../support/service.js';
 import { ALICE, ALICE_USER, refusedUrl, startStubAuthenticator, type StubAuthenticator } from '../../support/stub-authenticator.js';

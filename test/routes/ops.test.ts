@@ -4,7 +4,7 @@ import { loadConfig } from '../../src/config/index.js';
 import { replaceableKeySource } from '../../src/key-source.js';
 import { loadKeys, type KeySet } from '../../src/keys.js';
 import { createTokenSigner } from '../../src/token/sign.js';
-import { json, request } from '../../support/http-client.js';
+import { json, request } from '../../support/http.js';
 import { KeyFiles, generatePair } from '../../support/keys.js';
 import { startServiceInProcess, type InProcessService } from '../../support/service.js';
 import { startStubAuthenticator, type StubAuthenticator } from '../../support/stub-authenticator.js';

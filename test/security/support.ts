@@ -74,7 +74,7 @@ export async function startApp(env: Env, serverOptions: http.ServerOptions = {})
 // HTTP clients
 
 // The same one-connection, time-bounded client as the other suites.
-export { request, type Reply, type RequestOptions } from '../../support/http-client.js';
+export { request, type Reply, type RequestOptions } from '../../support/http.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Local stub servers
