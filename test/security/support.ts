@@ -4,11 +4,8 @@
  * Raw-socket requests and hand-made JWS come from the kit (support/raw-http.ts, support/jws.ts).
  */
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Service } from '../../src/service.js';
 import { startServiceInProcess } from '../../support/service.js';
 
@@ -22,28 +19,6 @@ export const SECRET = 'security-tests-secret-0123456789abcdef';
 
 /** Seconds since the epoch. */
 export { nowSeconds as now } from '../../support/jws.js';
-
-// ---------------------------------------------------------------------------------------------------
-// Temp files
-
-export interface TempDir {
-  readonly path: string;
-  write(name: string, content: string): string;
-  remove(): void;
-}
-
-export function tempDir(): TempDir {
-  const path = mkdtempSync(join(tmpdir(), 'jwt-auth-security-'));
-  return {
-    path,
-    write(name, content) {
-      const file = join(path, name);
-      writeFileSync(file, content, { mode: 0o600 });
-      return file;
-    },
-    remove: () => rmSync(path, { recursive: true, force: true }),
-  };
-}
 
 // ---------------------------------------------------------------------------------------------------
 // The service in-process
