@@ -21,6 +21,16 @@ export function decodeSegment(segment: string): Record<string, unknown> {
   return JSON.parse(Buffer.from(segment, 'base64url').toString('utf8')) as Record<string, unknown>;
 }
 
+/** A token's header, decoded (not verified). */
+export function headerOf(token: string): Record<string, unknown> {
+  return decodeSegment(token.split('.')[0] ?? '');
+}
+
+/** A token's claims, decoded (not verified). */
+export function payloadOf(token: string): Record<string, unknown> {
+  return decodeSegment(token.split('.')[1] ?? '');
+}
+
 /**
  * The signature of `input` under `alg` (the algorithm the caller claims, whatever the key);
  * `none` in any letter case is the empty signature.
@@ -74,7 +84,7 @@ export function withForgedPayload(token: string, payload: Readonly<Record<string
  * old signature (which no longer matches).
  */
 export function withForgedClaims(token: string, claims: Readonly<Record<string, unknown>>): string {
-  return withForgedPayload(token, { ...decodeSegment(token.split('.')[1] ?? ''), ...claims });
+  return withForgedPayload(token, { ...payloadOf(token), ...claims });
 }
 
 /** The same token with the first signature character changed: still canonical base64url. */

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { json, request, setCookies, type Reply } from '../../support/http.js';
+import { payloadOf } from '../../support/jws.js';
 import { KeyFiles, pairFor } from '../../support/keys.js';
 import { startServiceInProcess, type InProcessService } from '../../support/service.js';
 import { ALICE, ALICE_USER, refusedUrl, startStubAuthenticator, type StubAuthenticator } from '../../support/stub-authenticator.js';
@@ -23,10 +24,6 @@ after(async () => {
 });
 
 const JSON_LOGIN = { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ALICE) } as const;
-
-function payloadOf(token: string): Record<string, unknown> {
-  return JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
-}
 
 function assertNoToken(reply: Reply): void {
   assert.doesNotMatch(reply.body, /eyJ[\w-]+\.eyJ/);
