@@ -13,14 +13,12 @@
  *   BENCH_CONNECTIONS / BENCH_THREADS  wrk -c / -t (64 / 2)
  *   Service settings pass through (e.g. JWT_VERIFY_CACHE_SIZE, WORKERS, NODE_OPTIONS).
  */
-import { makeTempDir, removeTempDir } from '../test/integration/harness/temp-dir.js';
-import { startService } from '../test/integration/harness/service.js';
-import { makeSecret, mintToken } from '../test/integration/harness/tokens.js';
+import { makeTempDir, removeTempDir } from '../support/temp-dir.js';
+import { startServiceProcess } from '../support/service.js';
+import { makeSecret, mintToken } from '../support/tokens.js';
 import { privateMb, processTree, rssMb } from './lib/procfs.js';
 import { findWrk, runWrk, writeWrkScript } from './lib/wrk.js';
-
-/** A bad BENCH_* setting. */
-class SettingsError extends Error {}
+import { runMain, SettingsError } from './lib/main.js';
 
 const IDENTITY_HEADERS = 'sub:X-Auth-User,roles:X-Auth-Roles,name:X-Auth-Name';
 /** Service variables taken from our environment when set. */
@@ -54,7 +52,7 @@ async function main(): Promise<number> {
     const value = process.env[name];
     if (value !== undefined && value !== '') env[name] = value;
   }
-  let service: Awaited<ReturnType<typeof startService>> | undefined;
+  let service: Awaited<ReturnType<typeof startServiceProcess>> | undefined;
   const onSignal = (): void => {
     void (service?.stop() ?? Promise.resolve()).then(() => {
       removeTempDir(dir);
@@ -70,7 +68,7 @@ async function main(): Promise<number> {
       const token = await mintToken(secret, { sub: `user-${i}`, name: `User ${i}`, roles: i % 3 === 0 ? ['admin', 'user'] : ['user'] }, { expiresIn: expired ? -3600 : 3600 });
       authorizations.push(`Bearer ${token}`);
     }
-    service = await startService(env, { dir });
+    service = await startServiceProcess(env, { dir });
     const pid = service.process.pid;
     if (Number(env.WORKERS ?? '1') > 1) await new Promise((resolve) => setTimeout(resolve, 1500));
     const script = writeWrkScript(dir, 'rss', { authorizations });
@@ -112,13 +110,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    // A bad setting is reported as such; anything else with its stack.
-    console.error(error instanceof SettingsError ? error.message : error instanceof Error ? (error.stack ?? error.message) : error);
-    process.exitCode = error instanceof SettingsError ? 2 : 1;
-  },
-);
+runMain(main);

@@ -22,17 +22,15 @@
 import { writeFileSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
 import { spawnSync } from 'node:child_process';
-import { startService, type ServiceInstance } from '../test/integration/harness/service.js';
-import { findNginx } from '../test/integration/harness/nginx.js';
-import { makeTempDir, removeTempDir } from '../test/integration/harness/temp-dir.js';
-import { makeSecret, mintToken } from '../test/integration/harness/tokens.js';
-import { startBenchNginx, type BenchNginx } from './lib/nginx.js';
+import { startServiceProcess, type ServiceProcess } from '../support/service.js';
+import { findNginx } from '../support/nginx.js';
+import { makeTempDir, removeTempDir } from '../support/temp-dir.js';
+import { makeSecret, mintToken } from '../support/tokens.js';
+import { startNginx, type NginxInstance } from '../support/nginx.js';
 import { cpuSeconds, processTree, rssMb } from './lib/procfs.js';
 import { startBenchServer } from './lib/servers.js';
 import { findWrk, runWrk, writeWrkScript, type WrkLoad, type WrkResult } from './lib/wrk.js';
-
-/** A bad BENCH_* setting. */
-class SettingsError extends Error {}
+import { runMain, SettingsError } from './lib/main.js';
 
 const IDENTITY_HEADERS = 'sub:X-Auth-User,roles:X-Auth-Roles,name:X-Auth-Name';
 const ROW_IDS = ['B0', 'B1', 'B1R', 'B2', 'B3', 'B3d', 'R', 'B3w2', 'B4'] as const;
@@ -156,9 +154,9 @@ async function main(): Promise<number> {
     const reference = needs('R') ? track(await startBenchServer('reference', { dir, env: { JWT_SECRET: secret, JWT_VERIFY_CACHE_SIZE: '1000' }, probePath: '/check', probeStatus: 403 })) : undefined;
     const referenceUncached = needs('B1R') ? track(await startBenchServer('reference', { dir, env: { JWT_SECRET: secret, JWT_VERIFY_CACHE_SIZE: '0' }, probePath: '/check', probeStatus: 403 })) : undefined;
 
-    const services: Array<{ label: string; instance: ServiceInstance; pids: () => number[]; rssBefore: number }> = [];
-    const service = async (label: string, env: Record<string, string>, settle?: (pid: number) => Promise<void>): Promise<ServiceInstance> => {
-      const instance = track(await startService({ ...base, ...env }, { dir }));
+    const services: Array<{ label: string; instance: ServiceProcess; pids: () => number[]; rssBefore: number }> = [];
+    const service = async (label: string, env: Record<string, string>, settle?: (pid: number) => Promise<void>): Promise<ServiceProcess> => {
+      const instance = track(await startServiceProcess({ ...base, ...env }, { dir }));
       await settle?.(instance.process.pid);
       const pids = (): number[] => processTree(instance.process.pid);
       services.push({ label, instance, pids, rssBefore: rssMb(pids()) });
@@ -192,17 +190,17 @@ server {
         proxy_pass http://app;
     }
 }`;
-    let nginxPlain: BenchNginx | undefined;
-    let nginxCached: BenchNginx | undefined;
+    let nginxPlain: NginxInstance | undefined;
+    let nginxCached: NginxInstance | undefined;
     if (upstream && needs('B0', 'B1')) {
-      nginxPlain = track(await startBenchNginx({ dir, jwtAuthAddr: (uncached ?? alone ?? cached)?.addr ?? '127.0.0.1:9', appAddr: upstream.addr, workers: 1, accessLog: false, extraServers: b0Server, extraPorts: 1 }));
+      nginxPlain = track(await startNginx({ dir, jwtAuthAddr: (uncached ?? alone ?? cached)?.addr ?? '127.0.0.1:9', appAddr: upstream.addr, workers: 1, accessLog: false, extraServers: b0Server, extraPorts: 1 }));
     }
-    let nginxReference: BenchNginx | undefined;
+    let nginxReference: NginxInstance | undefined;
     if (upstream && referenceUncached) {
-      nginxReference = track(await startBenchNginx({ dir, jwtAuthAddr: referenceUncached.addr, appAddr: upstream.addr, workers: 1, accessLog: false }));
+      nginxReference = track(await startNginx({ dir, jwtAuthAddr: referenceUncached.addr, appAddr: upstream.addr, workers: 1, accessLog: false }));
     }
     if (upstream && cached) {
-      nginxCached = track(await startBenchNginx({ dir, jwtAuthAddr: cached.addr, appAddr: upstream.addr, workers: 1, accessLog: false, cache: true }));
+      nginxCached = track(await startNginx({ dir, jwtAuthAddr: cached.addr, appAddr: upstream.addr, workers: 1, accessLog: false, cache: true }));
     }
 
     const auth = { Authorization: authorization };
@@ -381,13 +379,4 @@ function summarise(rows: readonly Row[], measured: ReadonlyMap<RowId, Measured>,
   return { table, cpuTable, targets, rows: summaries, failedRows };
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    // A bad setting is reported as such; anything else with its stack.
-    console.error(error instanceof SettingsError ? error.message : error instanceof Error ? (error.stack ?? error.message) : error);
-    process.exitCode = error instanceof SettingsError ? 2 : 1;
-  },
-);
+runMain(main);

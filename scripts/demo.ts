@@ -2,20 +2,20 @@
  * `npm run demo`: the whole scenario on loopback, started from this checkout — nginx with the
  * repository's nginx/ files, the service with keys generated into .local/demo/, and the demo
  * authenticator (Flask, or its Node stand-in) that also serves the protected pages. It is the same
- * stack the end-to-end tests start, through the same harness. Ctrl-C stops everything.
+ * stack the end-to-end tests start, through the same kit (support/). Ctrl-C stops everything.
  */
 import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { flaskProblem, startFlaskAuthenticator, startNodeAuthenticator, type AuthenticatorInstance } from '../test/integration/harness/authenticator.js';
-import { findNginx, startNginx, type NginxInstance } from '../test/integration/harness/nginx.js';
-import { REPO_ROOT, SERVICE_CLI } from '../test/integration/harness/paths.js';
-import type { ManagedProcess } from '../test/integration/harness/process.js';
-import { freePort, LOOPBACK } from '../test/integration/harness/ports.js';
-import { startService, type ServiceInstance } from '../test/integration/harness/service.js';
-import { IDENTITY_HEADERS } from '../test/integration/harness/stack.js';
-import { makeTempDir, removeTempDir } from '../test/integration/harness/temp-dir.js';
+import { flaskProblem, startFlaskAuthenticator, startNodeAuthenticator, type AuthenticatorInstance } from '../support/authenticator.js';
+import { findNginx, startNginx, type NginxInstance } from '../support/nginx.js';
+import { REPO_ROOT, SERVICE_CLI } from '../support/paths.js';
+import type { ManagedProcess } from '../support/process.js';
+import { freePort, LOOPBACK } from '../support/ports.js';
+import { startServiceProcess, type ServiceProcess } from '../support/service.js';
+import { IDENTITY_HEADERS } from '../support/stack.js';
+import { makeTempDir, removeTempDir } from '../support/temp-dir.js';
 
 const KEY_DIR = join(REPO_ROOT, '.local', 'demo', 'keys');
 const COOKIE = 'jwt_auth';
@@ -84,7 +84,7 @@ async function main(): Promise<void> {
     const authenticator: AuthenticatorInstance = problem === undefined ? await startFlaskAuthenticator({ dir }) : await startNodeAuthenticator({ dir });
     running.push(authenticator);
 
-    const service: ServiceInstance = await startService(
+    const service: ServiceProcess = await startServiceProcess(
       {
         JWT_SECRET_FILE: secretFile,
         JWT_ISSUER: 'nginx-jwt-auth-demo',
@@ -106,7 +106,7 @@ async function main(): Promise<void> {
     if (findNginx() === undefined) {
       console.log('nginx is not installed, so the demo runs without it. Install it with:\n  sudo apt-get install -y nginx    (or set NGINX_BIN to an nginx binary)');
     } else {
-      nginx = await startNginx({ JWT_AUTH_ADDR: service.addr, APP_ADDR: authenticator.addr, NGINX_PORT: String(await nginxPort()) }, { dir });
+      nginx = await startNginx({ jwtAuthAddr: service.addr, appAddr: authenticator.addr, port: await nginxPort(), dir });
       running.push(nginx);
     }
     console.log(instructions(nginx?.url ?? service.url, nginx !== undefined, `${authenticator.url} (${problem === undefined ? 'Flask' : 'Node stand-in'})`));

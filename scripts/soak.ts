@@ -1,5 +1,5 @@
 /**
- * `npm run soak`: a bounded soak through a real nginx (the test harness's stack: nginx with the
+ * `npm run soak`: a bounded soak through a real nginx (the test kit's stack, support/stack.ts: nginx with the
  * repository's configuration, the service, the Flask authenticator), at a fixed request rate, with a
  * mix of valid, expired and forged tokens and logins. Every answer is checked against the decision it
  * must get; the service's RSS is sampled. Loopback only; stops by itself.
@@ -10,9 +10,10 @@
  */
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import { httpRequest } from '../test/integration/harness/http.js';
-import { startStack, type Stack } from '../test/integration/harness/stack.js';
-import { mintToken, tamperPayload, unsecuredToken } from '../test/integration/harness/tokens.js';
+import { httpRequest } from '../support/http.js';
+import { startStack, type Stack } from '../support/stack.js';
+import { unsecuredToken, withForgedClaims } from '../support/jws.js';
+import { mintToken } from '../support/tokens.js';
 
 const DURATION_S = Number(process.env.SOAK_DURATION ?? 60);
 const RATE = Number(process.env.SOAK_RATE ?? 300);
@@ -45,7 +46,7 @@ async function buildCases(stack: Stack): Promise<Case[]> {
     { name: 'alice-admin', path: '/admin/soak', token: alice, status: 200, user: 'alice' },
     { name: 'bob-admin', path: '/admin/soak', token: bob, status: 403 },
     { name: 'expired', path: '/whoami', token: expired, status: 403 },
-    { name: 'tampered', path: '/whoami', token: tamperPayload(bob, { sub: 'alice', roles: ['admin'] }), status: 403 },
+    { name: 'tampered', path: '/whoami', token: withForgedClaims(bob, { sub: 'alice', roles: ['admin'] }), status: 403 },
     { name: 'alg-none', path: '/whoami', token: unsecuredToken({ sub: 'alice' }), status: 403 },
     { name: 'other-key', path: '/whoami', token: otherKey, status: 403 },
     { name: 'no-token', path: '/whoami', token: undefined, status: 403 },

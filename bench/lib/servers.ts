@@ -1,11 +1,11 @@
 /**
- * The benchmark's own loopback servers (bench/servers/*.ts) and the service, as child processes
- * started through the test harness, each with a free port and a log file in the run's folder.
+ * The benchmark's own loopback servers (bench/servers/*.ts) as child processes
+ * started through the test kit (support/process.ts), each with a free port and a log file in the run's folder.
  */
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, LOOPBACK } from '../../test/integration/harness/ports.js';
-import { startProcess, waitForHttp, type ManagedProcess } from '../../test/integration/harness/process.js';
+import { freePort, LOOPBACK } from '../../support/ports.js';
+import { startProcess, waitForHttp, type ManagedProcess } from '../../support/process.js';
 
 const SERVERS_DIR = fileURLToPath(new URL('../servers/', import.meta.url));
 

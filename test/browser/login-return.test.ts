@@ -8,9 +8,9 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { Route } from 'playwright-core';
-import { launchLoopbackBrowser, withScreenshot, type LoopbackBrowser } from '../integration/harness/browser.js';
-import { chromiumPrerequisite, flaskPrerequisite, nginxPrerequisite, requireOrSkip } from '../integration/harness/prerequisites.js';
-import { startStack, withDiagnostics, type Stack } from '../integration/harness/stack.js';
+import { launchLoopbackBrowser, withScreenshot, type LoopbackBrowser } from '../../support/browser.js';
+import { chromiumPrerequisite, flaskPrerequisite, nginxPrerequisite, requireOrSkip } from '../../support/prerequisites.js';
+import { startStack, withDiagnostics, type Stack } from '../../support/stack.js';
 
 const skip = requireOrSkip(nginxPrerequisite(), flaskPrerequisite(), chromiumPrerequisite());
 const SUITE = { skip, timeout: 180_000 };

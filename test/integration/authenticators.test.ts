@@ -9,11 +9,11 @@ import { randomBytes, scryptSync } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { pythonBin, startFlaskAuthenticator, startNodeAuthenticator, type AuthenticatorInstance, type AuthenticatorOptions } from './harness/authenticator.js';
-import { httpRequest } from './harness/http.js';
-import { FLASK_APP, NODE_AUTHENTICATOR } from './harness/paths.js';
-import { flaskPrerequisite, requireOrSkip } from './harness/prerequisites.js';
-import { makeTempDir, removeTempDir } from './harness/temp-dir.js';
+import { pythonBin, startFlaskAuthenticator, startNodeAuthenticator, type AuthenticatorInstance, type AuthenticatorOptions } from '../../support/authenticator.js';
+import { httpRequest } from '../../support/http.js';
+import { FLASK_APP, NODE_AUTHENTICATOR } from '../../support/paths.js';
+import { flaskPrerequisite, requireOrSkip } from '../../support/prerequisites.js';
+import { makeTempDir, removeTempDir } from '../../support/temp-dir.js';
 
 const flaskSkip = requireOrSkip(flaskPrerequisite());
 

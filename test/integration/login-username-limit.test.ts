@@ -7,13 +7,14 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startFlaskAuthenticator, type AuthenticatorInstance } from './harness/authenticator.js';
-import { httpRequest, type HttpResponse } from './harness/http.js';
-import { flaskPrerequisite, requireOrSkip } from './harness/prerequisites.js';
-import { startRecordingProxy, type RecordingProxy } from './harness/recording-proxy.js';
-import { makeTempDir, removeTempDir } from './harness/temp-dir.js';
-import { startService, type RunningService } from '../helpers/service.js';
-import { hmacSecret } from '../helpers/keys.js';
+import { startFlaskAuthenticator, type AuthenticatorInstance } from '../../support/authenticator.js';
+import { httpRequest, type HttpResponse } from '../../support/http.js';
+import { payloadOf } from '../../support/jws.js';
+import { flaskPrerequisite, requireOrSkip } from '../../support/prerequisites.js';
+import { startRecordingProxy, type RecordingProxy } from '../../support/recording-proxy.js';
+import { makeTempDir, removeTempDir } from '../../support/temp-dir.js';
+import { startServiceInProcess, type InProcessService } from '../../support/service.js';
+import { hmacSecret } from '../../support/keys.js';
 
 const skip = requireOrSkip(flaskPrerequisite());
 
@@ -41,7 +42,7 @@ describe('the per-username limit holds against the Flask authenticator, whatever
   let dir = '';
   let flask: AuthenticatorInstance | undefined;
   let recorder: RecordingProxy | undefined;
-  let svc: RunningService | undefined;
+  let svc: InProcessService | undefined;
   const f = (): AuthenticatorInstance => {
     assert.ok(flask, 'Flask not started');
     return flask;
@@ -50,7 +51,7 @@ describe('the per-username limit holds against the Flask authenticator, whatever
     assert.ok(recorder, 'recorder not started');
     return recorder;
   };
-  const service = (): RunningService => {
+  const service = (): InProcessService => {
     assert.ok(svc, 'service not started');
     return svc;
   };
@@ -59,7 +60,7 @@ describe('the per-username limit holds against the Flask authenticator, whatever
     dir = makeTempDir('login-username-limit');
     flask = await startFlaskAuthenticator({ dir });
     recorder = await startRecordingProxy(flask.addr);
-    svc = await startService({ JWT_SECRET: hmacSecret(), AUTHENTICATOR_URL: `http://${recorder.addr}/login`, LOGIN_MAX_FAILURES_PER_USER: '2', LOGIN_MAX_FAILURES_PER_IP: '1000', LOGIN_FAILURE_WINDOW: '10m', LOG_LEVEL: 'silent' });
+    svc = await startServiceInProcess({ JWT_SECRET: hmacSecret(), AUTHENTICATOR_URL: `http://${recorder.addr}/login`, LOGIN_MAX_FAILURES_PER_USER: '2', LOGIN_MAX_FAILURES_PER_IP: '1000', LOGIN_FAILURE_WINDOW: '10m', LOG_LEVEL: 'silent' });
   }, { timeout: 60_000 });
   after(async () => {
     await svc?.close();
@@ -99,7 +100,7 @@ describe('the per-username limit holds against the Flask authenticator, whatever
   });
 
   it('a success cannot reset another user\'s count: the polyglot with bob\'s own password is refused, and bob\'s own login leaves alice\'s failures', async () => {
-    const limited = await startService({ JWT_SECRET: hmacSecret(), AUTHENTICATOR_URL: `http://${rec().addr}/login`, LOGIN_MAX_FAILURES_PER_USER: '2', LOGIN_MAX_FAILURES_PER_IP: '1000', LOG_LEVEL: 'silent' });
+    const limited = await startServiceInProcess({ JWT_SECRET: hmacSecret(), AUTHENTICATOR_URL: `http://${rec().addr}/login`, LOGIN_MAX_FAILURES_PER_USER: '2', LOGIN_MAX_FAILURES_PER_IP: '1000', LOG_LEVEL: 'silent' });
     try {
       const loginHere = (body: Body): Promise<HttpResponse> => post(`${limited.url}/login`, body);
       assert.equal((await loginHere(json({ username: 'alice', password: 'wrong-1' }))).status, 401);
@@ -110,7 +111,7 @@ describe('the per-username limit holds against the Flask authenticator, whatever
       // Sent as a plain form, the service and Flask both read bob: bob logs in, and only bob.
       const asForm = await loginHere({ contentType: 'application/x-www-form-urlencoded', body: polyglot('alice', 'bob', 'bob-password') });
       assert.equal(asForm.status, 200);
-      assert.equal(JSON.parse(Buffer.from(String(asForm.json().token).split('.')[1] ?? '', 'base64url').toString()).sub, 'bob');
+      assert.equal(payloadOf(String(asForm.json().token)).sub, 'bob');
       assert.equal((await loginHere(json({ username: 'alice', password: 'wrong-2' }))).status, 401);
       assert.equal((await loginHere(json({ username: 'alice', password: ALICE_RIGHT }))).status, 429, 'alice\'s two failures still count');
     } finally {

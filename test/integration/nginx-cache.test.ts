@@ -17,13 +17,14 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { startBenchNginx, type BenchNginx } from '../../bench/lib/nginx.js';
-import { httpRequest, type HttpResponse } from './harness/http.js';
-import { nginxPrerequisite, njsPrerequisite, requireOrSkip } from './harness/prerequisites.js';
-import { startRecordingProxy, type RecordingProxy } from './harness/recording-proxy.js';
-import { startService, type ServiceInstance } from './harness/service.js';
-import { makeTempDir, removeTempDir } from './harness/temp-dir.js';
-import { makeSecret, mintToken, tamperPayload } from './harness/tokens.js';
+import { startNginx, type NginxInstance } from '../../support/nginx.js';
+import { httpRequest, type HttpResponse } from '../../support/http.js';
+import { nginxPrerequisite, njsPrerequisite, requireOrSkip } from '../../support/prerequisites.js';
+import { startRecordingProxy, type RecordingProxy } from '../../support/recording-proxy.js';
+import { startServiceProcess, type ServiceProcess } from '../../support/service.js';
+import { makeTempDir, removeTempDir } from '../../support/temp-dir.js';
+import { payloadOf, withForgedClaims } from '../../support/jws.js';
+import { makeSecret, mintToken } from '../../support/tokens.js';
 
 const skip = requireOrSkip(nginxPrerequisite(), njsPrerequisite());
 const SUITE = { skip, timeout: 60_000 };
@@ -57,10 +58,10 @@ describe('nginx decision caching (snippets/jwt-auth-cache.conf)', SUITE, () => {
   let dir: string | undefined;
   let secret = '';
   let app: http.Server | undefined;
-  let service: ServiceInstance | undefined;
+  let service: ServiceProcess | undefined;
   let recorder: RecordingProxy | undefined;
-  let otherService: ServiceInstance | undefined;
-  let nginx: BenchNginx | undefined;
+  let otherService: ServiceProcess | undefined;
+  let nginx: NginxInstance | undefined;
   let editorUrl = '';
   let tenantBUrl = '';
   let app2Url = '';
@@ -77,7 +78,7 @@ describe('nginx decision caching (snippets/jwt-auth-cache.conf)', SUITE, () => {
     });
     app.listen(0, '127.0.0.1');
     await once(app, 'listening');
-    service = await startService(
+    service = await startServiceProcess(
       {
         JWT_SECRET: secret,
         IDENTITY_HEADERS: 'sub:X-Auth-User,roles:X-Auth-Roles,name:X-Auth-Name',
@@ -90,9 +91,9 @@ describe('nginx decision caching (snippets/jwt-auth-cache.conf)', SUITE, () => {
     );
     recorder = await startRecordingProxy(service.addr);
     // A second application's own auth service, with a key of its own.
-    const app2Service = await startService({ JWT_SECRET: otherSecret, IDENTITY_HEADERS: 'sub:X-Auth-User', CHECK_CACHE_MAX_AGE: '60s' }, { dir });
+    const app2Service = await startServiceProcess({ JWT_SECRET: otherSecret, IDENTITY_HEADERS: 'sub:X-Auth-User', CHECK_CACHE_MAX_AGE: '60s' }, { dir });
     otherService = app2Service;
-    nginx = await startBenchNginx({
+    nginx = await startNginx({
       dir,
       jwtAuthAddr: recorder.addr,
       appAddr: `127.0.0.1:${(app.address() as AddressInfo).port}`,
@@ -195,7 +196,7 @@ ${cachedServerBody('jwt_auth_app2/check')}
     assert.equal(await checksDuring(async () => void (reply = await get('/', bearer(bob)))), 1);
     assert.equal(reply?.json<Seen>().user, 'bob');
     // A forged token that claims alice's identity is asked about too, and denied.
-    const forged = tamperPayload(bob, { sub: 'alice', roles: ['admin'] });
+    const forged = withForgedClaims(bob, { sub: 'alice', roles: ['admin'] });
     assert.equal(await checksDuring(async () => void (reply = await get('/', bearer(forged)))), 1);
     assert.equal(reply?.status, 403);
   });
@@ -305,7 +306,7 @@ ${cachedServerBody('jwt_auth_app2/check')}
 
   spec("a cached allow never outlives the token's exp, though CHECK_CACHE_MAX_AGE is 60 s", async () => {
     const shortLived = await mintToken(secret, { sub: 'carol', roles: ['user'] }, { expiresIn: 2 });
-    const exp = (JSON.parse(Buffer.from(shortLived.split('.')[1] ?? '', 'base64url').toString('utf8')) as { exp: number }).exp;
+    const exp = (payloadOf(shortLived) as { exp: number }).exp;
     assert.equal((await get('/', bearer(shortLived))).status, 200);
     assert.equal(await checksDuring(async () => void assert.equal((await get('/', bearer(shortLived))).status, 200)), 0, 'cached while valid');
     // One second past exp: nginx's clock has whole seconds.

@@ -6,9 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe } from 'node:test';
-import type { HttpResponse } from './harness/http.js';
-import { flaskPrerequisite, nginxPrerequisite, requireOrSkip } from './harness/prerequisites.js';
-import { useStack } from './harness/stack.js';
+import type { HttpResponse } from '../../support/http.js';
+import { flaskPrerequisite, nginxPrerequisite, requireOrSkip } from '../../support/prerequisites.js';
+import { useStack } from '../../support/stack.js';
 
 const skip = requireOrSkip(nginxPrerequisite(), flaskPrerequisite());
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };

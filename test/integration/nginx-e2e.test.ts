@@ -8,10 +8,11 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import type { HttpResponse } from './harness/http.js';
-import { flaskPrerequisite, nginxPrerequisite, requireOrSkip } from './harness/prerequisites.js';
-import { startStack, useStack, withDiagnostics, type Stack } from './harness/stack.js';
-import { mintToken, tamperPayload, unsecuredToken } from './harness/tokens.js';
+import type { HttpResponse } from '../../support/http.js';
+import { flaskPrerequisite, nginxPrerequisite, requireOrSkip } from '../../support/prerequisites.js';
+import { startStack, useStack, withDiagnostics, type Stack } from '../../support/stack.js';
+import { unsecuredToken, withForgedClaims } from '../../support/jws.js';
+import { mintToken } from '../../support/tokens.js';
 
 const skip = requireOrSkip(nginxPrerequisite(), flaskPrerequisite());
 const SUITE = { skip, timeout: 120_000 };
@@ -169,7 +170,7 @@ describe('nginx in front of nginx-jwt-auth (default 403 mode)', SUITE, () => {
   describe('7. tokens that must be refused', () => {
     const cases: Array<{ name: string; token: (stack: Stack) => Promise<string> }> = [
       { name: 'expired an hour ago', token: (st) => st.mint(ALICE, { expiresIn: -3600 }) },
-      { name: 'payload changed after signing (roles raised)', token: async (st) => tamperPayload(await st.mint(BOB), { roles: ['admin'] }) },
+      { name: 'payload changed after signing (roles raised)', token: async (st) => withForgedClaims(await st.mint(BOB), { roles: ['admin'] }) },
       { name: 'signature cut off', token: async (st) => `${(await st.mint(ALICE)).split('.').slice(0, 2).join('.')}.` },
       { name: 'signed with another secret', token: () => mintToken('another-secret-of-at-least-32-bytes-length', ALICE) },
       { name: 'unsigned (alg: none)', token: async () => unsecuredToken(ALICE) },

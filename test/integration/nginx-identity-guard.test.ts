@@ -11,13 +11,13 @@ import { once } from 'node:events';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { startBenchNginx, type BenchNginx } from '../../bench/lib/nginx.js';
-import { httpRequest } from './harness/http.js';
-import { nginxPrerequisite, requireOrSkip } from './harness/prerequisites.js';
-import { startService, type ServiceInstance } from './harness/service.js';
-import { IDENTITY_HEADERS } from './harness/stack.js';
-import { makeTempDir, removeTempDir } from './harness/temp-dir.js';
-import { makeSecret, mintToken } from './harness/tokens.js';
+import { startNginx, type NginxInstance } from '../../support/nginx.js';
+import { httpRequest } from '../../support/http.js';
+import { nginxPrerequisite, requireOrSkip } from '../../support/prerequisites.js';
+import { startServiceProcess, type ServiceProcess } from '../../support/service.js';
+import { IDENTITY_HEADERS } from '../../support/stack.js';
+import { makeTempDir, removeTempDir } from '../../support/temp-dir.js';
+import { makeSecret, mintToken } from '../../support/tokens.js';
 
 const skip = requireOrSkip(nginxPrerequisite());
 
@@ -78,8 +78,8 @@ function identityOf(headers: http.IncomingHttpHeaders): Record<string, string> {
 describe('client-sent identity headers never reach the app, whatever the location layout', { skip, timeout: 60_000 }, () => {
   let dir = '';
   let secret = '';
-  let service: ServiceInstance | undefined;
-  let nginx: BenchNginx | undefined;
+  let service: ServiceProcess | undefined;
+  let nginx: NginxInstance | undefined;
   let app: http.Server | undefined;
   let base = '';
   let bob = '';
@@ -99,8 +99,8 @@ describe('client-sent identity headers never reach the app, whatever the locatio
     });
     app.listen(0, '127.0.0.1');
     await once(app, 'listening');
-    service = await startService({ JWT_SECRET: secret, IDENTITY_HEADERS }, { dir });
-    nginx = await startBenchNginx({
+    service = await startServiceProcess({ JWT_SECRET: secret, IDENTITY_HEADERS }, { dir });
+    nginx = await startNginx({
       dir,
       jwtAuthAddr: service.addr,
       appAddr: `127.0.0.1:${(app.address() as AddressInfo).port}`,

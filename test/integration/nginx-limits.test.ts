@@ -5,10 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe } from 'node:test';
-import { rawCheck, rawHeader, rawRequest, type RawReply } from '../security/support.js';
-import { httpRequest } from './harness/http.js';
-import { flaskPrerequisite, nginxPrerequisite, requireOrSkip } from './harness/prerequisites.js';
-import { useStack } from './harness/stack.js';
+import { rawCheck, rawHeader, rawRequest, type RawReply } from '../../support/raw-http.js';
+import { httpRequest } from '../../support/http.js';
+import { flaskPrerequisite, nginxPrerequisite, requireOrSkip } from '../../support/prerequisites.js';
+import { useStack } from '../../support/stack.js';
 
 const skip = requireOrSkip(nginxPrerequisite(), flaskPrerequisite());
 const SUITE = { skip, timeout: 120_000 };

@@ -11,14 +11,14 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { httpRequest } from './harness/http.js';
-import { startNginx, type NginxInstance } from './harness/nginx.js';
-import { flaskPrerequisite, nginxPrerequisite, requireOrSkip } from './harness/prerequisites.js';
-import { startFlaskRouterApp, startKoaRouterApp, startServletStyleApp, type HandlerAnswer, type RoutingApp } from './harness/routing-apps.js';
-import { startService, type ServiceInstance } from './harness/service.js';
-import { IDENTITY_HEADERS } from './harness/stack.js';
-import { makeTempDir, removeTempDir } from './harness/temp-dir.js';
-import { makeSecret, mintToken } from './harness/tokens.js';
+import { httpRequest } from '../../support/http.js';
+import { startNginx, type NginxInstance } from '../../support/nginx.js';
+import { flaskPrerequisite, nginxPrerequisite, requireOrSkip } from '../../support/prerequisites.js';
+import { startFlaskRouterApp, startKoaRouterApp, startServletStyleApp, type HandlerAnswer, type RoutingApp } from '../../support/routing-apps.js';
+import { startServiceProcess, type ServiceProcess } from '../../support/service.js';
+import { IDENTITY_HEADERS } from '../../support/stack.js';
+import { makeTempDir, removeTempDir } from '../../support/temp-dir.js';
+import { makeSecret, mintToken } from '../../support/tokens.js';
 
 const skip = requireOrSkip(nginxPrerequisite(), flaskPrerequisite());
 
@@ -54,7 +54,7 @@ const APPS: ReadonlyArray<[string, (dir: string) => Promise<RoutingApp>, boolean
 describe('restricted locations hold whatever the app behind nginx does with the path', { skip, timeout: 120_000 }, () => {
   let dir = '';
   let secret = '';
-  let service: ServiceInstance | undefined;
+  let service: ServiceProcess | undefined;
   let user = '';
   let admin = '';
   const running: Array<{ stop(): Promise<void> }> = [];
@@ -62,7 +62,7 @@ describe('restricted locations hold whatever the app behind nginx does with the 
   before(async () => {
     dir = makeTempDir('nginx-routing');
     secret = makeSecret();
-    service = await startService({ JWT_SECRET: secret, IDENTITY_HEADERS }, { dir });
+    service = await startServiceProcess({ JWT_SECRET: secret, IDENTITY_HEADERS }, { dir });
     running.push(service);
     user = await mintToken(secret, { sub: 'bob', roles: ['user'] });
     admin = await mintToken(secret, { sub: 'alice', roles: ['admin', 'user'] });
@@ -92,7 +92,7 @@ describe('restricted locations hold whatever the app behind nginx does with the 
         running.push(app);
         const own = join(dir, `app-${index}`);
         mkdirSync(own, { mode: 0o755 });
-        nginx = await startNginx({ JWT_AUTH_ADDR: service.addr, APP_ADDR: app.addr }, { dir: own });
+        nginx = await startNginx({ jwtAuthAddr: service.addr, appAddr: app.addr, dir: own });
         running.push(nginx);
       });
 

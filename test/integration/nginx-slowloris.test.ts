@@ -1,10 +1,9 @@
 /**
  * Slow clients through a real nginx: the repository's nginx/ configuration in front of the service
- * and the app, via the harness's stack, with the timeouts and limits exactly as shipped.
+ * and the app, via the kit's stack (support/stack.ts), with the timeouts and limits exactly as shipped.
  *
  * What must hold: one address holding more slowloris connections (request headers trickled a byte
- * at a time) than the 2 workers x 1024 connections nginx.conf used to allow does not keep a
- * legitimate request out; nginx itself cuts every one of them at client_header_timeout although
+ * at a time) than 2 workers x 1024 connections could hold does not keep a legitimate request out; nginx itself cuts every one of them at client_header_timeout although
  * each keeps sending; and limit_conn caps the requests one address has in flight once their headers
  * are in, with a 429. Needs `npm run build`, nginx, Flask, and room for ~2 300 open files in this
  * process (skipped when `ulimit -n` is lower, failed under CI=true).
@@ -16,10 +15,10 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { after, describe } from 'node:test';
-import type { HttpResponse } from './harness/http.js';
-import { LOOPBACK } from './harness/ports.js';
-import { flaskPrerequisite, nginxPrerequisite, requireOrSkip, type Prerequisite } from './harness/prerequisites.js';
-import { useStack, type Stack } from './harness/stack.js';
+import type { HttpResponse } from '../../support/http.js';
+import { LOOPBACK } from '../../support/ports.js';
+import { flaskPrerequisite, nginxPrerequisite, requireOrSkip, type Prerequisite } from '../../support/prerequisites.js';
+import { useStack, type Stack } from '../../support/stack.js';
 
 /** More than the 2 x 1024 connections of the old config on this 2-core machine (2 043 locked it). */
 const SLOW_CLIENTS = 2_200;

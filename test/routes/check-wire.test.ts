@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import type http from 'node:http';
-import net, { type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { loadConfig } from '../../src/config/index.js';
 import { createCheckAnswerWriter } from '../../src/check/answer.js';
@@ -16,9 +16,10 @@ import { createApp } from '../../src/http/app.js';
 import { createHttpServer } from '../../src/http/server.js';
 import { createLogger } from '../../src/logging.js';
 import { createService } from '../../src/service.js';
-import { nowSeconds, signJws } from '../helpers/jws.js';
-import { hmacSecret } from '../helpers/keys.js';
-import { startService, type RunningService } from '../helpers/service.js';
+import { nowSeconds, signJws } from '../../support/jws.js';
+import { hmacSecret } from '../../support/keys.js';
+import { rawRequest } from '../../support/raw-http.js';
+import { startServiceInProcess, type InProcessService } from '../../support/service.js';
 
 const SECRET = hmacSecret();
 const IDENTITY = 'sub:X-Auth-User,roles:X-Auth-Roles,name:X-Auth-Name';
@@ -26,16 +27,8 @@ const token = signJws({ alg: 'HS256', typ: 'JWT' }, { sub: 'alice', roles: ['adm
 
 /** Sends one raw request and returns the answer with Date and Keep-Alive lines (they vary) removed. */
 async function exchange(url: string, lines: readonly string[]): Promise<string> {
-  const { port } = new URL(url);
-  const socket = net.connect(Number(port), '127.0.0.1');
-  await once(socket, 'connect');
-  socket.write(`${lines.join('\r\n')}\r\nHost: test\r\nConnection: close\r\n\r\n`);
-  const chunks: Buffer[] = [];
-  socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-  await once(socket, 'end');
-  return Buffer.concat(chunks)
-    .toString('latin1')
-    .replace(/^(Date|Keep-Alive): [^\r]*\r\n/gm, '');
+  const reply = await rawRequest(Number(new URL(url).port), `${lines.join('\r\n')}\r\nHost: test\r\nConnection: close\r\n\r\n`);
+  return reply.raw.replace(/^(Date|Keep-Alive): [^\r]*\r\n/gm, '');
 }
 
 const ALLOW = [
@@ -68,11 +61,11 @@ const deny = (status: string, code: string, extra: readonly string[] = []) => {
 };
 const headOnly = (answer: string): string => answer.slice(0, answer.indexOf('\r\n\r\n') + 4);
 
-let svc403: RunningService;
-let svc401: RunningService;
+let svc403: InProcessService;
+let svc401: InProcessService;
 before(async () => {
-  svc403 = await startService({ JWT_SECRET: SECRET, IDENTITY_HEADERS: IDENTITY, LOG_LEVEL: 'silent' });
-  svc401 = await startService({ JWT_SECRET: SECRET, IDENTITY_HEADERS: IDENTITY, LOG_LEVEL: 'silent', CHECK_UNAUTHENTICATED_STATUS: '401', CHECK_CACHE_MAX_AGE: '60' });
+  svc403 = await startServiceInProcess({ JWT_SECRET: SECRET, IDENTITY_HEADERS: IDENTITY, LOG_LEVEL: 'silent' });
+  svc401 = await startServiceInProcess({ JWT_SECRET: SECRET, IDENTITY_HEADERS: IDENTITY, LOG_LEVEL: 'silent', CHECK_UNAUTHENTICATED_STATUS: '401', CHECK_CACHE_MAX_AGE: '60' });
 });
 after(async () => {
   await svc403?.close();

@@ -1,20 +1,20 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { json, request } from '../helpers/http.js';
-import { nowSeconds, signJws, tamperPayload, tamperSignature } from '../helpers/jws.js';
-import { KeyFiles } from '../helpers/keys.js';
-import { startService, type RunningService } from '../helpers/service.js';
+import { json, request } from '../../support/http.js';
+import { nowSeconds, signJws, withForgedPayload, tamperSignature } from '../../support/jws.js';
+import { KeyFiles } from '../../support/keys.js';
+import { startServiceInProcess, type InProcessService } from '../../support/service.js';
 
 const files = new KeyFiles();
 const SECRET = files.secret('HS256');
-let svc: RunningService;
-let svc401: RunningService;
+let svc: InProcessService;
+let svc401: InProcessService;
 
 before(async () => {
   // LOG_DENY_RATE=0: a test below looks for one deny's line among the many this file makes in a second.
   const env = { ...files.env('HS256'), IDENTITY_HEADERS: 'sub:X-Auth-User,roles:X-Auth-Roles', TOKEN_COOKIE: 'jwt', LOG_DENY_RATE: '0' };
-  svc = await startService(env);
-  svc401 = await startService({ ...env, CHECK_UNAUTHENTICATED_STATUS: '401' });
+  svc = await startServiceInProcess(env);
+  svc401 = await startServiceInProcess({ ...env, CHECK_UNAUTHENTICATED_STATUS: '401' });
 });
 after(async () => {
   await svc?.close();
@@ -51,7 +51,7 @@ describe('the issue\'s acceptance cases over a real socket', { timeout: 30_000 }
   const cases: Array<[name: string, make: () => string, status: number, code: string | undefined]> = [
     ['a good token', () => token(), 200, undefined],
     ['an expired token', () => token({ exp: nowSeconds() - 3600 }), 403, 'token_expired'],
-    ['a tampered payload', () => tamperPayload(token(), { sub: 'admin', exp: nowSeconds() + 3600 }), 403, 'token_signature_invalid'],
+    ['a tampered payload', () => withForgedPayload(token(), { sub: 'admin', exp: nowSeconds() + 3600 }), 403, 'token_signature_invalid'],
     ['a tampered signature', () => tamperSignature(token()), 403, 'token_signature_invalid'],
     ['an alg none token', () => signJws({ alg: 'none', typ: 'JWT' }, { sub: 'admin', exp: nowSeconds() + 3600 }, ''), 403, 'token_algorithm_not_allowed'],
   ];

@@ -6,16 +6,16 @@
  */
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
-import { json, request, setCookies, type Reply } from '../helpers/http.js';
-import { KeyFiles } from '../helpers/keys.js';
-import { startService, type RunningService } from '../helpers/service.js';
-import { ALICE, startStubAuthenticator, type StubAuthenticator } from '../helpers/stub-authenticator.js';
+import { json, request, setCookies, type Reply } from '../../support/http.js';
+import { KeyFiles } from '../../support/keys.js';
+import { startServiceInProcess, type InProcessService } from '../../support/service.js';
+import { ALICE, startStubAuthenticator, type StubAuthenticator } from '../../support/stub-authenticator.js';
 
 const files = new KeyFiles();
 const EVIL = 'https://evil.example';
 const ALLOWED = 'https://app.example';
 let stub: StubAuthenticator;
-let svc: RunningService;
+let svc: InProcessService;
 /** The service's own origin as a browser talking to it directly would send it. */
 let own: string;
 let cookie: string;
@@ -23,7 +23,7 @@ let bearerToken: string;
 
 before(async () => {
   stub = await startStubAuthenticator();
-  svc = await startService({ ...files.env('HS256'), AUTHENTICATOR_URL: stub.url, TOKEN_COOKIE: 'jwt', LOGIN_SET_COOKIE: 'true', CSRF_ALLOWED_ORIGINS: ALLOWED });
+  svc = await startServiceInProcess({ ...files.env('HS256'), AUTHENTICATOR_URL: stub.url, TOKEN_COOKIE: 'jwt', LOGIN_SET_COOKIE: 'true', CSRF_ALLOWED_ORIGINS: ALLOWED });
   own = svc.url;
   const reply = await login(svc);
   cookie = (setCookies(reply)[0] ?? '').split(';')[0] ?? '';
@@ -38,7 +38,7 @@ after(async () => {
 
 const FORM = new URLSearchParams(ALICE).toString();
 
-function login(service: RunningService, headers: Record<string, string> = {}): Promise<Reply> {
+function login(service: InProcessService, headers: Record<string, string> = {}): Promise<Reply> {
   return request(`${service.url}/login`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: FORM });
 }
 
@@ -156,7 +156,7 @@ describe('/check in cookie mode', { timeout: 30_000 }, () => {
   });
 
   test('with CHECK_UNAUTHENTICATED_STATUS=401 the deny is still a 403: the token is good, the request is refused', async () => {
-    const strict = await startService({ ...files.env('HS256'), TOKEN_COOKIE: 'jwt', CHECK_UNAUTHENTICATED_STATUS: '401' });
+    const strict = await startServiceInProcess({ ...files.env('HS256'), TOKEN_COOKIE: 'jwt', CHECK_UNAUTHENTICATED_STATUS: '401' });
     try {
       const reply = await request(`${strict.url}/check`, { headers: { cookie, 'x-original-method': 'DELETE', ...browser['cross-site']() } });
       assert.equal(reply.status, 403);
@@ -170,7 +170,7 @@ describe('/check in cookie mode', { timeout: 30_000 }, () => {
 
 describe('when the protection does not apply', { timeout: 30_000 }, () => {
   test('CSRF_PROTECTION=false: cross-site logins, logouts and unsafe requests pass', async () => {
-    const off = await startService({ ...files.env('HS256'), AUTHENTICATOR_URL: stub.url, TOKEN_COOKIE: 'jwt', LOGIN_SET_COOKIE: 'true', CSRF_PROTECTION: 'false' });
+    const off = await startServiceInProcess({ ...files.env('HS256'), AUTHENTICATOR_URL: stub.url, TOKEN_COOKIE: 'jwt', LOGIN_SET_COOKIE: 'true', CSRF_PROTECTION: 'false' });
     try {
       assert.equal((await login(off, browser['cross-site']())).status, 200);
       assert.equal((await request(`${off.url}/logout`, { method: 'POST', headers: browser['cross-site']() })).status, 204);
@@ -181,7 +181,7 @@ describe('when the protection does not apply', { timeout: 30_000 }, () => {
   });
 
   test('without TOKEN_COOKIE there is no cookie to ride on: a cross-site login gets its token in the body only', async () => {
-    const bearerOnly = await startService({ ...files.env('HS256'), AUTHENTICATOR_URL: stub.url });
+    const bearerOnly = await startServiceInProcess({ ...files.env('HS256'), AUTHENTICATOR_URL: stub.url });
     try {
       const reply = await login(bearerOnly, browser['cross-site']());
       assert.equal(reply.status, 200);

@@ -5,10 +5,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { SignJWT, createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
-import { json, request } from '../helpers/http.js';
-import { DESIGN_ALGORITHMS, KeyFiles, isHmac, pairFor, type AsymmetricAlgorithm, type HmacAlgorithm } from '../helpers/keys.js';
-import { startService, type RunningService } from '../helpers/service.js';
-import { ALICE, startStubAuthenticator, type StubAuthenticator } from '../helpers/stub-authenticator.js';
+import { json, request } from '../../support/http.js';
+import { SUPPORTED_ALGORITHMS, KeyFiles, isHmac, pairFor, type AsymmetricAlgorithm, type HmacAlgorithm } from '../../support/keys.js';
+import { startServiceInProcess, type InProcessService } from '../../support/service.js';
+import { ALICE, startStubAuthenticator, type StubAuthenticator } from '../../support/stub-authenticator.js';
 
 const ISS = 'https://auth.example';
 const AUD = 'app';
@@ -23,14 +23,14 @@ after(async () => {
   files.remove();
 });
 
-for (const alg of DESIGN_ALGORITHMS) {
+for (const alg of SUPPORTED_ALGORITHMS) {
   describe(alg, { timeout: 30_000 }, () => {
-    let svc: RunningService;
+    let svc: InProcessService;
     const signingKey = isHmac(alg) ? new TextEncoder().encode(files.secret(alg as HmacAlgorithm)) : pairFor(alg as AsymmetricAlgorithm).privateKey;
     const verificationKey = isHmac(alg) ? signingKey : pairFor(alg as AsymmetricAlgorithm).publicKey;
 
     before(async () => {
-      svc = await startService({ ...files.env(alg), AUTHENTICATOR_URL: stub.url, JWT_ISSUER: ISS, JWT_AUDIENCE: AUD, IDENTITY_HEADERS: 'sub:X-Auth-User,roles:X-Auth-Roles' });
+      svc = await startServiceInProcess({ ...files.env(alg), AUTHENTICATOR_URL: stub.url, JWT_ISSUER: ISS, JWT_AUDIENCE: AUD, IDENTITY_HEADERS: 'sub:X-Auth-User,roles:X-Auth-Roles' });
     });
     after(() => svc?.close());
 

@@ -5,11 +5,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { json, request, setCookies } from '../helpers/http.js';
-import { nowSeconds, signJws, tamperSignature } from '../helpers/jws.js';
-import { KeyFiles } from '../helpers/keys.js';
-import { startService, type RunningService } from '../helpers/service.js';
-import { credentialsOf, startStubAuthenticator, type StubAnswer, type StubAuthenticator } from '../helpers/stub-authenticator.js';
+import { json, request, setCookies } from '../../support/http.js';
+import { nowSeconds, signJws, tamperSignature } from '../../support/jws.js';
+import { KeyFiles } from '../../support/keys.js';
+import { startServiceInProcess, type InProcessService } from '../../support/service.js';
+import { credentialsOf, startStubAuthenticator, type StubAnswer, type StubAuthenticator } from '../../support/stub-authenticator.js';
 
 const unique = (label: string) => `${label}${randomBytes(12).toString('hex')}`;
 const PASSWORD = unique('pw');
@@ -21,7 +21,7 @@ const GARBAGE_TOKEN = unique('garbagetoken');
 
 const files = new KeyFiles();
 let stub: StubAuthenticator;
-let svc: RunningService;
+let svc: InProcessService;
 /** Every value that must never reach a log. */
 const secrets = new Map<string, string>([
   ['password', PASSWORD],
@@ -51,7 +51,7 @@ before(async () => {
     if (credentials === undefined) return { status: 400, headers: { 'content-type': 'text/plain' }, body: 'bad request' };
     return { status: 401, headers: { 'set-cookie': `session=${SESSION_COOKIE}; Max-Age=0` }, body: { error: 'invalid credentials' } };
   });
-  svc = await startService({
+  svc = await startServiceInProcess({
     ...files.env('HS256'),
     LOG_LEVEL: 'debug',
     AUTHENTICATOR_URL: stub.url,

@@ -1,19 +1,20 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, afterEach, before, describe, test } from 'node:test';
-import { json, request, setCookies, type Reply } from '../helpers/http.js';
-import { KeyFiles, pairFor } from '../helpers/keys.js';
-import { startService, type RunningService } from '../helpers/service.js';
-import { ALICE, ALICE_USER, refusedUrl, startStubAuthenticator, type StubAuthenticator } from '../helpers/stub-authenticator.js';
+import { json, request, setCookies, type Reply } from '../../support/http.js';
+import { payloadOf } from '../../support/jws.js';
+import { KeyFiles, pairFor } from '../../support/keys.js';
+import { startServiceInProcess, type InProcessService } from '../../support/service.js';
+import { ALICE, ALICE_USER, refusedUrl, startStubAuthenticator, type StubAuthenticator } from '../../support/stub-authenticator.js';
 
 const files = new KeyFiles();
 const ISS = 'https://auth.example';
 let stub: StubAuthenticator;
-let svc: RunningService;
+let svc: InProcessService;
 
 before(async () => {
   stub = await startStubAuthenticator();
-  svc = await startService({ ...files.env('HS256'), AUTHENTICATOR_URL: stub.url, JWT_ISSUER: ISS, JWT_AUDIENCE: 'app', IDENTITY_HEADERS: 'sub:X-Auth-User,roles:X-Auth-Roles,name:X-Auth-Name' });
+  svc = await startServiceInProcess({ ...files.env('HS256'), AUTHENTICATOR_URL: stub.url, JWT_ISSUER: ISS, JWT_AUDIENCE: 'app', IDENTITY_HEADERS: 'sub:X-Auth-User,roles:X-Auth-Roles,name:X-Auth-Name' });
 });
 afterEach(() => stub.reset());
 after(async () => {
@@ -23,10 +24,6 @@ after(async () => {
 });
 
 const JSON_LOGIN = { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ALICE) } as const;
-
-function payloadOf(token: string): Record<string, unknown> {
-  return JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
-}
 
 function assertNoToken(reply: Reply): void {
   assert.doesNotMatch(reply.body, /eyJ[\w-]+\.eyJ/);
@@ -163,7 +160,6 @@ describe('/login failures passed through or mapped', { timeout: 30_000 }, () => 
     });
   }
 
-  // Reported: src/http/routes/login.ts sets `ctx.type`, and Koa adds "; charset=utf-8" to a type without one.
   test('a content type without charset is passed through unchanged', async () => {
     stub.answer(() => ({ status: 403, headers: { 'content-type': 'text/html' }, body: '<p>refused</p>' }));
     const reply = await request(`${svc.url}/login`, JSON_LOGIN);
@@ -199,7 +195,7 @@ describe('/login failures passed through or mapped', { timeout: 30_000 }, () => 
   }
 
   test('the authenticator down (connection refused) → 502 authenticator_unavailable, never a token', async () => {
-    const down = await startService({ ...files.env('HS256'), AUTHENTICATOR_URL: await refusedUrl() });
+    const down = await startServiceInProcess({ ...files.env('HS256'), AUTHENTICATOR_URL: await refusedUrl() });
     try {
       const reply = await request(`${down.url}/login`, JSON_LOGIN);
       assert.equal(reply.status, 502);
@@ -223,9 +219,9 @@ describe('/login failures passed through or mapped', { timeout: 30_000 }, () => 
 });
 
 describe('/login body limit', { timeout: 30_000 }, () => {
-  let small: RunningService;
+  let small: InProcessService;
   before(async () => {
-    small = await startService({ ...files.env('HS256'), AUTHENTICATOR_URL: stub.url, LOGIN_BODY_LIMIT: '1kb' });
+    small = await startServiceInProcess({ ...files.env('HS256'), AUTHENTICATOR_URL: stub.url, LOGIN_BODY_LIMIT: '1kb' });
   });
   after(() => small?.close());
 
@@ -275,7 +271,7 @@ describe('/login forwards the request id and the client address', { timeout: 30_
   });
 
   test('X-Forwarded-For from an untrusted peer is replaced by the peer address', async () => {
-    const untrusting = await startService({ ...files.env('HS256'), AUTHENTICATOR_URL: stub.url, TRUSTED_PROXIES: '10.9.9.9' });
+    const untrusting = await startServiceInProcess({ ...files.env('HS256'), AUTHENTICATOR_URL: stub.url, TRUSTED_PROXIES: '10.9.9.9' });
     try {
       await request(`${untrusting.url}/login`, { ...JSON_LOGIN, headers: { ...JSON_LOGIN.headers, 'x-forwarded-for': '6.6.6.6' } });
       assert.equal(stub.requests[0]?.headers['x-forwarded-for'], '127.0.0.1');
@@ -286,9 +282,9 @@ describe('/login forwards the request id and the client address', { timeout: 30_
 });
 
 describe('the login cookie and /logout', { timeout: 30_000 }, () => {
-  let cookieSvc: RunningService;
+  let cookieSvc: InProcessService;
   before(async () => {
-    cookieSvc = await startService({ ...files.env('HS256'), AUTHENTICATOR_URL: stub.url, TOKEN_COOKIE: 'jwt', LOGIN_SET_COOKIE: 'true' });
+    cookieSvc = await startServiceInProcess({ ...files.env('HS256'), AUTHENTICATOR_URL: stub.url, TOKEN_COOKIE: 'jwt', LOGIN_SET_COOKIE: 'true' });
   });
   after(() => cookieSvc?.close());
 
@@ -336,7 +332,7 @@ describe('the login cookie and /logout', { timeout: 30_000 }, () => {
 
 describe('failed-login limits', { timeout: 30_000 }, () => {
   test('after LOGIN_MAX_FAILURES_PER_USER failures: 429 with Retry-After, and the authenticator is not asked', async () => {
-    const limited = await startService({ ...files.env('HS256'), AUTHENTICATOR_URL: stub.url, LOGIN_MAX_FAILURES_PER_USER: '2' });
+    const limited = await startServiceInProcess({ ...files.env('HS256'), AUTHENTICATOR_URL: stub.url, LOGIN_MAX_FAILURES_PER_USER: '2' });
     try {
       const wrong = { ...JSON_LOGIN, body: JSON.stringify({ username: 'alice', password: 'wrong' }) };
       assert.equal((await request(`${limited.url}/login`, wrong)).status, 401);
@@ -354,7 +350,7 @@ describe('failed-login limits', { timeout: 30_000 }, () => {
 
 describe('verify-only setups', { timeout: 30_000 }, () => {
   test('/login without a signing key → 404 and the authenticator is not called', async () => {
-    const verifyOnly = await startService({ JWT_ALGORITHM: 'ES256', JWT_PUBLIC_KEY_FILE: files.write('verify-only.pem', pairFor('ES256').publicPem), AUTHENTICATOR_URL: stub.url });
+    const verifyOnly = await startServiceInProcess({ JWT_ALGORITHM: 'ES256', JWT_PUBLIC_KEY_FILE: files.write('verify-only.pem', pairFor('ES256').publicPem), AUTHENTICATOR_URL: stub.url });
     try {
       const reply = await request(`${verifyOnly.url}/login`, JSON_LOGIN);
       assert.equal(reply.status, 404);
@@ -368,9 +364,9 @@ describe('verify-only setups', { timeout: 30_000 }, () => {
 
 
 describe('/login never issues a token /check or a browser would refuse', { timeout: 30_000 }, () => {
-  let cookieSvc: RunningService;
+  let cookieSvc: InProcessService;
   before(async () => {
-    cookieSvc = await startService({ ...files.env('HS256'), AUTHENTICATOR_URL: stub.url, TOKEN_COOKIE: 'jwt', LOGIN_SET_COOKIE: 'true' });
+    cookieSvc = await startServiceInProcess({ ...files.env('HS256'), AUTHENTICATOR_URL: stub.url, TOKEN_COOKIE: 'jwt', LOGIN_SET_COOKIE: 'true' });
   });
   after(() => cookieSvc?.close());
 

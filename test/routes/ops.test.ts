@@ -4,18 +4,19 @@ import { loadConfig } from '../../src/config/index.js';
 import { replaceableKeySource } from '../../src/key-source.js';
 import { loadKeys, type KeySet } from '../../src/keys.js';
 import { createTokenSigner } from '../../src/token/sign.js';
-import { json, request } from '../helpers/http.js';
-import { KeyFiles, generatePair } from '../helpers/keys.js';
-import { startService, type RunningService } from '../helpers/service.js';
-import { startStubAuthenticator, type StubAuthenticator } from '../helpers/stub-authenticator.js';
+import { json, request } from '../../support/http.js';
+import { headerOf } from '../../support/jws.js';
+import { KeyFiles, generatePair } from '../../support/keys.js';
+import { startServiceInProcess, type InProcessService } from '../../support/service.js';
+import { startStubAuthenticator, type StubAuthenticator } from '../../support/stub-authenticator.js';
 
 const files = new KeyFiles();
 let stub: StubAuthenticator;
-let hmac: RunningService;
+let hmac: InProcessService;
 
 before(async () => {
   stub = await startStubAuthenticator();
-  hmac = await startService({ ...files.env('HS256'), AUTHENTICATOR_URL: stub.url });
+  hmac = await startServiceInProcess({ ...files.env('HS256'), AUTHENTICATOR_URL: stub.url });
 });
 after(async () => {
   await hmac?.close();
@@ -59,7 +60,7 @@ describe('/healthz and /readyz', { timeout: 30_000 }, () => {
 describe('/readyz asks the key source', { timeout: 30_000 }, () => {
   test('listening but without keys yet → 503 starting; once the source has keys → 200 ready', async () => {
     const keySource = replaceableKeySource();
-    const svc = await startService({ ...files.env('ES256'), AUTHENTICATOR_URL: stub.url }, {}, { keySource });
+    const svc = await startServiceInProcess({ ...files.env('ES256'), AUTHENTICATOR_URL: stub.url }, {}, { keySource });
     try {
       svc.service.deps.lifecycle.ready = true;
       const starting = await request(`${svc.url}/readyz`);
@@ -100,7 +101,7 @@ describe('/.well-known/jwks.json', { timeout: 60_000 }, () => {
 
   for (const alg of ['RS256', 'ES256', 'EdDSA'] as const) {
     test(`${alg}: the public key, whose kid /login tokens carry`, async () => {
-      const svc = await startService({ ...files.env(alg), AUTHENTICATOR_URL: stub.url });
+      const svc = await startServiceInProcess({ ...files.env(alg), AUTHENTICATOR_URL: stub.url });
       try {
         const reply = await request(`${svc.url}/.well-known/jwks.json`);
         assert.equal(reply.status, 200);
@@ -115,7 +116,7 @@ describe('/.well-known/jwks.json', { timeout: 60_000 }, () => {
 
         const login = await request(`${svc.url}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"username":"alice","password":"wonderland"}' });
         const token = String(json(login).token);
-        assert.equal(JSON.parse(Buffer.from(token.split('.')[0] ?? '', 'base64url').toString()).kid, key?.kid);
+        assert.equal(headerOf(token).kid, key?.kid);
       } finally {
         await svc.close();
       }
@@ -131,7 +132,7 @@ describe('keys swapped while running', { timeout: 30_000 }, () => {
     const oldKeys = keysOf(oldEnv);
     const newKeys = keysOf({ ...files.env('ES256', generatePair('ES256')), JWT_KEY_ID: 'new' });
     const keySource = replaceableKeySource(oldKeys);
-    const svc = await startService({ ...oldEnv, AUTHENTICATOR_URL: stub.url }, {}, { keySource });
+    const svc = await startServiceInProcess({ ...oldEnv, AUTHENTICATOR_URL: stub.url }, {}, { keySource });
     const tokenOf = (keys: KeySet): string => createTokenSigner(svc.config.jwt, keys.signing ?? assert.fail('no signing key'))('alice', {}).token;
     const kids = async (): Promise<unknown[]> => (json(await request(`${svc.url}/.well-known/jwks.json`)) as { keys: Array<{ kid?: unknown }> }).keys.map((key) => key.kid);
     const check = (token: string) => request(`${svc.url}/check`, { headers: { authorization: `Bearer ${token}` } });
@@ -154,7 +155,7 @@ describe('keys swapped while running', { timeout: 30_000 }, () => {
 
   test('a swap to HMAC-only keys takes the JWK Set down: 404', async () => {
     const keySource = replaceableKeySource(keysOf(oldEnv));
-    const svc = await startService({ ...oldEnv, AUTHENTICATOR_URL: stub.url }, {}, { keySource });
+    const svc = await startServiceInProcess({ ...oldEnv, AUTHENTICATOR_URL: stub.url }, {}, { keySource });
     try {
       assert.equal((await request(`${svc.url}/.well-known/jwks.json`)).status, 200);
       keySource.replace(keysOf(files.env('HS256')));

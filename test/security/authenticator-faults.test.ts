@@ -9,8 +9,17 @@ import { gzipSync } from 'node:zlib';
 import type http from 'node:http';
 import type net from 'node:net';
 import {
-  closedPort, containsToken, request, sleep, startApp, startHttpStub, startRawStub, SECRET,
-  type App, type Reply, type Stub,
+  closedPort,
+  containsToken,
+  request,
+  sleep,
+  startApp,
+  startHttpStub,
+  startRawStub,
+  SECRET,
+  type App,
+  type Reply,
+  type Stub,
 } from './support.js';
 
 const TIMEOUT_MS = 500;

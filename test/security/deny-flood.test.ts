@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { LOGGED_FIELD_MAX } from '../../src/deny-log.js';
-import { SECRET, now, request, signJws, startApp, type App, type LogLine } from './support.js';
+import { signJws } from '../../support/jws.js';
+import { SECRET, now, request, startApp, type App, type LogLine } from './support.js';
 
 const FLOOD = 400;
 const RATE = 20;

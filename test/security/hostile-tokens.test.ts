@@ -7,9 +7,16 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import { b64url, signJws, signSegments } from '../../support/jws.js';
+import { KeyFiles } from '../../support/keys.js';
+import { rawCheck, rawHeader, rawRequest, type RawReply } from '../../support/raw-http.js';
 import {
-  b64url, containsToken, rawCheck, rawHeader, rawRequest, signJws, signSegments, startApp, startHttpStub, tempDir, now,
-  type App, type RawReply, type Stub, type TempDir,
+  containsToken,
+  startApp,
+  startHttpStub,
+  now,
+  type App,
+  type Stub,
 } from './support.js';
 
 const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -232,7 +239,7 @@ function assertDeny(reply: RawReply, row: Row, denyStatus: number): void {
   if (denyStatus === 401) assert.deepEqual(rawHeader(reply, 'www-authenticate'), [`Bearer realm="nginx-jwt-auth", error="${error}"`]);
 }
 
-let dir: TempDir;
+let dir: KeyFiles;
 let listener: Stub;
 const env = (): Record<string, string> => {
   const jwks = { keys: [{ ...ec.publicKey.export({ format: 'jwk' }), kid: EC_KID, alg: 'ES256' }] };
@@ -248,7 +255,7 @@ const env = (): Record<string, string> => {
 };
 
 before(async () => {
-  dir = tempDir();
+  dir = new KeyFiles();
   // The attacker's server: serves a JWKS and a certificate, and counts every request it gets.
   const attackerJwks = JSON.stringify({ keys: [{ ...attacker.publicKey.export({ format: 'jwk' }), kid: 'attacker', alg: 'RS256' }] });
   listener = await startHttpStub((req, res) => {

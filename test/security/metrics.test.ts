@@ -10,7 +10,9 @@ import { loadConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/logging.js';
 import { startServer } from '../../src/main.js';
 import { VERSION } from '../../src/version.js';
-import { now, parseRaw, request, signJws, startApp, startHttpStub, SECRET, type App, type Stub } from './support.js';
+import { signJws } from '../../support/jws.js';
+import { parseRaw } from '../../support/raw-http.js';
+import { now, request, startApp, startHttpStub, SECRET, type App, type Stub } from './support.js';
 
 interface Sample {
   readonly name: string;

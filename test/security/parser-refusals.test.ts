@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { parseRaw, rawCheck, rawHeader, rawRequest, request, SECRET, signJws, now, startApp, containsToken, type App, type RawReply } from './support.js';
+import { signJws } from '../../support/jws.js';
+import { parseRaw, rawCheck, rawHeader, rawRequest, type RawReply } from '../../support/raw-http.js';
+import { request, SECRET, now, startApp, containsToken, type App } from './support.js';
 
 const validToken = (claims: Record<string, unknown> = {}): string => signJws({ alg: 'HS256', typ: 'JWT' }, { sub: 'alice', exp: now() + 300, ...claims }, SECRET);
 

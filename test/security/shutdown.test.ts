@@ -7,11 +7,12 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
-import { closedPort, parseRaw, request, SECRET, startHttpStub, type LogLine, type Stub } from './support.js';
+import { SERVICE_CLI } from '../../support/paths.js';
+import { parseRaw } from '../../support/raw-http.js';
+import { closedPort, request, SECRET, startHttpStub, type LogLine, type Stub } from './support.js';
 
-const CLI = fileURLToPath(new URL('../../src/cli.js', import.meta.url));
+const CLI = SERVICE_CLI;
 
 interface Spawned {
   readonly child: ChildProcess;

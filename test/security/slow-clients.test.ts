@@ -10,7 +10,8 @@ import { after, before, describe, test } from 'node:test';
 import { ConfigError, loadConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/logging.js';
 import { startServer, type RunningServer } from '../../src/main.js';
-import { parseRaw, rawRequest, request, sleep, startHttpStub, SECRET, type RawReply, type Stub } from './support.js';
+import { parseRaw, rawRequest, type RawReply } from '../../support/raw-http.js';
+import { request, sleep, startHttpStub, SECRET, type Stub } from './support.js';
 
 const HEADERS_TIMEOUT_MS = 1000;
 const REQUEST_TIMEOUT_MS = 2000;

@@ -14,8 +14,11 @@ import { loadConfig } from '../../src/config/index.js';
 import { createCheckAnswers } from '../../src/check/answer.js';
 import { createLogger } from '../../src/logging.js';
 import { createService, type Service } from '../../src/service.js';
-import { checkOutcomes } from '../helpers/check.js';
-import { b64url, now, rawCheck, rawRequest, signInput, signJws, startApp, tempDir, SECRET, type App, type TempDir } from './support.js';
+import { checkOutcomes } from '../../support/check.js';
+import { b64url, signInput, signJws } from '../../support/jws.js';
+import { KeyFiles } from '../../support/keys.js';
+import { rawCheck, rawRequest } from '../../support/raw-http.js';
+import { now, startApp, SECRET, type App } from './support.js';
 
 const SEED = Number(process.env.FC_SEED ?? 20_240_605);
 const RUNS = Number(process.env.FC_RUNS ?? 300);
@@ -33,12 +36,12 @@ const VALID: Readonly<Record<string, string>> = {
   ES256: signJws({ alg: 'ES256', typ: 'JWT', kid: 'ec-1' }, claims, ec.privateKey),
 };
 
-let dir: TempDir;
+let dir: KeyFiles;
 let service: Service;
 let env: Record<string, string>;
 
 before(() => {
-  dir = tempDir();
+  dir = new KeyFiles();
   const jwks = {
     keys: [
       { ...rsa.publicKey.export({ format: 'jwk' }), kid: 'rsa-1', alg: 'RS256' },

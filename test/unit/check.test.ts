@@ -9,9 +9,9 @@ import { createIdentityHeaders } from '../../src/identity-headers.js';
 import { staticKeySource } from '../../src/key-source.js';
 import { loadKeys } from '../../src/keys.js';
 import { createTokenVerifier } from '../../src/token/verify.js';
-import { checkOutcomes, type CheckOutcome } from '../helpers/check.js';
-import { signJws, tamperSignature } from '../helpers/jws.js';
-import { KeyFiles } from '../helpers/keys.js';
+import { checkOutcomes, type CheckOutcome } from '../../support/check.js';
+import { signJws, tamperSignature } from '../../support/jws.js';
+import { KeyFiles } from '../../support/keys.js';
 
 const files = new KeyFiles();
 after(() => files.remove());
@@ -185,8 +185,7 @@ describe('X-Accel-Expires on allows never reaches past exp', () => {
     assert.deepEqual(headersOf(decision)['x-accel-expires'], ['0']);
   });
 
-  // Reported: the config documents cacheMaxAgeMs 0 as "tell nginx not to cache", but check.ts then
-  // sends no X-Accel-Expires at all, so an auth location with proxy_cache_valid would cache allows past exp.
+  // Without the header, an auth location with proxy_cache_valid would cache allows past exp.
   test('without CHECK_CACHE_MAX_AGE an allow says X-Accel-Expires: 0', () => {
     const decision = checkFor()({ rawHeaders: bearer(token()), query: '' });
     assert.deepEqual(headersOf(decision)['x-accel-expires'], ['0']);

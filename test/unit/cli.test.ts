@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
-import { signJws, nowSeconds, tamperSignature } from '../helpers/jws.js';
-import { KeyFiles, hmacSecret } from '../helpers/keys.js';
+import { SERVICE_CLI } from '../../support/paths.js';
+import { signJws, nowSeconds, tamperSignature } from '../../support/jws.js';
+import { KeyFiles, hmacSecret } from '../../support/keys.js';
 
-const CLI = fileURLToPath(new URL('../../src/cli.js', import.meta.url));
+const CLI = SERVICE_CLI;
 const files = new KeyFiles();
 after(() => files.remove());
 

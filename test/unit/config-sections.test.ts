@@ -16,7 +16,7 @@ import { TrustedProxyList, readLogin } from '../../src/config/login.js';
 import { readServer } from '../../src/config/server.js';
 import { ConfigError, loadConfig } from '../../src/config/index.js';
 import { tokenCookie } from '../../src/http/cookie.js';
-import { hmacSecret } from '../helpers/keys.js';
+import { hmacSecret } from '../../support/keys.js';
 
 /** What one section makes of an environment: its value and the problems it reported. */
 function read<T>(section: (env: EnvReader) => T, vars: Record<string, string>): { value: T; problems: readonly string[] } {

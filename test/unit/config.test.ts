@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, describe, test } from 'node:test';
 import { ConfigError, loadConfig, type Config } from '../../src/config/index.js';
-import { CERTIFICATE_DER_BASE64, CERTIFICATE_PEM, KeyFiles, hmacSecret, opensshPublicLine, pairFor, pemBody } from '../helpers/keys.js';
+import { CERTIFICATE_DER_BASE64, CERTIFICATE_PEM, KeyFiles, hmacSecret, opensshPublicLine, pairFor, pemBody } from '../../support/keys.js';
 
 const files = new KeyFiles();
 after(() => files.remove());

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { loadConfig, type Config } from '../../src/config/index.js';
 import { readCheckInputs, readRequestSite } from '../../src/credentials.js';
 import { AppError, type ErrorCode } from '../../src/errors.js';
-import { hmacSecret } from '../helpers/keys.js';
+import { hmacSecret } from '../../support/keys.js';
 
 const T = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln';
 const U = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJiIn0.c2ln';

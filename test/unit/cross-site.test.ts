@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { loadConfig } from '../../src/config/index.js';
 import { createCrossSiteCheck, isSafeMethod, type SiteSignals } from '../../src/cross-site.js';
-import { hmacSecret } from '../helpers/keys.js';
+import { hmacSecret } from '../../support/keys.js';
 
 const isCrossSite = createCrossSiteCheck(loadConfig({ JWT_SECRET: hmacSecret(), CSRF_ALLOWED_ORIGINS: 'https://app.example' }).csrf);
 

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { loadConfig } from '../../src/config/index.js';
 import { AppError } from '../../src/errors.js';
 import { createIdentityHeaders, headerValue } from '../../src/identity-headers.js';
-import { hmacSecret } from '../helpers/keys.js';
+import { hmacSecret } from '../../support/keys.js';
 
 describe('headerValue', () => {
   const rows: Array<[name: string, value: unknown, expected: string | undefined]> = [

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { AppError, type ErrorCode } from '../../src/errors.js';
 import { hasDuplicateMemberNames, inspectJws } from '../../src/token/jws.js';
-import { b64url } from '../helpers/jws.js';
+import { b64url } from '../../support/jws.js';
 
 const HEADER = b64url({ alg: 'HS256', typ: 'JWT' });
 const PAYLOAD = b64url({ sub: 'alice' });

@@ -1,29 +1,19 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { loadConfig } from '../../src/config/index.js';
-import { AppError, type ErrorCode } from '../../src/errors.js';
 import { keySnapshot, replaceableKeySource, staticKeySource, type KeySnapshot, type KeySource } from '../../src/key-source.js';
 import { loadKeys, publicJwks, type KeySet } from '../../src/keys.js';
 import { createTokenSigner } from '../../src/token/sign.js';
-import { createTokenVerifier, type TokenVerifier } from '../../src/token/verify.js';
-import { signJws } from '../helpers/jws.js';
-import { KeyFiles, generatePair } from '../helpers/keys.js';
+import { createTokenVerifier } from '../../src/token/verify.js';
+import { codeOf } from '../../support/check.js';
+import { signJws } from '../../support/jws.js';
+import { KeyFiles, generatePair } from '../../support/keys.js';
 
 const files = new KeyFiles();
 after(() => files.remove());
 
 const NOW = 1_750_000_000;
 const CLOCK = { clockTimestamp: NOW * 1000 };
-
-function codeOf(verify: TokenVerifier, token: string): ErrorCode | 'ok' {
-  try {
-    verify(token);
-    return 'ok';
-  } catch (error) {
-    assert.ok(error instanceof AppError, `expected an AppError, got ${String(error)}`);
-    return error.code;
-  }
-}
 
 const oldPair = generatePair('ES256');
 const newPair = generatePair('ES256');

@@ -4,7 +4,7 @@ import { after, describe, test } from 'node:test';
 import { calculateJwkThumbprint, exportJWK } from 'jose';
 import { ConfigError, loadConfig } from '../../src/config/index.js';
 import { jwkThumbprint, loadKeys, publicJwks, type KeySet } from '../../src/keys.js';
-import { CERTIFICATE_PEM, DESIGN_ALGORITHMS, KeyFiles, generatePair, isHmac, opensshPublicLine, pairFor, type AsymmetricAlgorithm } from '../helpers/keys.js';
+import { CERTIFICATE_PEM, SUPPORTED_ALGORITHMS, KeyFiles, generatePair, isHmac, opensshPublicLine, pairFor, type AsymmetricAlgorithm } from '../../support/keys.js';
 
 const files = new KeyFiles();
 after(() => files.remove());
@@ -34,7 +34,7 @@ async function publicJwk(alg: AsymmetricAlgorithm, kid: string, pair = generateP
 }
 
 describe('every supported algorithm loads as a signing key and its verification key', () => {
-  for (const alg of DESIGN_ALGORITHMS) {
+  for (const alg of SUPPORTED_ALGORITHMS) {
     test(alg, async () => {
       const keys = keysFor(files.env(alg));
       assert.equal(keys.signing?.alg, alg);

@@ -5,7 +5,8 @@ import { staticKeySource } from '../../src/key-source.js';
 import { loadKeys } from '../../src/keys.js';
 import { REGISTERED_CLAIMS, createTokenSigner } from '../../src/token/sign.js';
 import { createTokenVerifier } from '../../src/token/verify.js';
-import { KeyFiles } from '../helpers/keys.js';
+import { headerOf, payloadOf } from '../../support/jws.js';
+import { KeyFiles } from '../../support/keys.js';
 
 const files = new KeyFiles();
 after(() => files.remove());
@@ -20,35 +21,33 @@ function setup(env: Record<string, string> = {}) {
   return { keys, signer, verify };
 }
 
-const decode = (token: string, index: 0 | 1) => JSON.parse(Buffer.from(token.split('.')[index] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
-
 describe('createTokenSigner', () => {
   test('sets sub, iat, nbf, exp and jti itself, and the header alg and kid', () => {
     const { keys, signer } = setup();
     const { token, expiresIn, jti } = signer('alice', { name: 'Alice' });
-    assert.deepEqual(decode(token, 0), { alg: 'ES256', typ: 'JWT', kid: keys.signing?.kid });
-    const claims = decode(token, 1);
+    assert.deepEqual(headerOf(token), { alg: 'ES256', typ: 'JWT', kid: keys.signing?.kid });
+    const claims = payloadOf(token);
     assert.deepEqual({ ...claims, jti: undefined }, { name: 'Alice', sub: 'alice', iat: NOW, nbf: NOW, exp: NOW + 3600, jti: undefined });
     assert.equal(claims.jti, jti);
     assert.equal(expiresIn, 3600);
   });
 
   test('iss and aud come from JWT_ISSUER and JWT_AUDIENCE (one audience as a string, several as a list)', () => {
-    const claims = decode(setup({ JWT_ISSUER: 'https://i', JWT_AUDIENCE: 'a' }).signer('s', {}).token, 1);
+    const claims = payloadOf(setup({ JWT_ISSUER: 'https://i', JWT_AUDIENCE: 'a' }).signer('s', {}).token);
     assert.equal(claims.iss, 'https://i');
     assert.equal(claims.aud, 'a');
-    assert.deepEqual(decode(setup({ JWT_AUDIENCE: 'a,b' }).signer('s', {}).token, 1).aud, ['a', 'b']);
+    assert.deepEqual(payloadOf(setup({ JWT_AUDIENCE: 'a,b' }).signer('s', {}).token).aud, ['a', 'b']);
   });
 
   test('without JWT_ISSUER / JWT_AUDIENCE there is no iss / aud', () => {
-    const claims = decode(setup().signer('s', {}).token, 1);
+    const claims = payloadOf(setup().signer('s', {}).token);
     assert.equal(Object.hasOwn(claims, 'iss'), false);
     assert.equal(Object.hasOwn(claims, 'aud'), false);
   });
 
   test('registered claims in the private claims are dropped, never copied', () => {
     const hostile = { iss: 'evil', sub: 'admin', aud: 'all', exp: 9_999_999_999, nbf: 9_999_999_999, iat: 1, jti: 'fixed', role: 'user' };
-    const claims = decode(setup({ JWT_ISSUER: 'https://i' }).signer('alice', hostile).token, 1);
+    const claims = payloadOf(setup({ JWT_ISSUER: 'https://i' }).signer('alice', hostile).token);
     assert.deepEqual({ ...claims, jti: undefined }, { role: 'user', sub: 'alice', iss: 'https://i', iat: NOW, nbf: NOW, exp: NOW + 3600, jti: undefined });
     assert.notEqual(claims.jti, 'fixed');
     assert.deepEqual([...REGISTERED_CLAIMS].sort(), ['aud', 'exp', 'iat', 'iss', 'jti', 'nbf', 'sub']);
@@ -57,7 +56,7 @@ describe('createTokenSigner', () => {
   test('a ttl argument replaces JWT_TTL', () => {
     const signed = setup({ JWT_TTL: '15m' }).signer('s', {}, 60);
     assert.equal(signed.expiresIn, 60);
-    assert.equal(decode(signed.token, 1).exp, NOW + 60);
+    assert.equal(payloadOf(signed.token).exp, NOW + 60);
     assert.equal(setup({ JWT_TTL: '15m' }).signer('s', {}).expiresIn, 900);
   });
 

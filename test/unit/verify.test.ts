@@ -2,13 +2,14 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { exportJWK } from 'jose';
 import { loadConfig } from '../../src/config/index.js';
-import { AppError, type ErrorCode } from '../../src/errors.js';
+import type { ErrorCode } from '../../src/errors.js';
 import { staticKeySource } from '../../src/key-source.js';
 import { loadKeys, type KeySet } from '../../src/keys.js';
 import { createTokenSigner } from '../../src/token/sign.js';
 import { createTokenVerifier, type TokenVerifier } from '../../src/token/verify.js';
-import { signJws, tamperPayload, tamperSignature } from '../helpers/jws.js';
-import { KeyFiles, generatePair, pairFor } from '../helpers/keys.js';
+import { codeOf } from '../../support/check.js';
+import { headerOf, signJws, withForgedPayload, tamperSignature } from '../../support/jws.js';
+import { KeyFiles, generatePair, pairFor } from '../../support/keys.js';
 
 const files = new KeyFiles();
 after(() => files.remove());
@@ -17,16 +18,6 @@ after(() => files.remove());
 const NOW = 1_750_000_000;
 const CLOCK_MS = NOW * 1000;
 const ISS = 'https://auth.example';
-
-function codeOf(verify: TokenVerifier, token: string): ErrorCode | 'ok' {
-  try {
-    verify(token);
-    return 'ok';
-  } catch (error) {
-    assert.ok(error instanceof AppError, `expected an AppError, got ${String(error)}`);
-    return error.code;
-  }
-}
 
 function setup(env: Record<string, string>, clockTimestamp = CLOCK_MS): { keys: KeySet; verify: TokenVerifier } {
   const config = loadConfig(env);
@@ -66,7 +57,7 @@ describe('a table of tokens and the code each gets', () => {
     ['expired within the clock tolerance', rs({ exp: NOW - 29 }), 'ok'],
     ['nbf in the future beyond the tolerance', rs({ nbf: NOW + 31 }), 'token_not_yet_valid'],
     ['nbf in the future within the tolerance', rs({ nbf: NOW + 29 }), 'ok'],
-    ['a tampered payload', tamperPayload(good, claims({ sub: 'admin' })), 'token_signature_invalid'],
+    ['a tampered payload', withForgedPayload(good, claims({ sub: 'admin' })), 'token_signature_invalid'],
     ['a tampered signature', tamperSignature(good), 'token_signature_invalid'],
     ['a signature of another token', `${good.split('.').slice(0, 2).join('.')}.${rs({ sub: 'bob' }).split('.')[2]}`, 'token_signature_invalid'],
     ['kid A but signed by key B', signJws({ alg: 'RS256', kid: KID_A }, claims(), B.privateKey), 'token_signature_invalid'],
@@ -182,7 +173,7 @@ describe('rotation: sign with one key, verify with all', () => {
   });
 
   test('signed tokens carry the signing kid', () => {
-    assert.equal(JSON.parse(Buffer.from(fromNew.split('.')[0] ?? '', 'base64url').toString()).kid, 'new');
+    assert.equal(headerOf(fromNew).kid, 'new');
   });
 });
 

@@ -14,7 +14,7 @@ import { startFlaskAuthenticator, type AuthenticatorInstance } from './authentic
 import { httpRequest, type HttpRequestOptions, type HttpResponse } from './http.js';
 import { startNginx, type NginxInstance } from './nginx.js';
 import { startRecordingProxy, type RecordingProxy } from './recording-proxy.js';
-import { startService, type ServiceInstance } from './service.js';
+import { startServiceProcess, type ServiceProcess } from './service.js';
 import { makeTempDir, removeTempDir } from './temp-dir.js';
 import { makeSecret, mintToken, type MintOptions } from './tokens.js';
 
@@ -37,7 +37,7 @@ export interface Stack {
   readonly dir: string;
   readonly secret: string;
   readonly nginx: NginxInstance;
-  readonly service: ServiceInstance;
+  readonly service: ServiceProcess;
   readonly flask: AuthenticatorInstance;
   readonly appRecorder: RecordingProxy;
   readonly authRecorder: RecordingProxy | undefined;
@@ -73,7 +73,7 @@ export async function startStack(label: string, options: StackOptions = {}): Pro
     const flask = track(await startFlaskAuthenticator({ dir }));
     const appRecorder = track(await startRecordingProxy(flask.addr));
     const service = track(
-      await startService(
+      await startServiceProcess(
         {
           JWT_SECRET: secret,
           IDENTITY_HEADERS,
@@ -85,7 +85,7 @@ export async function startStack(label: string, options: StackOptions = {}): Pro
       ),
     );
     const authRecorder = options.recordAuth ? track(await startRecordingProxy(service.addr)) : undefined;
-    const nginx = track(await startNginx({ JWT_AUTH_ADDR: authRecorder?.addr ?? service.addr, APP_ADDR: appRecorder.addr }, { dir }));
+    const nginx = track(await startNginx({ jwtAuthAddr: authRecorder?.addr ?? service.addr, appAddr: appRecorder.addr, dir }));
 
     let stopped = false;
     return {

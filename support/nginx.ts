@@ -8,9 +8,20 @@
  *                                           are root-owned system folders)
  *   <prefix>/logs/error.log, access.log     nginx's stderr (error_log stderr) and stdout
  *   <prefix>/nginx.pid                      passed with -g, with `daemon off;`
+ *   <prefix>/conf.d/zz-options.conf         only with the options below
+ *
+ * Options for what only some runs need, each one named here:
+ *
+ * - `workers`: nginx.conf ships `worker_processes auto;`; the benchmark pins one worker.
+ * - `cache`: decision caching turned on exactly as snippets/jwt-auth-cache.conf tells an operator
+ *   to: njs loaded in the main context, jwt-auth-cache-http.conf and a proxy_cache_path in the http
+ *   block, and `include snippets/jwt-auth-cache.conf;` as the last line of the internal auth location.
+ * - `extraServers`: more server blocks (the benchmark's no-auth baseline B0, tests' own sites).
+ * - `accessLog: false`: nginx still formats and writes every access-log line, to /dev/null, so a
+ *   million-request run does not fill the disk.
  */
 import { spawnSync } from 'node:child_process';
-import { accessSync, chmodSync, constants, cpSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, constants, cpSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { delimiter, join, relative } from 'node:path';
 import { NGINX_CONFIG_DIR } from './paths.js';
 import { LOOPBACK, freePort } from './ports.js';
@@ -26,9 +37,30 @@ export interface NginxTemplateVars {
   NGINX_LISTEN: string;
 }
 
+export interface NginxOptions {
+  /** host:port of the service (upstream jwt_auth). */
+  readonly jwtAuthAddr: string;
+  /** host:port of the protected application (upstream app). */
+  readonly appAddr: string;
+  /** A folder of ours; the prefix `nginx-<port>` is created inside it. */
+  readonly dir: string;
+  /** The port to listen on; default a free one. */
+  readonly port?: number;
+  /** worker_processes; default: as shipped (auto). */
+  readonly workers?: number;
+  /** Turn on snippets/jwt-auth-cache.conf. */
+  readonly cache?: boolean;
+  /** Server blocks added to conf.d, given `extraPorts` more free ports. */
+  readonly extraServers?: (ports: readonly number[]) => string;
+  readonly extraPorts?: number;
+  readonly accessLog?: boolean;
+}
+
 export interface NginxInstance {
   readonly url: string;
   readonly port: number;
+  /** The free ports handed to `extraServers`. */
+  readonly extraPorts: readonly number[];
   readonly prefix: string;
   readonly process: ManagedProcess;
   errorLog(maxChars?: number): string;
@@ -115,31 +147,86 @@ export function renderNginxPrefix(prefix: string, vars: NginxTemplateVars): void
   openUpPermissions(prefix);
 }
 
+const CACHE_INCLUDE = 'include snippets/jwt-auth-cache.conf;';
+
 /**
- * Renders the configuration into `<dir>/nginx` and starts nginx in the foreground; resolves once
- * /nginx-healthz answers 200. The rejection message carries nginx's error log.
+ * Adds the cache include to the internal auth location of a rendered prefix: uncommenting it when
+ * the shipped snippet carries it commented out, else as the location's last line.
  */
-export async function startNginx(
-  vars: Omit<NginxTemplateVars, 'NGINX_LISTEN'> & { NGINX_PORT?: string },
-  { dir }: { dir: string },
-): Promise<NginxInstance> {
+export function enableCacheInclude(locationSnippet: string): string {
+  const commented = new RegExp(`^([ \\t]*)#[ \\t]*${CACHE_INCLUDE.replace(/[.]/g, '\\.')}`, 'm');
+  if (commented.test(locationSnippet)) return locationSnippet.replace(commented, `$1${CACHE_INCLUDE}`);
+  if (locationSnippet.includes(CACHE_INCLUDE)) return locationSnippet;
+  const start = locationSnippet.search(/location\s+=\s+\/_jwt_auth\s*\{/);
+  if (start < 0) throw new Error('snippets/jwt-auth-location.conf has no `location = /_jwt_auth {`');
+  // The location's closing brace: the first `}` at nesting depth 0 after its opening one.
+  let depth = 0;
+  for (let i = locationSnippet.indexOf('{', start); i < locationSnippet.length; i++) {
+    const char = locationSnippet[i];
+    if (char === '#') {
+      i = locationSnippet.indexOf('\n', i);
+      if (i < 0) break;
+    } else if (char === '{') {
+      depth++;
+    } else if (char === '}' && --depth === 0) {
+      return `${locationSnippet.slice(0, i)}\n    # Added by the test kit, as snippets/jwt-auth-cache.conf says.\n    ${CACHE_INCLUDE}\n${locationSnippet.slice(i)}`;
+    }
+  }
+  throw new Error('snippets/jwt-auth-location.conf: unbalanced braces');
+}
+
+/**
+ * Renders the configuration into `<dir>/nginx-<port>`, applies the options and starts nginx in the
+ * foreground; resolves once /nginx-healthz answers 200. The rejection message carries nginx's error log.
+ */
+export async function startNginx(options: NginxOptions): Promise<NginxInstance> {
   const bin = findNginx();
   if (bin === undefined) throw new Error('nginx not found: install it (apt-get install -y nginx) or set NGINX_BIN');
-  const port = vars.NGINX_PORT === undefined ? await freePort() : Number(vars.NGINX_PORT);
-  const prefix = join(dir, 'nginx');
+  const port = options.port ?? (await freePort());
+  const extraPorts: number[] = [];
+  for (let i = 0; i < (options.extraPorts ?? 0); i++) extraPorts.push(await freePort());
+  const prefix = join(options.dir, `nginx-${port}`);
   mkdirSync(prefix, { mode: 0o755 });
-  // Loopback only: the demo and the tests never listen on other addresses.
-  renderNginxPrefix(prefix, { JWT_AUTH_ADDR: vars.JWT_AUTH_ADDR, APP_ADDR: vars.APP_ADDR, NGINX_LISTEN: `${LOOPBACK}:${port}` });
+  chmodSync(prefix, 0o755);
+  // Loopback only: the demo, the tests and the benchmark never listen on other addresses.
+  renderNginxPrefix(prefix, { JWT_AUTH_ADDR: options.jwtAuthAddr, APP_ADDR: options.appAddr, NGINX_LISTEN: `${LOOPBACK}:${port}` });
+
+  const confPath = join(prefix, 'nginx.conf');
+  if (options.workers !== undefined) {
+    const conf = readFileSync(confPath, 'utf8');
+    if (!/^worker_processes\s+\S+;/m.test(conf)) throw new Error('nginx.conf has no worker_processes line to override');
+    writeFileSync(confPath, conf.replace(/^worker_processes\s+\S+;/m, `worker_processes ${options.workers};`));
+  }
+  const extra: string[] = [];
+  if (options.cache) {
+    // The cache key is computed by njs: load the module the way an operator would, from the
+    // prefix's modules/ folder (the official image has it there; here it points at nginx's own).
+    const conf = readFileSync(confPath, 'utf8');
+    writeFileSync(confPath, `load_module modules/ngx_http_js_module.so;\n${conf}`);
+    symlinkSync(nginxModulesDir(bin), join(prefix, 'modules'));
+    const cacheDir = join(prefix, 'cache');
+    extra.push('include snippets/jwt-auth-cache-http.conf;');
+    extra.push(`proxy_cache_path ${cacheDir} levels=1:2 keys_zone=jwt_auth:10m max_size=100m inactive=10m use_temp_path=off;`);
+    const location = join(prefix, 'snippets', 'jwt-auth-location.conf');
+    writeFileSync(location, enableCacheInclude(readFileSync(location, 'utf8')));
+  }
+  if (options.extraServers) extra.push(options.extraServers(extraPorts));
+  if (extra.length > 0) {
+    const optionsConf = join(prefix, 'conf.d', 'zz-options.conf');
+    writeFileSync(optionsConf, `# Written by the test kit (support/nginx.ts), not part of nginx/.\n${extra.join('\n')}\n`);
+    chmodSync(optionsConf, 0o644);
+  }
+
 
   const errorLog = join(prefix, 'logs', 'error.log');
-  const accessLog = join(prefix, 'logs', 'access.log');
+  const accessLog = options.accessLog === false ? '/dev/null' : join(prefix, 'logs', 'access.log');
   const pidFile = join(prefix, 'nginx.pid');
   const globals = [`daemon off;`, `pid ${pidFile};`, `lock_file ${join(prefix, 'nginx.lock')};`].join(' ');
   const proc = startProcess(
     'nginx',
     bin,
     // -p: relative paths (root html) under the prefix; -e: startup errors before error_log is read.
-    ['-p', `${prefix}/`, '-c', join(prefix, 'nginx.conf'), '-e', errorLog, '-g', globals],
+    ['-p', `${prefix}/`, '-c', confPath, '-e', errorLog, '-g', globals],
     { env: { PATH: process.env.PATH ?? '' }, logFile: errorLog, stdoutFile: accessLog },
   );
   const url = `http://${LOOPBACK}:${port}`;
@@ -148,6 +235,7 @@ export async function startNginx(
   return {
     url,
     port,
+    extraPorts,
     prefix,
     process: proc,
     errorLog: (maxChars) => tail(errorLog, maxChars),

@@ -3,7 +3,7 @@
  * `{"handler": "admin" | "public", "path": <what the app received>, "user": X-Auth-User}`.
  *
  * - a Koa + @koa/router app: case-insensitive routing, like Express and most Node routers;
- * - a Flask app whose admin area is `/admin/<path:page>` (test/integration/apps/flask_router.py);
+ * - a Flask app whose admin area is `/admin/<path:page>` (support/apps/flask_router.py);
  * - a servlet-style app: strips `;params` from every segment and trailing dots and spaces from
  *   segment names (as servlet containers and IIS do) and routes case-insensitively.
  */
@@ -88,7 +88,7 @@ export async function startServletStyleApp(): Promise<RoutingApp> {
 
 export async function startFlaskRouterApp(dir: string): Promise<RoutingApp> {
   const port = await freePort();
-  const proc = startProcess('flask-router', pythonBin(), [join(REPO_ROOT, 'test', 'integration', 'apps', 'flask_router.py'), '--host', LOOPBACK, '--port', String(port)], {
+  const proc = startProcess('flask-router', pythonBin(), [join(REPO_ROOT, 'support', 'apps', 'flask_router.py'), '--host', LOOPBACK, '--port', String(port)], {
     env: { PATH: process.env.PATH ?? '', PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1' },
     logFile: join(dir, `flask-router-${port}.log`),
   });

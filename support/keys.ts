@@ -6,13 +6,13 @@ import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Algorithm } from '../../src/algorithms.js';
+import type { Algorithm } from '../src/algorithms.js';
 
 export type AsymmetricAlgorithm = Exclude<Algorithm, 'HS256' | 'HS384' | 'HS512'>;
 export type HmacAlgorithm = 'HS256' | 'HS384' | 'HS512';
 
 /** Every algorithm the service supports (JWT_ALGORITHM), in the order tests list them. */
-export const DESIGN_ALGORITHMS = ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'PS256', 'ES256', 'ES384', 'EdDSA'] as const satisfies readonly Algorithm[];
+export const SUPPORTED_ALGORITHMS = ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'PS256', 'ES256', 'ES384', 'EdDSA'] as const satisfies readonly Algorithm[];
 
 export interface KeyPair {
   readonly privateKey: KeyObject;
