@@ -8,6 +8,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
+COPY support ./support
 COPY test ./test
 COPY bench ./bench
 COPY scripts ./scripts
