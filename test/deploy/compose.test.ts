@@ -114,6 +114,12 @@ describe('Dockerfiles', () => {
     }
   });
 
+  test('the service image copies every folder the TypeScript build compiles (npm run build would fail without one)', () => {
+    const { include } = JSON.parse(readFileSync(join(root, 'tsconfig.json'), 'utf8')) as { include: string[] };
+    const copied = dockerfileCopies(join(root, 'Dockerfile'));
+    for (const folder of new Set(include.map((glob) => glob.split('/')[0] ?? ''))) assert.ok(copied.includes(folder), `Dockerfile copies ${folder}/`);
+  });
+
   test('the service image builds with the test build script, runs as non-root and has a health check', () => {
     const text = readFileSync(join(root, 'Dockerfile'), 'utf8');
     assert.match(text, /RUN npm run build/);
