@@ -65,7 +65,11 @@ async function main(): Promise<number> {
     const authorizations: string[] = [];
     for (let i = 0; i < tokens; i++) {
       const expired = i % 10 === 9;
-      const token = await mintToken(secret, { sub: `user-${i}`, name: `User ${i}`, roles: i % 3 === 0 ? ['admin', 'user'] : ['user'] }, { expiresIn: expired ? -3600 : 3600 });
+      const token = await mintToken(
+        secret,
+        { sub: `user-${i}`, name: `User ${i}`, roles: i % 3 === 0 ? ['admin', 'user'] : ['user'] },
+        { expiresIn: expired ? -3600 : 3600 },
+      );
       authorizations.push(`Bearer ${token}`);
     }
     service = await startServiceProcess(env, { dir });
@@ -74,7 +78,9 @@ async function main(): Promise<number> {
     const script = writeWrkScript(dir, 'rss', { authorizations });
     const rss = (): number => rssMb(processTree(pid));
 
-    console.log(`RSS of the service over ${total.toLocaleString('en')} /check requests: ${tokens} tokens (1 in 10 expired), wrk -t${load.threads} -c${load.connections}, ${roundSeconds}s rounds, env ${JSON.stringify({ ...env, JWT_SECRET: undefined })}`);
+    console.log(
+      `RSS of the service over ${total.toLocaleString('en')} /check requests: ${tokens} tokens (1 in 10 expired), wrk -t${load.threads} -c${load.connections}, ${roundSeconds}s rounds, env ${JSON.stringify({ ...env, JWT_SECRET: undefined })}`,
+    );
     const own = (): number => privateMb(processTree(pid));
     const samples: Array<{ requests: number; rss: number; own: number }> = [{ requests: 0, rss: rss(), own: own() }];
     console.log(`  ${'requests'.padStart(10)}  ${'RSS MB'.padStart(7)}  ${'private'.padStart(7)}  ${'req/s'.padStart(7)}  answers`);
@@ -90,16 +96,21 @@ async function main(): Promise<number> {
       const now = rss();
       const mine = own();
       samples.push({ requests: sent, rss: now, own: mine });
-      console.log(`  ${sent.toLocaleString('en').padStart(10)}  ${now.toFixed(1).padStart(7)}  ${mine.toFixed(1).padStart(7)}  ${Math.round(result.rps).toString().padStart(7)}  ${((result.badStatus / Math.max(1, result.requests)) * 100).toFixed(0)}% denied${result.socketErrors ? `, ${result.socketErrors} socket errors` : ''}`);
+      console.log(
+        `  ${sent.toLocaleString('en').padStart(10)}  ${now.toFixed(1).padStart(7)}  ${mine.toFixed(1).padStart(7)}  ${Math.round(result.rps).toString().padStart(7)}  ${((result.badStatus / Math.max(1, result.requests)) * 100).toFixed(0)}% denied${result.socketErrors ? `, ${result.socketErrors} socket errors` : ''}`,
+      );
     }
     const last = samples[samples.length - 1] as { requests: number; rss: number; own: number };
     const later = samples.slice(Math.ceil(samples.length / 2));
     const spread = Math.max(...later.map((s) => s.rss)) - Math.min(...later.map((s) => s.rss));
     const peak = Math.max(...samples.map((s) => s.rss));
-    console.log(`\nafter ${last.requests.toLocaleString('en')} requests: RSS ${last.rss.toFixed(1)} MB, of which ${last.own.toFixed(1)} MB private (peak RSS ${peak.toFixed(1)} MB; over the second half of the run RSS varies by ${spread.toFixed(1)} MB)`);
+    console.log(
+      `\nafter ${last.requests.toLocaleString('en')} requests: RSS ${last.rss.toFixed(1)} MB, of which ${last.own.toFixed(1)} MB private (peak RSS ${peak.toFixed(1)} MB; over the second half of the run RSS varies by ${spread.toFixed(1)} MB)`,
+    );
     const ok = last.requests >= total && last.rss < limitMb && unexpected === 0;
     console.log(`${last.rss < limitMb ? 'met    ' : 'NOT met'}  RSS under ${limitMb} MB after the run`);
-    if (last.requests < total) console.log(`NOT met  only ${last.requests.toLocaleString('en')} of ${total.toLocaleString('en')} requests within BENCH_RSS_MAX_SECONDS=${maxSeconds}`);
+    if (last.requests < total)
+      console.log(`NOT met  only ${last.requests.toLocaleString('en')} of ${total.toLocaleString('en')} requests within BENCH_RSS_MAX_SECONDS=${maxSeconds}`);
     if (unexpected > 0) console.log(`ERRORS   ${unexpected} socket errors`);
     return ok ? 0 : 1;
   } finally {

@@ -69,7 +69,10 @@ function readOptions(env: NodeJS.ProcessEnv): Options {
     if (!Number.isInteger(value) || value < min || value > max) problems.push(`${name}: expected a whole number from ${min} to ${max}, got "${raw}"`);
     return value;
   };
-  const rows = (env.BENCH_ROWS ?? '').split(',').map((id) => id.trim()).filter((id) => id !== '');
+  const rows = (env.BENCH_ROWS ?? '')
+    .split(',')
+    .map((id) => id.trim())
+    .filter((id) => id !== '');
   for (const id of rows) if (!(ROW_IDS as readonly string[]).includes(id)) problems.push(`BENCH_ROWS: unknown row "${id}" (rows: ${ROW_IDS.join(', ')})`);
   const options: Options = {
     // Many short rounds rather than a few long ones: the medians then shrug off a busy neighbour.
@@ -120,7 +123,9 @@ async function main(): Promise<number> {
     `nginx-jwt-auth benchmark: ${options.rows.join(' ')} · wrk -t${options.threads} -c${options.connections} · ` +
       `${options.rounds} rounds × ${options.seconds}s (+${options.warmup}s warm-up) per row · about ${Math.ceil((perRound * options.rounds + options.rows.length * options.warmup) / 60 + 0.2)} min`,
   );
-  console.log(`machine: ${availableParallelism()} CPUs, ${(totalmem() / 2 ** 30).toFixed(1)} GiB · node ${process.version} · ${version(nginxBin, ['-v'])} · ${version(wrk.bin, ['-v'])}`);
+  console.log(
+    `machine: ${availableParallelism()} CPUs, ${(totalmem() / 2 ** 30).toFixed(1)} GiB · node ${process.version} · ${version(nginxBin, ['-v'])} · ${version(wrk.bin, ['-v'])}`,
+  );
 
   const dir = makeTempDir('bench');
   const stoppers: Array<() => Promise<void>> = [];
@@ -151,8 +156,12 @@ async function main(): Promise<number> {
     const upstream = needs('B0', 'B1', 'B2') ? track(await startBenchServer('upstream', { dir, probePath: '/', probeStatus: 200 })) : undefined;
     const stub = needs('B4') ? track(await startBenchServer('authenticator', { dir, probePath: '/', probeStatus: 404 })) : undefined;
     // R mirrors the service's fast-jwt options: HS256, exp required, 30 s tolerance, cache of 1000.
-    const reference = needs('R') ? track(await startBenchServer('reference', { dir, env: { JWT_SECRET: secret, JWT_VERIFY_CACHE_SIZE: '1000' }, probePath: '/check', probeStatus: 403 })) : undefined;
-    const referenceUncached = needs('B1R') ? track(await startBenchServer('reference', { dir, env: { JWT_SECRET: secret, JWT_VERIFY_CACHE_SIZE: '0' }, probePath: '/check', probeStatus: 403 })) : undefined;
+    const reference = needs('R')
+      ? track(await startBenchServer('reference', { dir, env: { JWT_SECRET: secret, JWT_VERIFY_CACHE_SIZE: '1000' }, probePath: '/check', probeStatus: 403 }))
+      : undefined;
+    const referenceUncached = needs('B1R')
+      ? track(await startBenchServer('reference', { dir, env: { JWT_SECRET: secret, JWT_VERIFY_CACHE_SIZE: '0' }, probePath: '/check', probeStatus: 403 }))
+      : undefined;
 
     const services: Array<{ label: string; instance: ServiceProcess; pids: () => number[]; rssBefore: number }> = [];
     const service = async (label: string, env: Record<string, string>, settle?: (pid: number) => Promise<void>): Promise<ServiceProcess> => {
@@ -168,7 +177,10 @@ async function main(): Promise<number> {
     // B4 measures /login itself: the failed-login limiter counts every attempt in flight (64 here) as a
     // possible failure, so with it on most of the load would be 429s.
     const alone = needs('B3', 'B3d', 'B4')
-      ? await service('B3/B4 service (defaults)', stub ? { AUTHENTICATOR_URL: `${stub.url}/login`, LOGIN_MAX_FAILURES_PER_IP: '0', LOGIN_MAX_FAILURES_PER_USER: '0' } : {})
+      ? await service(
+          'B3/B4 service (defaults)',
+          stub ? { AUTHENTICATOR_URL: `${stub.url}/login`, LOGIN_MAX_FAILURES_PER_IP: '0', LOGIN_MAX_FAILURES_PER_USER: '0' } : {},
+        )
       : undefined;
     const twoWorkers = needs('B3w2')
       ? await service('B3w2 service (WORKERS=2)', { WORKERS: '2' }, async (pid) => {
@@ -193,7 +205,17 @@ server {
     let nginxPlain: NginxInstance | undefined;
     let nginxCached: NginxInstance | undefined;
     if (upstream && needs('B0', 'B1')) {
-      nginxPlain = track(await startNginx({ dir, jwtAuthAddr: (uncached ?? alone ?? cached)?.addr ?? '127.0.0.1:9', appAddr: upstream.addr, workers: 1, accessLog: false, extraServers: b0Server, extraPorts: 1 }));
+      nginxPlain = track(
+        await startNginx({
+          dir,
+          jwtAuthAddr: (uncached ?? alone ?? cached)?.addr ?? '127.0.0.1:9',
+          appAddr: upstream.addr,
+          workers: 1,
+          accessLog: false,
+          extraServers: b0Server,
+          extraPorts: 1,
+        }),
+      );
     }
     let nginxReference: NginxInstance | undefined;
     if (upstream && referenceUncached) {
@@ -205,30 +227,91 @@ server {
 
     const auth = { Authorization: authorization };
     const rows: Row[] = [];
-    const tree = (...parts: Array<readonly [Role, { process: { pid: number } }]>) => () => parts.map(([role, part]) => [role, processTree(part.process.pid)] as const);
+    const tree =
+      (...parts: Array<readonly [Role, { process: { pid: number } }]>) =>
+      () =>
+        parts.map(([role, part]) => [role, processTree(part.process.pid)] as const);
     if (wanted.has('B0') && nginxPlain && upstream) {
-      rows.push({ id: 'B0', what: 'nginx → upstream, no auth', url: `http://127.0.0.1:${nginxPlain.extraPorts[0]}/`, script: writeWrkScript(dir, 'b0', { headers: auth }), parts: tree(['nginx', nginxPlain], ['upstream', upstream]) });
+      rows.push({
+        id: 'B0',
+        what: 'nginx → upstream, no auth',
+        url: `http://127.0.0.1:${nginxPlain.extraPorts[0]}/`,
+        script: writeWrkScript(dir, 'b0', { headers: auth }),
+        parts: tree(['nginx', nginxPlain], ['upstream', upstream]),
+      });
     }
     if (wanted.has('B1') && nginxPlain && upstream && uncached) {
-      rows.push({ id: 'B1', what: 'nginx auth_request → service → upstream', url: `${nginxPlain.url}/`, script: writeWrkScript(dir, 'b1', { headers: auth }), parts: tree(['nginx', nginxPlain], ['service', uncached], ['upstream', upstream]) });
+      rows.push({
+        id: 'B1',
+        what: 'nginx auth_request → service → upstream',
+        url: `${nginxPlain.url}/`,
+        script: writeWrkScript(dir, 'b1', { headers: auth }),
+        parts: tree(['nginx', nginxPlain], ['service', uncached], ['upstream', upstream]),
+      });
     }
     if (wanted.has('B1R') && nginxReference && upstream && referenceUncached) {
-      rows.push({ id: 'B1R', what: 'B1 with R (uncached) as auth service', url: `${nginxReference.url}/`, script: writeWrkScript(dir, 'b1r', { headers: auth }), parts: tree(['nginx', nginxReference], ['reference', referenceUncached], ['upstream', upstream]) });
+      rows.push({
+        id: 'B1R',
+        what: 'B1 with R (uncached) as auth service',
+        url: `${nginxReference.url}/`,
+        script: writeWrkScript(dir, 'b1r', { headers: auth }),
+        parts: tree(['nginx', nginxReference], ['reference', referenceUncached], ['upstream', upstream]),
+      });
     }
     if (wanted.has('B2') && nginxCached && upstream && cached) {
-      rows.push({ id: 'B2', what: 'B1 + verify cache + nginx cache', url: `${nginxCached.url}/`, script: writeWrkScript(dir, 'b2', { headers: auth }), parts: tree(['nginx', nginxCached], ['service', cached], ['upstream', upstream]) });
+      rows.push({
+        id: 'B2',
+        what: 'B1 + verify cache + nginx cache',
+        url: `${nginxCached.url}/`,
+        script: writeWrkScript(dir, 'b2', { headers: auth }),
+        parts: tree(['nginx', nginxCached], ['service', cached], ['upstream', upstream]),
+      });
     }
-    if (wanted.has('B3') && alone) rows.push({ id: 'B3', what: 'service /check alone', url: `${alone.url}/check`, script: writeWrkScript(dir, 'b3', { headers: auth }), parts: tree(['service', alone]) });
+    if (wanted.has('B3') && alone)
+      rows.push({
+        id: 'B3',
+        what: 'service /check alone',
+        url: `${alone.url}/check`,
+        script: writeWrkScript(dir, 'b3', { headers: auth }),
+        parts: tree(['service', alone]),
+      });
     if (wanted.has('B3d') && alone) {
       // The same token with its signature's last characters replaced: well-formed, a deny at fast-jwt.
       const forged = `${token.slice(0, -6)}${token.endsWith('AAAAAA') ? 'BBBBBB' : 'AAAAAA'}`;
-      rows.push({ id: 'B3d', what: 'B3, every token forged (deny flood)', url: `${alone.url}/check`, script: writeWrkScript(dir, 'b3d', { headers: { Authorization: `Bearer ${forged}` } }), parts: tree(['service', alone]), denies: true });
+      rows.push({
+        id: 'B3d',
+        what: 'B3, every token forged (deny flood)',
+        url: `${alone.url}/check`,
+        script: writeWrkScript(dir, 'b3d', { headers: { Authorization: `Bearer ${forged}` } }),
+        parts: tree(['service', alone]),
+        denies: true,
+      });
     }
-    if (wanted.has('R') && reference) rows.push({ id: 'R', what: 'bare node:http + fast-jwt', url: `${reference.url}/check`, script: writeWrkScript(dir, 'r', { headers: auth }), parts: tree(['reference', reference]) });
-    if (wanted.has('B3w2') && twoWorkers) rows.push({ id: 'B3w2', what: 'B3 with WORKERS=2', url: `${twoWorkers.url}/check`, script: writeWrkScript(dir, 'b3w2', { headers: auth }), parts: tree(['service', twoWorkers]) });
+    if (wanted.has('R') && reference)
+      rows.push({
+        id: 'R',
+        what: 'bare node:http + fast-jwt',
+        url: `${reference.url}/check`,
+        script: writeWrkScript(dir, 'r', { headers: auth }),
+        parts: tree(['reference', reference]),
+      });
+    if (wanted.has('B3w2') && twoWorkers)
+      rows.push({
+        id: 'B3w2',
+        what: 'B3 with WORKERS=2',
+        url: `${twoWorkers.url}/check`,
+        script: writeWrkScript(dir, 'b3w2', { headers: auth }),
+        parts: tree(['service', twoWorkers]),
+      });
     if (wanted.has('B4') && alone && stub) {
       const body = JSON.stringify({ username: 'alice', password: 'wonderland' });
-      rows.push({ id: 'B4', what: '/login → stub authenticator, sign', url: `${alone.url}/login`, script: writeWrkScript(dir, 'b4', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body }), parts: tree(['service', alone], ['authenticator', stub]) });
+      rows.push({
+        id: 'B4',
+        what: '/login → stub authenticator, sign',
+        url: `${alone.url}/login`,
+        script: writeWrkScript(dir, 'b4', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body }),
+        parts: tree(['service', alone], ['authenticator', stub]),
+      });
     }
 
     const load: WrkLoad = { threads: options.threads, connections: options.connections, seconds: options.seconds };
@@ -271,7 +354,10 @@ server {
     console.log(`\n${report.targets.join('\n')}`);
     console.log('\nratios are medians of per-round ratios (rows interleaved, paired by round); p50/p99 ratios below 1 mean lower latency than the baseline.');
     if (options.json) {
-      writeFileSync(options.json, `${JSON.stringify({ date: new Date().toISOString(), options, node: process.version, cpus: availableParallelism(), rows: report.rows, rss }, null, 2)}\n`);
+      writeFileSync(
+        options.json,
+        `${JSON.stringify({ date: new Date().toISOString(), options, node: process.version, cpus: availableParallelism(), rows: report.rows, rss }, null, 2)}\n`,
+      );
       console.log(`results written to ${options.json}`);
     }
     return report.failedRows > 0 ? 1 : 0;
@@ -325,7 +411,9 @@ function summarise(rows: readonly Row[], measured: ReadonlyMap<RowId, Measured>,
       p50: median(data.results.map((result) => result.p50)),
       p99: median(data.results.map((result) => result.p99)),
       cpuUs: median(data.cpu.map((round) => Object.values(round).reduce((sum, value) => sum + value, 0))),
-      cpuByRole: Object.fromEntries(ROLES.filter((role) => data.cpu[0]?.[role] !== undefined).map((role) => [role, median(data.cpu.map((round) => round[role] ?? Number.NaN))])),
+      cpuByRole: Object.fromEntries(
+        ROLES.filter((role) => data.cpu[0]?.[role] !== undefined).map((role) => [role, median(data.cpu.map((round) => round[role] ?? Number.NaN))]),
+      ),
       ratios,
       errors: data.results.reduce((sum, result) => sum + result.badStatus + result.socketErrors, 0),
     };
@@ -337,22 +425,43 @@ function summarise(rows: readonly Row[], measured: ReadonlyMap<RowId, Measured>,
     const other = Object.entries(s.ratios).filter(([base]) => base !== 'B0');
     const first = other[0];
     const main = [
-      s.id, s.what, fmt(s.rps, 0), fmt(s.ratios.B0?.rps), fmt(s.p50), fmt(s.ratios.B0?.p50), fmt(s.p99), fmt(s.ratios.B0?.p99),
-      first?.[0] ?? '', fmt(first?.[1].rps), fmt(first?.[1].p50), fmt(first?.[1].p99), String(s.errors),
+      s.id,
+      s.what,
+      fmt(s.rps, 0),
+      fmt(s.ratios.B0?.rps),
+      fmt(s.p50),
+      fmt(s.ratios.B0?.p50),
+      fmt(s.p99),
+      fmt(s.ratios.B0?.p99),
+      first?.[0] ?? '',
+      fmt(first?.[1].rps),
+      fmt(first?.[1].p50),
+      fmt(first?.[1].p99),
+      String(s.errors),
     ];
     const more = other.slice(1).map(([base, ratio]) => ['', '', '', '', '', '', '', '', base, fmt(ratio.rps), fmt(ratio.p50), fmt(ratio.p99), '']);
     return [main, ...more];
   });
   const widths = header.map((title, i) => Math.max(title.length, ...lines.map((line) => (line[i] ?? '').length)));
-  const render = (cells: readonly string[]): string => `| ${cells.map((cell, i) => (i <= 1 ? cell.padEnd(widths[i] as number) : cell.padStart(widths[i] as number))).join(' | ')} |`;
-  const table = [render(header), `|${widths.map((width, i) => (i <= 1 ? `:${'-'.repeat(width + 1)}` : `${'-'.repeat(width + 1)}:`)).join('|')}|`, ...lines.map(render)].join('\n');
+  const render = (cells: readonly string[]): string =>
+    `| ${cells.map((cell, i) => (i <= 1 ? cell.padEnd(widths[i] as number) : cell.padStart(widths[i] as number))).join(' | ')} |`;
+  const table = [
+    render(header),
+    `|${widths.map((width, i) => (i <= 1 ? `:${'-'.repeat(width + 1)}` : `${'-'.repeat(width + 1)}:`)).join('|')}|`,
+    ...lines.map(render),
+  ].join('\n');
 
   const roles = ROLES.filter((role) => summaries.some((s) => s.cpuByRole[role] !== undefined));
   const cpuHeader = ['row', ...roles, 'total'];
   const cpuLines = summaries.map((s) => [s.id, ...roles.map((role) => fmt(s.cpuByRole[role], 1)), fmt(s.cpuUs, 1)]);
   const cpuWidths = cpuHeader.map((title, i) => Math.max(title.length, ...cpuLines.map((line) => (line[i] ?? '').length)));
-  const cpuRender = (cells: readonly string[]): string => `| ${cells.map((cell, i) => (i === 0 ? cell.padEnd(cpuWidths[i] as number) : cell.padStart(cpuWidths[i] as number))).join(' | ')} |`;
-  const cpuTable = [cpuRender(cpuHeader), `|${cpuWidths.map((width, i) => (i === 0 ? `:${'-'.repeat(width + 1)}` : `${'-'.repeat(width + 1)}:`)).join('|')}|`, ...cpuLines.map(cpuRender)].join('\n');
+  const cpuRender = (cells: readonly string[]): string =>
+    `| ${cells.map((cell, i) => (i === 0 ? cell.padEnd(cpuWidths[i] as number) : cell.padStart(cpuWidths[i] as number))).join(' | ')} |`;
+  const cpuTable = [
+    cpuRender(cpuHeader),
+    `|${cpuWidths.map((width, i) => (i === 0 ? `:${'-'.repeat(width + 1)}` : `${'-'.repeat(width + 1)}:`)).join('|')}|`,
+    ...cpuLines.map(cpuRender),
+  ].join('\n');
 
   const byId = new Map(summaries.map((s) => [s.id, s]));
   const targets: string[] = [`targets (wrk -t${options.threads} -c${options.connections}, ${options.rounds} × ${options.seconds}s):`];
@@ -363,19 +472,29 @@ function summarise(rows: readonly Row[], measured: ReadonlyMap<RowId, Measured>,
   target('B3 / R ', byId.get('B3')?.ratios.R?.rps, 0.9);
   const b3 = byId.get('B3');
   const r = byId.get('R');
-  if (b3 && r && Number.isFinite(b3.cpuUs / r.cpuUs)) targets.push(`  info     B3 / R by CPU time per request: ${(r.cpuUs / b3.cpuUs).toFixed(2)} (${r.cpuUs.toFixed(1)} / ${b3.cpuUs.toFixed(1)} µs)`);
+  if (b3 && r && Number.isFinite(b3.cpuUs / r.cpuUs))
+    targets.push(`  info     B3 / R by CPU time per request: ${(r.cpuUs / b3.cpuUs).toFixed(2)} (${r.cpuUs.toFixed(1)} / ${b3.cpuUs.toFixed(1)} µs)`);
   const b3d = byId.get('B3d');
   if (b3 && b3d && Number.isFinite(b3d.cpuUs / b3.cpuUs)) {
-    targets.push(`  info     B3d / B3 by service CPU time per request (deny flood vs allow): ${(b3d.cpuUs / b3.cpuUs).toFixed(2)} (${b3d.cpuUs.toFixed(1)} / ${b3.cpuUs.toFixed(1)} µs)`);
+    targets.push(
+      `  info     B3d / B3 by service CPU time per request (deny flood vs allow): ${(b3d.cpuUs / b3.cpuUs).toFixed(2)} (${b3d.cpuUs.toFixed(1)} / ${b3.cpuUs.toFixed(1)} µs)`,
+    );
   }
   target('B1 / B0', byId.get('B1')?.ratios.B0?.rps, 0.5);
   const b1r = byId.get('B1R')?.ratios.B0?.rps;
   if (b1r !== undefined && Number.isFinite(b1r)) targets.push(`  info     B1R / B0: ${b1r.toFixed(2)} (the same path with the bare reference as auth service)`);
   target('B2 / B0', byId.get('B2')?.ratios.B0?.rps, 0.9);
   const scaling = byId.get('B3w2')?.ratios.B3?.rps;
-  if (scaling !== undefined && Number.isFinite(scaling)) targets.push(`  info     WORKERS=2 / WORKERS=1 on /check: ${scaling.toFixed(2)}× (wrk shares the same ${availableParallelism()} CPUs)`);
+  if (scaling !== undefined && Number.isFinite(scaling))
+    targets.push(`  info     WORKERS=2 / WORKERS=1 on /check: ${scaling.toFixed(2)}× (wrk shares the same ${availableParallelism()} CPUs)`);
   const failedRows = summaries.filter((s) => s.errors > 0).length;
-  if (failedRows > 0) targets.push(`  ERRORS   ${summaries.filter((s) => s.errors > 0).map((s) => `${s.id}: ${s.errors}`).join(', ')} non-2xx answers or socket errors: those rows do not measure what they claim`);
+  if (failedRows > 0)
+    targets.push(
+      `  ERRORS   ${summaries
+        .filter((s) => s.errors > 0)
+        .map((s) => `${s.id}: ${s.errors}`)
+        .join(', ')} non-2xx answers or socket errors: those rows do not measure what they claim`,
+    );
   return { table, cpuTable, targets, rows: summaries, failedRows };
 }
 

@@ -80,7 +80,10 @@ async function main(): Promise<void> {
   try {
     const secretFile = ensureKeys();
     const problem = flaskProblem();
-    if (problem !== undefined) console.log(`Flask is not available (${problem}): using the Node stand-in with the same contract.\n  (apt-get install -y python3-flask for the Flask app)`);
+    if (problem !== undefined)
+      console.log(
+        `Flask is not available (${problem}): using the Node stand-in with the same contract.\n  (apt-get install -y python3-flask for the Flask app)`,
+      );
     const authenticator: AuthenticatorInstance = problem === undefined ? await startFlaskAuthenticator({ dir }) : await startNodeAuthenticator({ dir });
     running.push(authenticator);
 
@@ -104,7 +107,9 @@ async function main(): Promise<void> {
 
     let nginx: NginxInstance | undefined;
     if (findNginx() === undefined) {
-      console.log('nginx is not installed, so the demo runs without it. Install it with:\n  sudo apt-get install -y nginx    (or set NGINX_BIN to an nginx binary)');
+      console.log(
+        'nginx is not installed, so the demo runs without it. Install it with:\n  sudo apt-get install -y nginx    (or set NGINX_BIN to an nginx binary)',
+      );
     } else {
       nginx = await startNginx({ jwtAuthAddr: service.addr, appAddr: authenticator.addr, port: await nginxPort(), dir });
       running.push(nginx);

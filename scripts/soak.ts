@@ -75,7 +75,10 @@ async function main(): Promise<void> {
             const status = response.statusCode ?? 0;
             if (status >= 500) counts.serverErrors++;
             // Both /whoami and the app's echo route list the X-Auth-* headers that arrived.
-            const seenUser = status === 200 ? (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { identity?: Record<string, string> }).identity?.['X-Auth-User'] : undefined;
+            const seenUser =
+              status === 200
+                ? (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { identity?: Record<string, string> }).identity?.['X-Auth-User']
+                : undefined;
             if (status !== item.status || (item.user !== undefined && seenUser !== item.user)) {
               counts.wrong++;
               if (wrongExamples.length < 5) wrongExamples.push(`${item.name}: got ${status} user=${seenUser}, want ${item.status} user=${item.user}`);

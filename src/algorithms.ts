@@ -32,11 +32,25 @@ const KEYGEN_RSA_BITS = 3072;
 
 function hmac(hashBytes: number): AlgorithmFacts {
   // Twice the hash size in random bytes: comfortably above the minimum.
-  return { family: 'HMAC', hashBytes, minimumSecretBytes: hashBytes, curve: undefined, minimumRsaBits: undefined, keygen: { kind: 'secret', bytes: hashBytes * 2 } };
+  return {
+    family: 'HMAC',
+    hashBytes,
+    minimumSecretBytes: hashBytes,
+    curve: undefined,
+    minimumRsaBits: undefined,
+    keygen: { kind: 'secret', bytes: hashBytes * 2 },
+  };
 }
 
 function rsa(family: 'RSA' | 'RSA-PSS', hashBytes: number): AlgorithmFacts {
-  return { family, hashBytes, minimumSecretBytes: undefined, curve: undefined, minimumRsaBits: MIN_RSA_BITS, keygen: { kind: 'rsa', modulusLength: KEYGEN_RSA_BITS } };
+  return {
+    family,
+    hashBytes,
+    minimumSecretBytes: undefined,
+    curve: undefined,
+    minimumRsaBits: MIN_RSA_BITS,
+    keygen: { kind: 'rsa', modulusLength: KEYGEN_RSA_BITS },
+  };
 }
 
 function ec(hashBytes: number, curve: string): AlgorithmFacts {

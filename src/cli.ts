@@ -41,7 +41,12 @@ async function readStdin(): Promise<string> {
 function keygen(args: string[]): number {
   const { values } = parseArgs({
     args,
-    options: { alg: { type: 'string', default: 'HS256' }, out: { type: 'string', default: 'keys' }, force: { type: 'boolean', default: false }, 'if-missing': { type: 'boolean', default: false } },
+    options: {
+      alg: { type: 'string', default: 'HS256' },
+      out: { type: 'string', default: 'keys' },
+      force: { type: 'boolean', default: false },
+      'if-missing': { type: 'boolean', default: false },
+    },
   });
   const alg = ALGORITHMS.find((candidate) => candidate.toLowerCase() === String(values.alg).toLowerCase());
   if (alg === undefined) throw new ConfigError([`--alg: expected one of ${ALGORITHMS.join(', ')}`]);
@@ -73,11 +78,12 @@ function keygen(args: string[]): number {
 }
 
 function generatePair(parameters: Exclude<KeygenParameters, { kind: 'secret' }>): { privateKey: string; publicKey: string } {
-  const pair = parameters.kind === 'rsa'
-    ? generateKeyPairSync('rsa', { modulusLength: parameters.modulusLength })
-    : parameters.kind === 'ec'
-      ? generateKeyPairSync('ec', { namedCurve: parameters.namedCurve })
-      : generateKeyPairSync('ed25519');
+  const pair =
+    parameters.kind === 'rsa'
+      ? generateKeyPairSync('rsa', { modulusLength: parameters.modulusLength })
+      : parameters.kind === 'ec'
+        ? generateKeyPairSync('ec', { namedCurve: parameters.namedCurve })
+        : generateKeyPairSync('ed25519');
   return {
     privateKey: pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
     publicKey: pair.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
@@ -160,7 +166,8 @@ run(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     if (error instanceof ConfigError) console.error(`nginx-jwt-auth: ${error.message}`);
-    else if (error instanceof TypeError && (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) console.error(`nginx-jwt-auth: ${error.message}\n\n${USAGE}`);
+    else if (error instanceof TypeError && (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS'))
+      console.error(`nginx-jwt-auth: ${error.message}\n\n${USAGE}`);
     else console.error(error);
     process.exitCode = 1;
   },

@@ -18,7 +18,10 @@ export function clientAddress(peer: string | undefined, headers: IncomingHttpHea
   let address = normalise(peer ?? 'unknown');
   if (!trustedProxies.has(address)) return address;
   // Walk X-Forwarded-For from the right: each trusted hop vouches for the one before it.
-  const forwarded = String(headers['x-forwarded-for'] ?? '').split(',').map((hop) => normalise(hop.trim())).filter((hop) => hop !== '');
+  const forwarded = String(headers['x-forwarded-for'] ?? '')
+    .split(',')
+    .map((hop) => normalise(hop.trim()))
+    .filter((hop) => hop !== '');
   while (forwarded.length > 0 && trustedProxies.has(address)) address = forwarded.pop() as string;
   if (trustedProxies.has(address)) {
     const realIp = headers['x-real-ip'];

@@ -47,7 +47,9 @@ function keyMismatch(key: KeyObject, alg: Algorithm): string | undefined {
       return undefined;
     }
     case 'EC':
-      return type === 'ec' && details.namedCurve === facts.curve ? undefined : `${alg} needs an EC key on ${facts.curve}, got ${type ?? 'a secret'} ${details.namedCurve ?? ''}`.trim();
+      return type === 'ec' && details.namedCurve === facts.curve
+        ? undefined
+        : `${alg} needs an EC key on ${facts.curve}, got ${type ?? 'a secret'} ${details.namedCurve ?? ''}`.trim();
     case 'EdDSA':
       return type === 'ed25519' || type === 'ed448' ? undefined : `EdDSA needs an Ed25519 or Ed448 key, got ${type ?? 'a secret'}`;
     case 'HMAC':
@@ -117,9 +119,12 @@ function privateKeyFrom(text: string, alg: Algorithm): KeyObject {
     // Named below.
   }
   if (parses(() => createPublicKey(text))) {
-    throw new Error('this is a public key (or certificate), which can only verify: set it as JWT_PUBLIC_KEY_FILE for a verify-only setup, or put the private key here to sign');
+    throw new Error(
+      'this is a public key (or certificate), which can only verify: set it as JWT_PUBLIC_KEY_FILE for a verify-only setup, or put the private key here to sign',
+    );
   }
-  if (isEncryptedPem(text)) throw new Error('the private key is encrypted and the service has no passphrase: decrypt it with `openssl pkey -in FILE -out FILE.pem`');
+  if (isEncryptedPem(text))
+    throw new Error('the private key is encrypted and the service has no passphrase: decrypt it with `openssl pkey -in FILE -out FILE.pem`');
   if (pemLabel(text) === 'OPENSSH PRIVATE KEY') {
     throw new Error(`an OpenSSH private key, which node cannot read: convert an RSA or ECDSA one with \`ssh-keygen -p -m PKCS8 -f FILE\`, or ${keygen}`);
   }
@@ -131,7 +136,9 @@ function publicKeyFrom(text: string, alg: Algorithm): KeyObject {
   // node would derive the public key from a private one, but a private key on a verify-only host
   // is a key in the wrong place: whoever reads that host can sign.
   if (holdsPemPrivateKey(text)) {
-    throw new Error('this is a private key, and a verify-only setup must not hold one: give its public key (`openssl pkey -in FILE -pubout`), or set it as JWT_PRIVATE_KEY_FILE to sign as well');
+    throw new Error(
+      'this is a private key, and a verify-only setup must not hold one: give its public key (`openssl pkey -in FILE -pubout`), or set it as JWT_PRIVATE_KEY_FILE to sign as well',
+    );
   }
   try {
     return createPublicKey(text);
@@ -140,9 +147,12 @@ function publicKeyFrom(text: string, alg: Algorithm): KeyObject {
   }
   const encoding = keyEncodingOf(text);
   if (encoding === 'openssh-public' || encoding === 'ssh2-public') {
-    throw new Error(`${KEY_ENCODING_NAMES[encoding]}, which node cannot read: convert an RSA or ECDSA one with \`ssh-keygen -e -m PKCS8 -f FILE\`, or make a pair with \`nginx-jwt-auth keygen --alg ${alg}\``);
+    throw new Error(
+      `${KEY_ENCODING_NAMES[encoding]}, which node cannot read: convert an RSA or ECDSA one with \`ssh-keygen -e -m PKCS8 -f FILE\`, or make a pair with \`nginx-jwt-auth keygen --alg ${alg}\``,
+    );
   }
-  if (encoding === 'jwk' || encoding === 'jwk-set') throw new Error(`${KEY_ENCODING_NAMES[encoding]}: list JWKs, each with kid and alg, in JWT_VERIFY_JWKS_FILE`);
+  if (encoding === 'jwk' || encoding === 'jwk-set')
+    throw new Error(`${KEY_ENCODING_NAMES[encoding]}: list JWKs, each with kid and alg, in JWT_VERIFY_JWKS_FILE`);
   throw new Error(`not a PEM public key (expected -----BEGIN PUBLIC KEY-----${whatItIs(text)})`);
 }
 
@@ -174,7 +184,9 @@ function parseJwks(text: string, problems: string[]): VerificationKey[] {
         if (family !== 'HMAC') throw new Error(`${alg} cannot use an oct key`);
         const encoding = keyEncodingName(secret.toString('utf8'));
         if (encoding !== undefined) {
-          throw new Error(`its "k" holds ${encoding}, not random bytes, and whoever has a public key could sign ${alg} tokens with it: list a public key as an RSA, EC or OKP JWK with its own alg`);
+          throw new Error(
+            `its "k" holds ${encoding}, not random bytes, and whoever has a public key could sign ${alg} tokens with it: list a public key as an RSA, EC or OKP JWK with its own alg`,
+          );
         }
         if (secret.length < minimumSecretBytes) throw new Error(`${alg} needs at least ${minimumSecretBytes} bytes`);
         result.push(secretVerificationKey(secret, alg, kid));

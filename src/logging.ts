@@ -8,10 +8,28 @@ export type { Logger };
 
 /** Paths pino censors wherever they appear, at the top level or one object down. */
 export const REDACTED_PATHS: readonly string[] = [
-  'authorization', 'cookie', 'password', 'token', 'secret', 'passphrase',
-  '*.authorization', '*.Authorization', '*.cookie', '*.Cookie', '*["set-cookie"]', '*["Set-Cookie"]',
-  '*.password', '*.token', '*.secret', '*.passphrase', '*.access_token', '*.refresh_token', '*.id_token',
-  'req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]',
+  'authorization',
+  'cookie',
+  'password',
+  'token',
+  'secret',
+  'passphrase',
+  '*.authorization',
+  '*.Authorization',
+  '*.cookie',
+  '*.Cookie',
+  '*["set-cookie"]',
+  '*["Set-Cookie"]',
+  '*.password',
+  '*.token',
+  '*.secret',
+  '*.passphrase',
+  '*.access_token',
+  '*.refresh_token',
+  '*.id_token',
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'res.headers["set-cookie"]',
 ];
 
 export function createLogger(level: string, destination?: DestinationStream): Logger {

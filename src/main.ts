@@ -114,6 +114,5 @@ export async function serve(env: NodeJS.ProcessEnv): Promise<void> {
     // Keys are checked here too, so bad keys stop the start instead of a fork-and-die loop.
     loadKeys(config.jwt);
     runPrimary(config, logger);
-  }
-  else await runWorker(config, logger);
+  } else await runWorker(config, logger);
 }

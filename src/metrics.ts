@@ -129,9 +129,30 @@ export function createMetrics(options: { version: string; defaultMetrics?: boole
     registry,
     check: createCheckMetrics(registry),
     logins: new Counter({ name: 'jwt_auth_login_total', help: '/login outcomes', labelNames: ['outcome'], registers: [registry] }),
-    loginDuration: new Histogram({ name: 'jwt_auth_login_duration_seconds', help: '/login handling time, authenticator included', labelNames: ['outcome'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [registry] }),
-    authenticatorCalls: new Counter({ name: 'jwt_auth_authenticator_requests_total', help: 'Calls to the authenticator by outcome', labelNames: ['outcome'], registers: [registry] }),
-    rateLimited: new Counter({ name: 'jwt_auth_login_rate_limited_total', help: 'Logins refused by the failed-attempt limiter, by key', labelNames: ['key'], registers: [registry] }),
-    refusedRequests: new Counter({ name: 'jwt_auth_http_refused_total', help: "Requests node's HTTP parser refused (any route), by parser error code", labelNames: ['reason'], registers: [registry] }),
+    loginDuration: new Histogram({
+      name: 'jwt_auth_login_duration_seconds',
+      help: '/login handling time, authenticator included',
+      labelNames: ['outcome'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    authenticatorCalls: new Counter({
+      name: 'jwt_auth_authenticator_requests_total',
+      help: 'Calls to the authenticator by outcome',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    rateLimited: new Counter({
+      name: 'jwt_auth_login_rate_limited_total',
+      help: 'Logins refused by the failed-attempt limiter, by key',
+      labelNames: ['key'],
+      registers: [registry],
+    }),
+    refusedRequests: new Counter({
+      name: 'jwt_auth_http_refused_total',
+      help: "Requests node's HTTP parser refused (any route), by parser error code",
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
   };
 }

@@ -44,7 +44,11 @@ export function createService(config: Config, { logger, defaultMetrics = true, k
     denyLog,
     metrics: createMetrics({ version: VERSION, defaultMetrics }),
     keySource,
-    decideAccess: createAccessDecider({ config, verify: createTokenVerifier(config.jwt, keySource), identityHeaders: createIdentityHeaders(config.identityHeaders) }),
+    decideAccess: createAccessDecider({
+      config,
+      verify: createTokenVerifier(config.jwt, keySource),
+      identityHeaders: createIdentityHeaders(config.identityHeaders),
+    }),
     authenticator,
     signer: signing === undefined ? undefined : createTokenSigner(config.jwt, signing),
     limiter: createLoginLimiter(config.login),

@@ -16,7 +16,10 @@ export function findChromium(): string | undefined {
   const fromEnv = process.env.CHROMIUM_BIN;
   if (fromEnv) return isExecutable(fromEnv) ? fromEnv : undefined;
   const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/bin'];
-  return dirs.filter(Boolean).map((dir) => join(dir, 'chromium')).find(isExecutable);
+  return dirs
+    .filter(Boolean)
+    .map((dir) => join(dir, 'chromium'))
+    .find(isExecutable);
 }
 
 export interface LoopbackBrowser {
@@ -87,7 +90,10 @@ export function withScreenshot(getPage: () => Page | undefined, name: string, bo
       const page = getPage();
       if (page !== undefined) {
         const file = join(mkdtempSync(join(tmpdir(), 'nginx-jwt-auth-screenshot-')), `${name.replace(/[^A-Za-z0-9]+/g, '-').slice(0, 80)}.png`);
-        const saved = await page.screenshot({ path: file, fullPage: true }).then(() => true, () => false);
+        const saved = await page.screenshot({ path: file, fullPage: true }).then(
+          () => true,
+          () => false,
+        );
         const note = saved ? `screenshot of the page (${page.url()}): ${file}` : `no screenshot: the page could not be captured (${page.url()})`;
         console.error(`# ${note}`);
         if (error instanceof Error) error.message += `\n${note}`;

@@ -38,9 +38,13 @@ export function payloadOf(token: string): Record<string, unknown> {
 export function signInput(alg: string, input: string, key: SigningMaterial): Buffer {
   const hash = HASH[alg.slice(2)] ?? 'sha256';
   if (alg.toLowerCase() === 'none') return Buffer.alloc(0);
-  if (alg.startsWith('HS')) return createHmac(hash, key as string | Buffer).update(input).digest();
+  if (alg.startsWith('HS'))
+    return createHmac(hash, key as string | Buffer)
+      .update(input)
+      .digest();
   if (alg.startsWith('RS')) return sign(hash, Buffer.from(input), key as KeyObject);
-  if (alg.startsWith('PS')) return sign(hash, Buffer.from(input), { key: key as KeyObject, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: Number(alg.slice(2)) / 8 });
+  if (alg.startsWith('PS'))
+    return sign(hash, Buffer.from(input), { key: key as KeyObject, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: Number(alg.slice(2)) / 8 });
   if (alg.startsWith('ES')) return sign(hash, Buffer.from(input), { key: key as KeyObject, dsaEncoding: 'ieee-p1363' });
   if (alg === 'EdDSA') return sign(null, Buffer.from(input), key as KeyObject);
   throw new Error(`signInput: unsupported alg ${alg}`);
@@ -56,7 +60,11 @@ export function signSegments(alg: string, headerSegment: string, payloadSegment:
 }
 
 /** Signs a header and payload object (or raw JSON text) with the algorithm the header names. */
-export function signJws(header: Readonly<Record<string, unknown>> | string, payload: Readonly<Record<string, unknown>> | string | Buffer, key: SigningMaterial): string {
+export function signJws(
+  header: Readonly<Record<string, unknown>> | string,
+  payload: Readonly<Record<string, unknown>> | string | Buffer,
+  key: SigningMaterial,
+): string {
   const alg = typeof header === 'string' ? String((JSON.parse(header) as { alg?: unknown }).alg) : String(header.alg);
   return signSegments(alg, b64url(header), b64url(payload), key);
 }

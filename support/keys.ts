@@ -12,7 +12,18 @@ export type AsymmetricAlgorithm = Exclude<Algorithm, 'HS256' | 'HS384' | 'HS512'
 export type HmacAlgorithm = 'HS256' | 'HS384' | 'HS512';
 
 /** Every algorithm the service supports (JWT_ALGORITHM), in the order tests list them. */
-export const SUPPORTED_ALGORITHMS = ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'PS256', 'ES256', 'ES384', 'EdDSA'] as const satisfies readonly Algorithm[];
+export const SUPPORTED_ALGORITHMS = [
+  'HS256',
+  'HS384',
+  'HS512',
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'ES256',
+  'ES384',
+  'EdDSA',
+] as const satisfies readonly Algorithm[];
 
 export interface KeyPair {
   readonly privateKey: KeyObject;
@@ -27,11 +38,12 @@ export function isHmac(alg: Algorithm): alg is HmacAlgorithm {
 
 /** A fresh key pair of the kind `alg` needs; RSA at 2048 bits (the minimum the service accepts). */
 export function generatePair(alg: AsymmetricAlgorithm, rsaBits = 2048): KeyPair {
-  const pair = alg.startsWith('RS') || alg.startsWith('PS')
-    ? generateKeyPairSync('rsa', { modulusLength: rsaBits })
-    : alg === 'EdDSA'
-      ? generateKeyPairSync('ed25519')
-      : generateKeyPairSync('ec', { namedCurve: { ES256: 'prime256v1', ES384: 'secp384r1', ES512: 'secp521r1' }[alg as 'ES256' | 'ES384' | 'ES512'] });
+  const pair =
+    alg.startsWith('RS') || alg.startsWith('PS')
+      ? generateKeyPairSync('rsa', { modulusLength: rsaBits })
+      : alg === 'EdDSA'
+        ? generateKeyPairSync('ed25519')
+        : generateKeyPairSync('ec', { namedCurve: { ES256: 'prime256v1', ES384: 'secp384r1', ES512: 'secp521r1' }[alg as 'ES256' | 'ES384' | 'ES512'] });
   return {
     privateKey: pair.privateKey,
     publicKey: pair.publicKey,

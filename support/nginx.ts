@@ -87,7 +87,10 @@ export function findNginx(): string | undefined {
   const fromEnv = process.env.NGINX_BIN;
   if (fromEnv) return isExecutable(fromEnv) ? fromEnv : undefined;
   const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin', '/usr/local/nginx/sbin'];
-  return dirs.filter(Boolean).map((dir) => join(dir, 'nginx')).find(isExecutable);
+  return dirs
+    .filter(Boolean)
+    .map((dir) => join(dir, 'nginx'))
+    .find(isExecutable);
 }
 
 /** Where this nginx build keeps its dynamic modules (`nginx -V`'s --modules-path, else Debian's). */
@@ -140,9 +143,7 @@ export function renderNginxPrefix(prefix: string, vars: NginxTemplateVars): void
   // nginx creates only the last level of a temp path, so tmp/ must exist.
   mkdirSync(join(prefix, 'tmp'));
   mkdirSync(join(prefix, 'logs'));
-  const tempPaths = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']
-    .map((kind) => `${kind}_temp_path ${join(prefix, 'tmp', kind)};`)
-    .join('\n');
+  const tempPaths = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((kind) => `${kind}_temp_path ${join(prefix, 'tmp', kind)};`).join('\n');
   writeFileSync(join(confD, 'zz-test-harness.conf'), `# Written by the test harness, not part of nginx/.\n${tempPaths}\n`);
   openUpPermissions(prefix);
 }
@@ -216,7 +217,6 @@ export async function startNginx(options: NginxOptions): Promise<NginxInstance> 
     writeFileSync(optionsConf, `# Written by the test kit (support/nginx.ts), not part of nginx/.\n${extra.join('\n')}\n`);
     chmodSync(optionsConf, 0o644);
   }
-
 
   const errorLog = join(prefix, 'logs', 'error.log');
   const accessLog = options.accessLog === false ? '/dev/null' : join(prefix, 'logs', 'access.log');

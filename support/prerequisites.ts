@@ -15,11 +15,12 @@ export interface Prerequisite {
 }
 
 export function nginxPrerequisite(): Prerequisite {
-  const problem = findNginx() === undefined
-    ? process.env.NGINX_BIN
-      ? `NGINX_BIN=${process.env.NGINX_BIN} is not an executable file`
-      : 'no nginx on PATH or in /usr/sbin: apt-get install -y nginx, or set NGINX_BIN'
-    : undefined;
+  const problem =
+    findNginx() === undefined
+      ? process.env.NGINX_BIN
+        ? `NGINX_BIN=${process.env.NGINX_BIN} is not an executable file`
+        : 'no nginx on PATH or in /usr/sbin: apt-get install -y nginx, or set NGINX_BIN'
+      : undefined;
   return { name: 'nginx', problem };
 }
 
@@ -37,11 +38,12 @@ export function flaskPrerequisite(): Prerequisite {
 }
 
 export function chromiumPrerequisite(): Prerequisite {
-  const problem = findChromium() === undefined
-    ? process.env.CHROMIUM_BIN
-      ? `CHROMIUM_BIN=${process.env.CHROMIUM_BIN} is not an executable file`
-      : 'no chromium on PATH or in /usr/bin: apt-get install -y chromium, or set CHROMIUM_BIN'
-    : undefined;
+  const problem =
+    findChromium() === undefined
+      ? process.env.CHROMIUM_BIN
+        ? `CHROMIUM_BIN=${process.env.CHROMIUM_BIN} is not an executable file`
+        : 'no chromium on PATH or in /usr/bin: apt-get install -y chromium, or set CHROMIUM_BIN'
+      : undefined;
   return { name: 'Chromium', problem };
 }
 

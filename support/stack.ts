@@ -160,6 +160,10 @@ export function useStack(label: string, options: StackOptions = {}): StackFixtur
       assert.ok(started, 'stack not started');
       return started;
     },
-    spec: (name, body) => void it(name, withDiagnostics(() => started, body)),
+    spec: (name, body) =>
+      void it(
+        name,
+        withDiagnostics(() => started, body),
+      ),
   };
 }

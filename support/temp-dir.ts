@@ -14,7 +14,9 @@ function isRoot(): boolean {
 function assertReachableByOthers(path: string): void {
   for (let dir = path; ; dir = dirname(dir)) {
     if ((statSync(dir).mode & 0o001) === 0) {
-      throw new Error(`${dir} is not searchable by other users, so nginx's workers (nobody) cannot reach ${path}: set NGINX_TEST_TMPDIR to a folder under /tmp`);
+      throw new Error(
+        `${dir} is not searchable by other users, so nginx's workers (nobody) cannot reach ${path}: set NGINX_TEST_TMPDIR to a folder under /tmp`,
+      );
     }
     if (dirname(dir) === dir) return;
   }

@@ -98,7 +98,14 @@ export function runWrk(bin: string, script: string, url: string, load: WrkLoad):
         reject(new Error(`wrk ${args.join(' ')} ended (code ${code}, signal ${signal}) without a result\n${out}${err}`));
         return;
       }
-      const raw = JSON.parse(line.slice('BENCH_RESULT '.length)) as { requests: number; duration_us: number; p50_us: number; p99_us: number; status: number; socket: number };
+      const raw = JSON.parse(line.slice('BENCH_RESULT '.length)) as {
+        requests: number;
+        duration_us: number;
+        p50_us: number;
+        p99_us: number;
+        status: number;
+        socket: number;
+      };
       const seconds = raw.duration_us / 1e6;
       resolve({
         requests: raw.requests,

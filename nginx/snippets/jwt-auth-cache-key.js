@@ -12,16 +12,29 @@ function key(r) {
   const v = r.variables;
   const inputs = [
     // The credentials /check reads: the whole Authorization and Cookie headers.
-    v.http_authorization, v.http_cookie,
+    v.http_authorization,
+    v.http_cookie,
     // The policy: the location's requirement and the internal auth location with its arguments.
-    v.auth_require, v.uri, v.args,
+    v.auth_require,
+    v.uri,
+    v.args,
     // Which server and which service: a decision is never reused across servers or upstreams.
-    v.scheme, v.server_addr, v.server_port, v.server_name, v.proxy_host,
+    v.scheme,
+    v.server_addr,
+    v.server_port,
+    v.server_name,
+    v.proxy_host,
     // What the cross-site check on cookie-authenticated unsafe methods reads.
-    v.request_method, v.http_origin, v.http_sec_fetch_site, v.http_host,
+    v.request_method,
+    v.http_origin,
+    v.http_sec_fetch_site,
+    v.http_host,
   ];
   // JSON keeps the parts apart whatever they contain.
-  return crypto.createHash('sha256').update(JSON.stringify(inputs.map((value) => value || ''))).digest('base64url');
+  return crypto
+    .createHash('sha256')
+    .update(JSON.stringify(inputs.map((value) => value || '')))
+    .digest('base64url');
 }
 
 export default { key };

@@ -33,7 +33,11 @@ export function buildDenyAnswer(code: ErrorCode, check: Config['check']): CheckA
   const headers = ['x-auth-error', code, 'cache-control', 'no-store', 'x-accel-expires', '0', 'content-type', 'application/json'];
   // RFC 6750 §3: no error attribute when the request had no credentials at all; a request the HTTP
   // parser refused is an invalid_request, whatever token it carried.
-  if (status === 401) headers.push('www-authenticate', code === 'token_missing' ? realm : `${realm}, error="${code === 'request_malformed' ? 'invalid_request' : 'invalid_token'}"`);
+  if (status === 401)
+    headers.push(
+      'www-authenticate',
+      code === 'token_missing' ? realm : `${realm}, error="${code === 'request_malformed' ? 'invalid_request' : 'invalid_token'}"`,
+    );
   if (code === 'insufficient_scope') headers.push('www-authenticate', `${realm}, error="insufficient_scope"`);
   const body = JSON.stringify({ error: code });
   headers.push('Content-Length', String(Buffer.byteLength(body)));
@@ -106,7 +110,8 @@ export function createCheckAnswerWriter({ config, decideAccess, metrics, logger,
     const seconds = (performance.now() - started) / 1000;
     if (decision.code === undefined) {
       recorded.allow(seconds);
-      if (logger.isLevelEnabled('debug')) logger.debug({ event: 'check', result: 'allow', sub: decision.claims.sub, requestId: loggable(req.headers['x-request-id']) }, 'allowed');
+      if (logger.isLevelEnabled('debug'))
+        logger.debug({ event: 'check', result: 'allow', sub: decision.claims.sub, requestId: loggable(req.headers['x-request-id']) }, 'allowed');
       return;
     }
     recorded.deny(decision.code, seconds);

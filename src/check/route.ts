@@ -35,7 +35,10 @@ export function isCheckTarget(target: string): boolean {
 }
 
 /** The server's request listener: nginx's /check targets answered here, everything else by `koa`. */
-export function answerCheckBeforeKoa({ writeCheckAnswer }: CheckAnswerWriter, koa: (req: IncomingMessage, res: ServerResponse) => Promise<void>): RequestListener {
+export function answerCheckBeforeKoa(
+  { writeCheckAnswer }: CheckAnswerWriter,
+  koa: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
+): RequestListener {
   return (req, res) => {
     const query = nginxCheckQuery(req.url ?? '');
     if (query === undefined) void koa(req, res);

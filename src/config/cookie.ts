@@ -23,7 +23,8 @@ export interface CookieConfig {
  */
 function readPath(env: EnvReader): string {
   const path = env.string('COOKIE_PATH') ?? '/';
-  if (!/^\/[\x20-\x3a\x3c-\x7e]*$/.test(path)) env.problem(`COOKIE_PATH: expected a path such as / or /app, starting with / and without ";" or control characters, got "${path}"`);
+  if (!/^\/[\x20-\x3a\x3c-\x7e]*$/.test(path))
+    env.problem(`COOKIE_PATH: expected a path such as / or /app, starting with / and without ";" or control characters, got "${path}"`);
   return path;
 }
 
@@ -32,7 +33,8 @@ function readDomain(env: EnvReader): string | undefined {
   const domain = env.string('COOKIE_DOMAIN');
   const label = '[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
   const hostname = new RegExp(`^\\.?${label}(?:\\.${label})*$`);
-  if (domain !== undefined && (domain.length > 253 || !hostname.test(domain))) env.problem(`COOKIE_DOMAIN: expected a host name such as app.example, got "${domain}"`);
+  if (domain !== undefined && (domain.length > 253 || !hostname.test(domain)))
+    env.problem(`COOKIE_DOMAIN: expected a host name such as app.example, got "${domain}"`);
   return domain;
 }
 

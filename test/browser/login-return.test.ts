@@ -34,7 +34,13 @@ describe('the login page in a real browser (401 mode, cookie set by the service)
     return browser;
   };
   const spec = (name: string, body: () => Promise<void>): void => {
-    it(name, withDiagnostics(() => stack, withScreenshot(() => browser?.page, name, body)));
+    it(
+      name,
+      withDiagnostics(
+        () => stack,
+        withScreenshot(() => browser?.page, name, body),
+      ),
+    );
   };
   const at = (path: string): string => `${s().nginx.url}${path}`;
 
@@ -131,7 +137,10 @@ describe('the login page in a real browser (401 mode, cookie set by the service)
         ? // Sent from here with the browser's own headers plus what nginx adds: the service compares
           // the browser's Origin with X-Forwarded-Host. The answer (and its cookie) goes to the page.
           route
-            .fetch({ url: `${s().service.url}/login`, headers: { ...route.request().headers(), 'x-forwarded-host': new URL(s().nginx.url).host, 'x-forwarded-proto': 'http' } })
+            .fetch({
+              url: `${s().service.url}/login`,
+              headers: { ...route.request().headers(), 'x-forwarded-host': new URL(s().nginx.url).host, 'x-forwarded-proto': 'http' },
+            })
             .then((response) => route.fulfill({ response }))
         : route.fallback();
     const isLogin = (url: URL): boolean => url.pathname === '/login';

@@ -13,7 +13,10 @@ import { loadConfig } from '../../src/config/index.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8')) as {
-  services: Record<string, { build?: string; image?: string; environment?: Record<string, string>; volumes?: string[]; ports?: string[]; command?: string[]; depends_on?: unknown }>;
+  services: Record<
+    string,
+    { build?: string; image?: string; environment?: Record<string, string>; volumes?: string[]; ports?: string[]; command?: string[]; depends_on?: unknown }
+  >;
   volumes?: Record<string, unknown>;
 };
 const services = compose.services;
@@ -67,8 +70,14 @@ describe('docker-compose.yml', () => {
     const outIndex = (keygen.command ?? []).indexOf('--out');
     const keyDir = (keygen.command ?? [])[outIndex + 1];
     assert.ok(keyDir && secretFile.startsWith(`${keyDir}/`), 'JWT_SECRET_FILE lies in the keygen output folder');
-    assert.ok(auth.volumes?.some((volume) => volume.startsWith('keys:') && volume.split(':')[1] === keyDir), 'the service mounts the keys volume there');
-    assert.ok(keygen.volumes?.some((volume) => volume === `keys:${keyDir}`), 'the key job writes into the same volume');
+    assert.ok(
+      auth.volumes?.some((volume) => volume.startsWith('keys:') && volume.split(':')[1] === keyDir),
+      'the service mounts the keys volume there',
+    );
+    assert.ok(
+      keygen.volumes?.some((volume) => volume === `keys:${keyDir}`),
+      'the key job writes into the same volume',
+    );
     assert.ok((keygen.command ?? []).includes('--if-missing'), 'restarts keep the existing secret');
     assert.ok(compose.volumes && 'keys' in compose.volumes);
     assert.equal(auth.environment?.JWT_SECRET, undefined, 'no secret in the compose file');

@@ -9,7 +9,13 @@ import { randomBytes, scryptSync } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { pythonBin, startFlaskAuthenticator, startNodeAuthenticator, type AuthenticatorInstance, type AuthenticatorOptions } from '../../support/authenticator.js';
+import {
+  pythonBin,
+  startFlaskAuthenticator,
+  startNodeAuthenticator,
+  type AuthenticatorInstance,
+  type AuthenticatorOptions,
+} from '../../support/authenticator.js';
 import { httpRequest } from '../../support/http.js';
 import { FLASK_APP, NODE_AUTHENTICATOR } from '../../support/paths.js';
 import { flaskPrerequisite, requireOrSkip } from '../../support/prerequisites.js';
@@ -34,10 +40,13 @@ for (const impl of implementations) {
       assert.ok(auth, 'authenticator not started');
       return auth;
     };
-    before(async () => {
-      dir = makeTempDir('authenticator');
-      auth = await impl.start({ dir });
-    }, { timeout: 30_000 });
+    before(
+      async () => {
+        dir = makeTempDir('authenticator');
+        auth = await impl.start({ dir });
+      },
+      { timeout: 30_000 },
+    );
     after(async () => {
       await auth?.stop();
       if (dir) removeTempDir(dir);
@@ -146,20 +155,23 @@ describe('one users file for both authenticators: hashes made by either verify i
   const running: AuthenticatorInstance[] = [];
   const users: Record<string, { made: string; password_hash: string }> = {};
 
-  before(async () => {
-    dir = makeTempDir('hash-interop');
-    const made: Array<[string, string, (password: string) => string]> = [
-      ['carol', 'pbkdf2 by app.py hash-password (werkzeug)', (p) => hashWith(pythonBin(), FLASK_APP, p)],
-      ['dave', 'pbkdf2 by server.mjs hash-password (node:crypto)', (p) => hashWith(process.execPath, NODE_AUTHENTICATOR, p)],
-      ['erin', 'scrypt by Python (werkzeug format)', pythonScryptHash],
-      ['frank', 'scrypt by node:crypto (werkzeug format)', nodeScryptHash],
-    ];
-    for (const [name, how, hash] of made) users[name] = { made: how, password_hash: hash(`${name}-secret`) };
-    const file = join(dir, 'users.json');
-    const entries = Object.entries(users).map(([name, user]) => [name, { password_hash: user.password_hash, sub: name, roles: ['user'] }]);
-    writeFileSync(file, JSON.stringify({ users: Object.fromEntries(entries) }), { mode: 0o644 });
-    running.push(await startFlaskAuthenticator({ dir, usersFile: file }), await startNodeAuthenticator({ dir, usersFile: file }));
-  }, { timeout: 60_000 });
+  before(
+    async () => {
+      dir = makeTempDir('hash-interop');
+      const made: Array<[string, string, (password: string) => string]> = [
+        ['carol', 'pbkdf2 by app.py hash-password (werkzeug)', (p) => hashWith(pythonBin(), FLASK_APP, p)],
+        ['dave', 'pbkdf2 by server.mjs hash-password (node:crypto)', (p) => hashWith(process.execPath, NODE_AUTHENTICATOR, p)],
+        ['erin', 'scrypt by Python (werkzeug format)', pythonScryptHash],
+        ['frank', 'scrypt by node:crypto (werkzeug format)', nodeScryptHash],
+      ];
+      for (const [name, how, hash] of made) users[name] = { made: how, password_hash: hash(`${name}-secret`) };
+      const file = join(dir, 'users.json');
+      const entries = Object.entries(users).map(([name, user]) => [name, { password_hash: user.password_hash, sub: name, roles: ['user'] }]);
+      writeFileSync(file, JSON.stringify({ users: Object.fromEntries(entries) }), { mode: 0o644 });
+      running.push(await startFlaskAuthenticator({ dir, usersFile: file }), await startNodeAuthenticator({ dir, usersFile: file }));
+    },
+    { timeout: 60_000 },
+  );
   after(async () => {
     for (const auth of running) await auth.stop();
     if (dir) removeTempDir(dir);

@@ -26,14 +26,30 @@ interface Body {
 const ALICE_RIGHT = 'alice-password';
 const BOUNDARY = 'x-boundary-7';
 const multipart = (fields: Record<string, string>): string =>
-  `${Object.entries(fields).map(([name, value]) => `--${BOUNDARY}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`).join('')}--${BOUNDARY}--\r\n`;
+  `${Object.entries(fields)
+    .map(([name, value]) => `--${BOUNDARY}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`)
+    .join('')}--${BOUNDARY}--\r\n`;
 const POLYGLOT_TYPE = 'application/x-www-form-urlencoded; x=json';
 /** JSON to a parser that looks for "json" in the Content-Type, a form naming someone else to Flask. */
-const polyglot = (decoy: string, username: string, password: string): string => JSON.stringify({ username: decoy, a: `&username=${username}&password=${password}&` });
+const polyglot = (decoy: string, username: string, password: string): string =>
+  JSON.stringify({ username: decoy, a: `&username=${username}&password=${password}&` });
 
 const BYPASSES: Array<[name: string, body: Body, status: number, code: string]> = [
-  ['multipart/form-data', { contentType: `multipart/form-data; boundary=${BOUNDARY}`, body: multipart({ username: 'alice', password: ALICE_RIGHT }) }, 415, 'unsupported_media_type'],
-  ['JSON with a UTF-8 BOM', { contentType: 'application/json', body: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify({ username: 'alice', password: ALICE_RIGHT }))]) }, 400, 'body_malformed'],
+  [
+    'multipart/form-data',
+    { contentType: `multipart/form-data; boundary=${BOUNDARY}`, body: multipart({ username: 'alice', password: ALICE_RIGHT }) },
+    415,
+    'unsupported_media_type',
+  ],
+  [
+    'JSON with a UTF-8 BOM',
+    {
+      contentType: 'application/json',
+      body: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify({ username: 'alice', password: ALICE_RIGHT }))]),
+    },
+    400,
+    'body_malformed',
+  ],
   ['JSON with NaN', { contentType: 'application/json', body: `{"username":"alice","password":"${ALICE_RIGHT}","n":NaN}` }, 400, 'body_malformed'],
   ['a form/JSON polyglot', { contentType: POLYGLOT_TYPE, body: polyglot('decoy', 'alice', ALICE_RIGHT) }, 415, 'unsupported_media_type'],
 ];
@@ -56,12 +72,22 @@ describe('the per-username limit holds against the Flask authenticator, whatever
     return svc;
   };
 
-  before(async () => {
-    dir = makeTempDir('login-username-limit');
-    flask = await startFlaskAuthenticator({ dir });
-    recorder = await startRecordingProxy(flask.addr);
-    svc = await startServiceInProcess({ JWT_SECRET: hmacSecret(), AUTHENTICATOR_URL: `http://${recorder.addr}/login`, LOGIN_MAX_FAILURES_PER_USER: '2', LOGIN_MAX_FAILURES_PER_IP: '1000', LOGIN_FAILURE_WINDOW: '10m', LOG_LEVEL: 'silent' });
-  }, { timeout: 60_000 });
+  before(
+    async () => {
+      dir = makeTempDir('login-username-limit');
+      flask = await startFlaskAuthenticator({ dir });
+      recorder = await startRecordingProxy(flask.addr);
+      svc = await startServiceInProcess({
+        JWT_SECRET: hmacSecret(),
+        AUTHENTICATOR_URL: `http://${recorder.addr}/login`,
+        LOGIN_MAX_FAILURES_PER_USER: '2',
+        LOGIN_MAX_FAILURES_PER_IP: '1000',
+        LOGIN_FAILURE_WINDOW: '10m',
+        LOG_LEVEL: 'silent',
+      });
+    },
+    { timeout: 60_000 },
+  );
   after(async () => {
     await svc?.close();
     await recorder?.stop();
@@ -69,7 +95,8 @@ describe('the per-username limit holds against the Flask authenticator, whatever
     if (dir) removeTempDir(dir);
   });
 
-  const post = (url: string, { contentType, body }: Body): Promise<HttpResponse> => httpRequest(url, { method: 'POST', headers: { 'content-type': contentType }, body });
+  const post = (url: string, { contentType, body }: Body): Promise<HttpResponse> =>
+    httpRequest(url, { method: 'POST', headers: { 'content-type': contentType }, body });
   const json = (value: unknown): Body => ({ contentType: 'application/json', body: JSON.stringify(value) });
   const login = (body: Body): Promise<HttpResponse> => post(`${service().url}/login`, body);
 
@@ -99,8 +126,14 @@ describe('the per-username limit holds against the Flask authenticator, whatever
     assert.equal(rec().records.length, 0, 'Flask was not asked');
   });
 
-  it('a success cannot reset another user\'s count: the polyglot with bob\'s own password is refused, and bob\'s own login leaves alice\'s failures', async () => {
-    const limited = await startServiceInProcess({ JWT_SECRET: hmacSecret(), AUTHENTICATOR_URL: `http://${rec().addr}/login`, LOGIN_MAX_FAILURES_PER_USER: '2', LOGIN_MAX_FAILURES_PER_IP: '1000', LOG_LEVEL: 'silent' });
+  it("a success cannot reset another user's count: the polyglot with bob's own password is refused, and bob's own login leaves alice's failures", async () => {
+    const limited = await startServiceInProcess({
+      JWT_SECRET: hmacSecret(),
+      AUTHENTICATOR_URL: `http://${rec().addr}/login`,
+      LOGIN_MAX_FAILURES_PER_USER: '2',
+      LOGIN_MAX_FAILURES_PER_IP: '1000',
+      LOG_LEVEL: 'silent',
+    });
     try {
       const loginHere = (body: Body): Promise<HttpResponse> => post(`${limited.url}/login`, body);
       assert.equal((await loginHere(json({ username: 'alice', password: 'wrong-1' }))).status, 401);
@@ -113,7 +146,7 @@ describe('the per-username limit holds against the Flask authenticator, whatever
       assert.equal(asForm.status, 200);
       assert.equal(payloadOf(String(asForm.json().token)).sub, 'bob');
       assert.equal((await loginHere(json({ username: 'alice', password: 'wrong-2' }))).status, 401);
-      assert.equal((await loginHere(json({ username: 'alice', password: ALICE_RIGHT }))).status, 429, 'alice\'s two failures still count');
+      assert.equal((await loginHere(json({ username: 'alice', password: ALICE_RIGHT }))).status, 429, "alice's two failures still count");
     } finally {
       await limited.close();
     }

@@ -24,7 +24,6 @@ describe('nginx in cookie mode refuses cross-site logins and unsafe cross-site r
   const sameOrigin = (): Record<string, string> => ({ origin: s().nginx.url, 'sec-fetch-site': 'same-origin' });
   let cookie = '';
 
-
   spec('a cross-site form POST to /login gets 403 cross_site_request and no cookie', async () => {
     const res = await s().request('/login', { method: 'POST', headers: { ...FORM, ...CROSS_SITE }, body: 'username=bob&password=bob-password' });
     assert.equal(res.status, 403);
@@ -32,7 +31,7 @@ describe('nginx in cookie mode refuses cross-site logins and unsafe cross-site r
     assert.equal(setCookies(res).length, 0);
   });
 
-  spec('the same form POST from the site\'s own page logs in and sets the cookie', async () => {
+  spec("the same form POST from the site's own page logs in and sets the cookie", async () => {
     const res = await s().request('/login', { method: 'POST', headers: { ...FORM, ...sameOrigin() }, body: 'username=alice&password=alice-password' });
     assert.equal(res.status, 200, res.text());
     const [set] = setCookies(res);
@@ -43,14 +42,22 @@ describe('nginx in cookie mode refuses cross-site logins and unsafe cross-site r
   spec('a cross-site POST with the cookie to a protected location is denied, and the app never sees it', async () => {
     assert.ok(cookie, 'logged in');
     s().appRecorder.clear();
-    const res = await s().request('/api/items', { method: 'POST', headers: { cookie, 'content-type': 'application/json', ...CROSS_SITE }, body: '{"delete":"everything"}' });
+    const res = await s().request('/api/items', {
+      method: 'POST',
+      headers: { cookie, 'content-type': 'application/json', ...CROSS_SITE },
+      body: '{"delete":"everything"}',
+    });
     assert.equal(res.status, 403);
     assert.equal(res.headers['x-auth-error'], 'cross_site_request');
     assert.equal(s().appRecorder.records.length, 0);
   });
 
-  spec('the same POST from the site\'s own page is allowed', async () => {
-    const res = await s().request('/api/items', { method: 'POST', headers: { cookie, 'content-type': 'application/json', ...sameOrigin() }, body: '{"name":"x"}' });
+  spec("the same POST from the site's own page is allowed", async () => {
+    const res = await s().request('/api/items', {
+      method: 'POST',
+      headers: { cookie, 'content-type': 'application/json', ...sameOrigin() },
+      body: '{"name":"x"}',
+    });
     assert.equal(res.status, 200, res.text());
     const echo = res.json<{ method: string; identity: Record<string, string> }>();
     assert.equal(echo.method, 'POST');
@@ -63,7 +70,7 @@ describe('nginx in cookie mode refuses cross-site logins and unsafe cross-site r
     assert.equal(res.json().user, 'alice');
   });
 
-  spec('a cross-site POST to /logout is refused and clears nothing; the site\'s own one clears the cookie', async () => {
+  spec("a cross-site POST to /logout is refused and clears nothing; the site's own one clears the cookie", async () => {
     const cross = await s().request('/logout', { method: 'POST', headers: CROSS_SITE });
     assert.equal(cross.status, 403);
     assert.equal(setCookies(cross).length, 0);

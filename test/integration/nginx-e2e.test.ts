@@ -49,7 +49,6 @@ function assertNotFromApp(body: string): void {
 describe('nginx in front of nginx-jwt-auth (default 403 mode)', SUITE, () => {
   const { stack: s, spec } = useStack('e2e-403');
 
-
   spec('1. a request without a token gets 403 with X-Auth-Error, and the app never sees it', async () => {
     s().appRecorder.clear();
     const res = await s().request('/whoami');
@@ -145,7 +144,7 @@ describe('nginx in front of nginx-jwt-auth (default 403 mode)', SUITE, () => {
       const me = who.json<WhoAmI>();
       assert.deepEqual([me.user, me.roles, me.name], ['alice', 'admin,user', 'Alice Liddell']);
     });
-    spec('a form-encoded login works too, and the token carries the authenticator\'s roles', async () => {
+    spec("a form-encoded login works too, and the token carries the authenticator's roles", async () => {
       const login = await s().request('/login', {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -156,7 +155,7 @@ describe('nginx in front of nginx-jwt-auth (default 403 mode)', SUITE, () => {
       assert.equal((await s().request('/admin/x', { headers: bearer(token) })).status, 403);
       assert.equal((await s().request('/api/x', { headers: bearer(token) })).status, 200);
     });
-    spec('a wrong password is the authenticator\'s 401 JSON, passed through, with no token', async () => {
+    spec("a wrong password is the authenticator's 401 JSON, passed through, with no token", async () => {
       const login = await s().request('/login', {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
@@ -198,7 +197,10 @@ describe('nginx in front of nginx-jwt-auth (default 403 mode)', SUITE, () => {
       }
       assert.deepEqual(arrived, ['%20alice', 'alice%20', 'alice']);
     });
-    for (const [name, sub] of [['an empty sub', ''], ['a numeric sub (RFC 7519: StringOrURI)', 42]] as const) {
+    for (const [name, sub] of [
+      ['an empty sub', ''],
+      ['a numeric sub (RFC 7519: StringOrURI)', 42],
+    ] as const) {
       spec(`${name} is token_claims_invalid, and the app never sees the request`, async () => {
         s().appRecorder.clear();
         const res = await s().request('/whoami', { headers: bearer(await s().mint({ sub } as { sub: string })) });
@@ -239,7 +241,11 @@ describe('nginx in front of nginx-jwt-auth (default 403 mode)', SUITE, () => {
     let limited: HttpResponse | undefined;
     for (let i = 0; i < 12 && limited === undefined; i++) {
       // Good credentials, so that only nginx's limit_req can refuse (the service limits failures).
-      const res = await s().request('/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'bob', password: 'bob-password' }) });
+      const res = await s().request('/login', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'bob', password: 'bob-password' }),
+      });
       statuses.push(res.status);
       if (res.status === 429) limited = res;
     }
@@ -267,75 +273,99 @@ describe('4. request bodies with auth_request (auth upstream recorded)', SUITE, 
   const sha256 = createHash('sha256').update(body).digest('hex');
 
   for (const method of ['POST', 'PUT', 'DELETE']) {
-    it(`${method}: the auth subrequest carries no body, the app gets all ${body.length} bytes`, withDiagnostics(() => stack, async () => {
-      const recorder = s().authRecorder;
-      assert.ok(recorder);
-      recorder.clear();
-      const res = await s().request('/api/upload', {
-        method,
-        headers: { ...bearer(await s().mint(ALICE)), 'content-type': 'application/octet-stream' },
-        body,
-      });
-      assert.equal(res.status, 200, res.text());
-      const echo = res.json<Echo>();
-      assert.equal(echo.method, method);
-      assert.equal(echo.body_length, body.length);
-      assert.equal(echo.body_sha256, sha256);
+    it(
+      `${method}: the auth subrequest carries no body, the app gets all ${body.length} bytes`,
+      withDiagnostics(
+        () => stack,
+        async () => {
+          const recorder = s().authRecorder;
+          assert.ok(recorder);
+          recorder.clear();
+          const res = await s().request('/api/upload', {
+            method,
+            headers: { ...bearer(await s().mint(ALICE)), 'content-type': 'application/octet-stream' },
+            body,
+          });
+          assert.equal(res.status, 200, res.text());
+          const echo = res.json<Echo>();
+          assert.equal(echo.method, method);
+          assert.equal(echo.body_length, body.length);
+          assert.equal(echo.body_sha256, sha256);
 
-      assert.equal(recorder.records.length, 1, 'one auth subrequest');
-      const check = recorder.records[0];
-      assert.ok(check);
-      assert.equal(check.url, '/check');
-      assert.equal(check.bodyBytes, 0);
-      assert.equal(check.headers['content-length'], undefined);
-      assert.equal(check.headers['transfer-encoding'], undefined);
-      // nginx sends auth subrequests as GET whatever the client's method; the real one is here:
-      assert.equal(check.headers['x-original-method'], method);
-      assert.equal(check.headers['x-original-uri'], '/api/upload');
-      // One request id for nginx, the service and the app.
-      assert.ok(check.headers['x-request-id']);
-      assert.equal(echo.headers['X-Request-Id'], check.headers['x-request-id']);
-    }));
+          assert.equal(recorder.records.length, 1, 'one auth subrequest');
+          const check = recorder.records[0];
+          assert.ok(check);
+          assert.equal(check.url, '/check');
+          assert.equal(check.bodyBytes, 0);
+          assert.equal(check.headers['content-length'], undefined);
+          assert.equal(check.headers['transfer-encoding'], undefined);
+          // nginx sends auth subrequests as GET whatever the client's method; the real one is here:
+          assert.equal(check.headers['x-original-method'], method);
+          assert.equal(check.headers['x-original-uri'], '/api/upload');
+          // One request id for nginx, the service and the app.
+          assert.ok(check.headers['x-request-id']);
+          assert.equal(echo.headers['X-Request-Id'], check.headers['x-request-id']);
+        },
+      ),
+    );
   }
 
-  it('a refused POST never reaches the app, and its body is not sent to the service', withDiagnostics(() => stack, async () => {
-    const recorder = s().authRecorder;
-    assert.ok(recorder);
-    recorder.clear();
-    s().appRecorder.clear();
-    const res = await s().request('/api/upload', { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body });
-    assert.equal(res.status, 403);
-    assert.equal(recorder.records[0]?.bodyBytes, 0);
-    assert.equal(s().appRecorder.records.length, 0);
-  }));
+  it(
+    'a refused POST never reaches the app, and its body is not sent to the service',
+    withDiagnostics(
+      () => stack,
+      async () => {
+        const recorder = s().authRecorder;
+        assert.ok(recorder);
+        recorder.clear();
+        s().appRecorder.clear();
+        const res = await s().request('/api/upload', { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body });
+        assert.equal(res.status, 403);
+        assert.equal(recorder.records[0]?.bodyBytes, 0);
+        assert.equal(s().appRecorder.records.length, 0);
+      },
+    ),
+  );
 
-  it('the auth requirement and client address travel as headers nginx sets', withDiagnostics(() => stack, async () => {
-    const recorder = s().authRecorder;
-    assert.ok(recorder);
-    recorder.clear();
-    await s().request('/admin/x', { headers: { ...bearer(await s().mint(ALICE)), 'x-forwarded-for': '203.0.113.9', 'x-junk': 'not for /check' } });
-    await s().request('/api/x', { headers: bearer(await s().mint(ALICE)) });
-    const [admin, api] = recorder.records;
-    assert.equal(admin?.headers['x-auth-require'], 'role=admin');
-    assert.equal(admin?.headers['x-forwarded-for'], '127.0.0.1');
-    assert.equal(admin?.headers['x-real-ip'], '127.0.0.1');
-    assert.equal(admin?.headers['x-junk'], undefined, 'only what /check reads is forwarded');
-    assert.equal(api?.headers['x-auth-require'], undefined, 'no requirement, no header');
-    // A client-sent X-Auth-Require never gets that far.
-    assert.equal((await s().request('/api/x', { headers: { ...bearer(await s().mint(ALICE)), 'x-auth-require': 'role=nobody' } })).status, 400);
-    assert.equal(recorder.records.length, 2);
-  }));
+  it(
+    'the auth requirement and client address travel as headers nginx sets',
+    withDiagnostics(
+      () => stack,
+      async () => {
+        const recorder = s().authRecorder;
+        assert.ok(recorder);
+        recorder.clear();
+        await s().request('/admin/x', { headers: { ...bearer(await s().mint(ALICE)), 'x-forwarded-for': '203.0.113.9', 'x-junk': 'not for /check' } });
+        await s().request('/api/x', { headers: bearer(await s().mint(ALICE)) });
+        const [admin, api] = recorder.records;
+        assert.equal(admin?.headers['x-auth-require'], 'role=admin');
+        assert.equal(admin?.headers['x-forwarded-for'], '127.0.0.1');
+        assert.equal(admin?.headers['x-real-ip'], '127.0.0.1');
+        assert.equal(admin?.headers['x-junk'], undefined, 'only what /check reads is forwarded');
+        assert.equal(api?.headers['x-auth-require'], undefined, 'no requirement, no header');
+        // A client-sent X-Auth-Require never gets that far.
+        assert.equal((await s().request('/api/x', { headers: { ...bearer(await s().mint(ALICE)), 'x-auth-require': 'role=nobody' } })).status, 400);
+        assert.equal(recorder.records.length, 2);
+      },
+    ),
+  );
 
-  it('auth subrequests reuse kept-alive connections to the service', withDiagnostics(() => stack, async () => {
-    const recorder = s().authRecorder;
-    assert.ok(recorder);
-    const token = await s().mint(ALICE);
-    const before = recorder.connectionCount();
-    for (let i = 0; i < 20; i++) assert.equal((await s().request('/api/k', { headers: bearer(token) })).status, 200);
-    const opened = recorder.connectionCount() - before;
-    // One idle connection per nginx worker at most would be ideal; anything near 20 means no keep-alive.
-    assert.ok(opened <= 4, `${opened} new connections for 20 requests`);
-  }));
+  it(
+    'auth subrequests reuse kept-alive connections to the service',
+    withDiagnostics(
+      () => stack,
+      async () => {
+        const recorder = s().authRecorder;
+        assert.ok(recorder);
+        const token = await s().mint(ALICE);
+        const before = recorder.connectionCount();
+        for (let i = 0; i < 20; i++) assert.equal((await s().request('/api/k', { headers: bearer(token) })).status, 200);
+        const opened = recorder.connectionCount() - before;
+        // One idle connection per nginx worker at most would be ideal; anything near 20 means no keep-alive.
+        assert.ok(opened <= 4, `${opened} new connections for 20 requests`);
+      },
+    ),
+  );
 });
 
 describe('8. the auth service stopped', SUITE, () => {
@@ -351,26 +381,32 @@ describe('8. the auth service stopped', SUITE, () => {
     await stack?.stop();
   }, HOOK);
 
-  it('nginx answers 500 instead of letting the request through', withDiagnostics(() => stack, async () => {
-    const token = await s().mint(ALICE);
-    assert.equal((await s().request('/whoami', { headers: bearer(token) })).status, 200, 'allowed while the service runs');
+  it(
+    'nginx answers 500 instead of letting the request through',
+    withDiagnostics(
+      () => stack,
+      async () => {
+        const token = await s().mint(ALICE);
+        assert.equal((await s().request('/whoami', { headers: bearer(token) })).status, 200, 'allowed while the service runs');
 
-    await s().service.stop();
-    s().appRecorder.clear();
-    for (const method of ['GET', 'POST']) {
-      const res = await s().request('/whoami', { method, headers: bearer(token), body: method === 'POST' ? '{}' : undefined });
-      // auth_request turns the failed subrequest (502 from the proxy) into a 500.
-      assert.equal(res.status, 500, method);
-      assertNotFromApp(res.text());
-    }
-    assert.equal(s().appRecorder.records.length, 0, 'the app saw none of it');
-  }));
+        await s().service.stop();
+        s().appRecorder.clear();
+        for (const method of ['GET', 'POST']) {
+          const res = await s().request('/whoami', { method, headers: bearer(token), body: method === 'POST' ? '{}' : undefined });
+          // auth_request turns the failed subrequest (502 from the proxy) into a 500.
+          assert.equal(res.status, 500, method);
+          assertNotFromApp(res.text());
+        }
+        assert.equal(s().appRecorder.records.length, 0, 'the app saw none of it');
+      },
+    ),
+  );
 });
 
 describe('9. 401 mode (CHECK_UNAUTHENTICATED_STATUS=401)', SUITE, () => {
   const { stack: s, spec } = useStack('e2e-401', { unauthenticatedStatus: 401 });
 
-  spec('an API client without a token gets a plain 401 with the service\'s WWW-Authenticate: Bearer', async () => {
+  spec("an API client without a token gets a plain 401 with the service's WWW-Authenticate: Bearer", async () => {
     const res = await s().request('/api/data', { headers: { accept: 'application/json' } });
     assert.equal(res.status, 401);
     assert.match(String(res.headers['www-authenticate']), /^Bearer\b/);

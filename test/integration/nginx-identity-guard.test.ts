@@ -72,7 +72,11 @@ server {
 }`;
 
 function identityOf(headers: http.IncomingHttpHeaders): Record<string, string> {
-  return Object.fromEntries(Object.entries(headers).filter(([name]) => name.startsWith('x-auth-')).map(([name, value]) => [name, String(value)]));
+  return Object.fromEntries(
+    Object.entries(headers)
+      .filter(([name]) => name.startsWith('x-auth-'))
+      .map(([name, value]) => [name, String(value)]),
+  );
 }
 
 describe('client-sent identity headers never reach the app, whatever the location layout', { skip, timeout: 60_000 }, () => {
@@ -122,7 +126,14 @@ describe('client-sent identity headers never reach the app, whatever the locatio
   const upgrade = (path: string, headers: Record<string, string>): Promise<string> =>
     new Promise((resolve, reject) => {
       const socket = net.connect(nginx?.extraPorts[0] ?? 0, '127.0.0.1');
-      const lines = Object.entries({ host: 'localhost', upgrade: 'websocket', connection: 'Upgrade', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', ...headers })
+      const lines = Object.entries({
+        host: 'localhost',
+        upgrade: 'websocket',
+        connection: 'Upgrade',
+        'sec-websocket-version': '13',
+        'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+        ...headers,
+      })
         .map(([name, value]) => `${name}: ${value}\r\n`)
         .join('');
       socket.setTimeout(5000, () => socket.destroy(new Error('no answer')));

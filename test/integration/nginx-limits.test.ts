@@ -37,7 +37,6 @@ describe('nginx in front of the service, at the limits of headers', SUITE, () =>
     return line === undefined ? 0 : Number(line.split(' ').at(-1));
   };
 
-
   spec('a control byte in an unrelated header, with a valid token: allowed, since the service never sees that header; never a 5xx', async () => {
     const token = await s().mint({ sub: 'alice' });
     const reply = await raw([`Authorization: Bearer ${token}`, 'X-Junk: a\x01b']);
@@ -61,14 +60,14 @@ describe('nginx in front of the service, at the limits of headers', SUITE, () =>
     assert.equal(await denials('request_malformed'), before + 1);
   });
 
-  spec('a 30 KB Cookie block (four lines, each under nginx\'s 8k buffer) with a valid token reaches the app', async () => {
+  spec("a 30 KB Cookie block (four lines, each under nginx's 8k buffer) with a valid token reaches the app", async () => {
     const cookies = Array.from({ length: 4 }, (_, i) => `Cookie: c${i}=${'v'.repeat(7400)}`);
     const reply = await raw([`Authorization: Bearer ${await s().mint({ sub: 'alice' })}`, ...cookies]);
     assert.equal(reply.status, 200, reply.head);
     assert.match(reply.body, /"user":\s*"alice"/);
   });
 
-  spec('identity headers of about 4 KB (more than nginx\'s default 4k proxy buffer) reach the app', async () => {
+  spec("identity headers of about 4 KB (more than nginx's default 4k proxy buffer) reach the app", async () => {
     const claims = { sub: 'alice', name: 'n'.repeat(2000), roles: LONG_ROLES };
     const total = lineBytes('x-auth-user', claims.sub) + lineBytes('x-auth-name', claims.name) + lineBytes('x-auth-roles', LONG_ROLES.join(','));
     assert.ok(total > 4000 && total <= IDENTITY_TOTAL, `identity headers of ${total} bytes`);

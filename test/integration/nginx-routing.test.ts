@@ -98,7 +98,11 @@ describe('restricted locations hold whatever the app behind nginx does with the 
 
       it('the app really routes as described: an admin token reaches its admin handler, a user token its public ones', async () => {
         assert.deepEqual(await handlerOf('/admin/users', admin), { status: 200, handler: 'admin' });
-        assert.deepEqual(await handlerOf('/ADMIN/users', admin), { status: 200, handler: caseInsensitive ? 'admin' : 'public' }, 'restricted paths match in any case');
+        assert.deepEqual(
+          await handlerOf('/ADMIN/users', admin),
+          { status: 200, handler: caseInsensitive ? 'admin' : 'public' },
+          'restricted paths match in any case',
+        );
         assert.deepEqual(await handlerOf('/settings', user), { status: 200, handler: 'public' });
         assert.deepEqual(await handlerOf('/administrator', user), { status: 200, handler: 'public' }, 'only the whole segment is restricted');
         assert.deepEqual(await handlerOf('/admin/users', user), { status: 403, handler: undefined });

@@ -65,7 +65,13 @@ let svc403: InProcessService;
 let svc401: InProcessService;
 before(async () => {
   svc403 = await startServiceInProcess({ JWT_SECRET: SECRET, IDENTITY_HEADERS: IDENTITY, LOG_LEVEL: 'silent' });
-  svc401 = await startServiceInProcess({ JWT_SECRET: SECRET, IDENTITY_HEADERS: IDENTITY, LOG_LEVEL: 'silent', CHECK_UNAUTHENTICATED_STATUS: '401', CHECK_CACHE_MAX_AGE: '60' });
+  svc401 = await startServiceInProcess({
+    JWT_SECRET: SECRET,
+    IDENTITY_HEADERS: IDENTITY,
+    LOG_LEVEL: 'silent',
+    CHECK_UNAUTHENTICATED_STATUS: '401',
+    CHECK_CACHE_MAX_AGE: '60',
+  });
 });
 after(async () => {
   await svc403?.close();
@@ -97,10 +103,16 @@ describe('/check writes the same bytes on both paths', () => {
     });
     test(`${label}: 403 insufficient_scope from the query`, async () => {
       const scope = ['www-authenticate: Bearer realm="nginx-jwt-auth", error="insufficient_scope"'];
-      assert.equal(await exchange(svc403.url, [`GET ${target('?role=nope')} HTTP/1.1`, `Authorization: Bearer ${token}`]), deny('403 Forbidden', 'insufficient_scope', scope));
+      assert.equal(
+        await exchange(svc403.url, [`GET ${target('?role=nope')} HTTP/1.1`, `Authorization: Bearer ${token}`]),
+        deny('403 Forbidden', 'insufficient_scope', scope),
+      );
     });
     test(`${label}: 403 policy_invalid from X-Auth-Require`, async () => {
-      assert.equal(await exchange(svc403.url, [`GET ${target('')} HTTP/1.1`, 'X-Auth-Require: bogus', `Authorization: Bearer ${token}`]), deny('403 Forbidden', 'policy_invalid'));
+      assert.equal(
+        await exchange(svc403.url, [`GET ${target('')} HTTP/1.1`, 'X-Auth-Require: bogus', `Authorization: Bearer ${token}`]),
+        deny('403 Forbidden', 'policy_invalid'),
+      );
     });
     test(`${label}: 401 mode, token_missing`, async () => {
       const realm = ['www-authenticate: Bearer realm="nginx-jwt-auth"'];
@@ -108,7 +120,10 @@ describe('/check writes the same bytes on both paths', () => {
     });
     test(`${label}: 401 mode, a malformed token`, async () => {
       const realm = ['www-authenticate: Bearer realm="nginx-jwt-auth", error="invalid_token"'];
-      assert.equal(await exchange(svc401.url, [`POST ${target('')} HTTP/1.1`, 'Authorization: Bearer abc.def.ghi']), deny('401 Unauthorized', 'token_malformed', realm));
+      assert.equal(
+        await exchange(svc401.url, [`POST ${target('')} HTTP/1.1`, 'Authorization: Bearer abc.def.ghi']),
+        deny('401 Unauthorized', 'token_malformed', realm),
+      );
     });
     test(`${label}: CHECK_CACHE_MAX_AGE adds X-Accel-Expires to an allow, bounded by exp`, async () => {
       const answer = await exchange(svc401.url, [`GET ${target('')} HTTP/1.1`, `Authorization: Bearer ${token}`]);
@@ -170,6 +185,9 @@ describe('a failure around the decision is an answer, not a crash', () => {
       assert.match(answer, /\{"error":"check_failed"\}$/);
       assert.doesNotMatch(answer, /boom/);
     }
-    assert.ok(logs.some((line) => line.includes('boom')), 'the cause is logged');
+    assert.ok(
+      logs.some((line) => line.includes('boom')),
+      'the cause is logged',
+    );
   });
 });

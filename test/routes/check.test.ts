@@ -22,12 +22,13 @@ after(async () => {
   files.remove();
 });
 
-const token = (claims: Record<string, unknown> = {}) => signJws({ alg: 'HS256', typ: 'JWT' }, { sub: 'alice', roles: ['editor'], exp: nowSeconds() + 3600, ...claims }, SECRET);
+const token = (claims: Record<string, unknown> = {}) =>
+  signJws({ alg: 'HS256', typ: 'JWT' }, { sub: 'alice', roles: ['editor'], exp: nowSeconds() + 3600, ...claims }, SECRET);
 const auth = (value: string) => ({ authorization: `Bearer ${value}` });
 
 const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS'] as const;
 
-describe('/check answers every method (auth_request keeps the client\'s method)', { timeout: 30_000 }, () => {
+describe("/check answers every method (auth_request keeps the client's method)", { timeout: 30_000 }, () => {
   for (const method of METHODS) {
     test(`${method} with a good token → 200 + identity headers`, async () => {
       const reply = await request(`${svc.url}/check`, { method, headers: auth(token()) });
@@ -47,7 +48,7 @@ describe('/check answers every method (auth_request keeps the client\'s method)'
   }
 });
 
-describe('the issue\'s acceptance cases over a real socket', { timeout: 30_000 }, () => {
+describe("the issue's acceptance cases over a real socket", { timeout: 30_000 }, () => {
   const cases: Array<[name: string, make: () => string, status: number, code: string | undefined]> = [
     ['a good token', () => token(), 200, undefined],
     ['an expired token', () => token({ exp: nowSeconds() - 3600 }), 403, 'token_expired'],
@@ -118,7 +119,11 @@ describe('/check over the wire', { timeout: 30_000 }, () => {
   });
 
   test('a request body is ignored (auth_request sends none; a client might)', async () => {
-    const reply = await request(`${svc.url}/check`, { method: 'POST', headers: { ...auth(token()), 'content-type': 'application/json' }, body: '{"sub":"admin"}' });
+    const reply = await request(`${svc.url}/check`, {
+      method: 'POST',
+      headers: { ...auth(token()), 'content-type': 'application/json' },
+      body: '{"sub":"admin"}',
+    });
     assert.equal(reply.status, 200);
     assert.equal(reply.headers['x-auth-user'], 'alice');
   });
@@ -155,7 +160,9 @@ describe('/check over the wire', { timeout: 30_000 }, () => {
 
   test('a deny line cuts every client-sent field to a bound and marks the cut', async () => {
     const long = `/${'p'.repeat(5000)}`;
-    await request(`${svc.url}/check`, { headers: { 'x-request-id': `cut-${'i'.repeat(1000)}`, 'x-original-uri': `${long}?q=1`, 'x-original-method': 'M'.repeat(1000) } });
+    await request(`${svc.url}/check`, {
+      headers: { 'x-request-id': `cut-${'i'.repeat(1000)}`, 'x-original-uri': `${long}?q=1`, 'x-original-method': 'M'.repeat(1000) },
+    });
     const line = svc.logs.find((entry) => entry.includes('"requestId":"cut-'));
     assert.ok(line, 'no log line for the denial');
     const entry = JSON.parse(line) as Record<string, string>;

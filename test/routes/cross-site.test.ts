@@ -23,7 +23,13 @@ let bearerToken: string;
 
 before(async () => {
   stub = await startStubAuthenticator();
-  svc = await startServiceInProcess({ ...files.env('HS256'), AUTHENTICATOR_URL: stub.url, TOKEN_COOKIE: 'jwt', LOGIN_SET_COOKIE: 'true', CSRF_ALLOWED_ORIGINS: ALLOWED });
+  svc = await startServiceInProcess({
+    ...files.env('HS256'),
+    AUTHENTICATOR_URL: stub.url,
+    TOKEN_COOKIE: 'jwt',
+    LOGIN_SET_COOKIE: 'true',
+    CSRF_ALLOWED_ORIGINS: ALLOWED,
+  });
   own = svc.url;
   const reply = await login(svc);
   cookie = (setCookies(reply)[0] ?? '').split(';')[0] ?? '';
@@ -60,7 +66,12 @@ const browser = {
 } as const satisfies Record<string, () => Record<string, string>>;
 type Sender = keyof typeof browser;
 const ALLOWED_SENDERS: readonly Sender[] = ['same-origin', 'allow-listed', 'no Origin, no Sec-Fetch-Site'];
-const REFUSED_SENDERS: readonly Sender[] = ['cross-site', 'Origin: null', 'Sec-Fetch-Site: cross-site alone', 'Sec-Fetch-Site: same-site (a sibling subdomain)'];
+const REFUSED_SENDERS: readonly Sender[] = [
+  'cross-site',
+  'Origin: null',
+  'Sec-Fetch-Site: cross-site alone',
+  'Sec-Fetch-Site: same-site (a sibling subdomain)',
+];
 
 describe('/login in cookie mode', { timeout: 30_000 }, () => {
   for (const sender of ALLOWED_SENDERS) {
@@ -140,7 +151,7 @@ describe('/check in cookie mode', { timeout: 30_000 }, () => {
     assert.equal((await check({ authorization: `Bearer ${bearerToken}`, cookie, ...browser['cross-site']() })).status, 200);
   });
 
-  test('without X-Original-Method, the request\'s own method decides', async () => {
+  test("without X-Original-Method, the request's own method decides", async () => {
     const post = await request(`${svc.url}/check`, { method: 'POST', headers: { cookie, ...browser['cross-site']() } });
     assert.equal(post.headers['x-auth-error'], 'cross_site_request');
     assert.equal((await request(`${svc.url}/check`, { headers: { cookie, ...browser['cross-site']() } })).status, 200);
@@ -170,7 +181,13 @@ describe('/check in cookie mode', { timeout: 30_000 }, () => {
 
 describe('when the protection does not apply', { timeout: 30_000 }, () => {
   test('CSRF_PROTECTION=false: cross-site logins, logouts and unsafe requests pass', async () => {
-    const off = await startServiceInProcess({ ...files.env('HS256'), AUTHENTICATOR_URL: stub.url, TOKEN_COOKIE: 'jwt', LOGIN_SET_COOKIE: 'true', CSRF_PROTECTION: 'false' });
+    const off = await startServiceInProcess({
+      ...files.env('HS256'),
+      AUTHENTICATOR_URL: stub.url,
+      TOKEN_COOKIE: 'jwt',
+      LOGIN_SET_COOKIE: 'true',
+      CSRF_PROTECTION: 'false',
+    });
     try {
       assert.equal((await login(off, browser['cross-site']())).status, 200);
       assert.equal((await request(`${off.url}/logout`, { method: 'POST', headers: browser['cross-site']() })).status, 204);

@@ -30,7 +30,13 @@ for (const alg of SUPPORTED_ALGORITHMS) {
     const verificationKey = isHmac(alg) ? signingKey : pairFor(alg as AsymmetricAlgorithm).publicKey;
 
     before(async () => {
-      svc = await startServiceInProcess({ ...files.env(alg), AUTHENTICATOR_URL: stub.url, JWT_ISSUER: ISS, JWT_AUDIENCE: AUD, IDENTITY_HEADERS: 'sub:X-Auth-User,roles:X-Auth-Roles' });
+      svc = await startServiceInProcess({
+        ...files.env(alg),
+        AUTHENTICATOR_URL: stub.url,
+        JWT_ISSUER: ISS,
+        JWT_AUDIENCE: AUD,
+        IDENTITY_HEADERS: 'sub:X-Auth-User,roles:X-Auth-Roles',
+      });
     });
     after(() => svc?.close());
 
@@ -52,14 +58,20 @@ for (const alg of SUPPORTED_ALGORITHMS) {
       assert.equal(reply.headers['x-auth-roles'], 'reader');
     });
 
-    test('a jose token with the service\'s kid passes /check', async () => {
+    test("a jose token with the service's kid passes /check", async () => {
       const kid = svc.service.deps.keySource.current().signing?.kid ?? assert.fail('no signing key');
       const reply = await request(`${svc.url}/check`, { headers: { authorization: `Bearer ${await joseToken({ kid })}` } });
       assert.equal(reply.status, 200, String(reply.headers['x-auth-error']));
     });
 
     test('a jose token for another audience is refused', async () => {
-      const token = await new SignJWT({}).setProtectedHeader({ alg }).setSubject('x').setIssuer(ISS).setAudience('other').setExpirationTime('5m').sign(signingKey);
+      const token = await new SignJWT({})
+        .setProtectedHeader({ alg })
+        .setSubject('x')
+        .setIssuer(ISS)
+        .setAudience('other')
+        .setExpirationTime('5m')
+        .sign(signingKey);
       const reply = await request(`${svc.url}/check`, { headers: { authorization: `Bearer ${token}` } });
       assert.equal(reply.status, 403);
       assert.equal(reply.headers['x-auth-error'], 'token_claims_invalid');
@@ -68,7 +80,12 @@ for (const alg of SUPPORTED_ALGORITHMS) {
     test('a /login token verifies with jose and the key', async () => {
       const login = await request(`${svc.url}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ALICE) });
       assert.equal(login.status, 200);
-      const { payload, protectedHeader } = await jwtVerify(String(json(login).token), verificationKey, { issuer: ISS, audience: AUD, algorithms: [alg], requiredClaims: ['exp', 'iat', 'nbf', 'jti'] });
+      const { payload, protectedHeader } = await jwtVerify(String(json(login).token), verificationKey, {
+        issuer: ISS,
+        audience: AUD,
+        algorithms: [alg],
+        requiredClaims: ['exp', 'iat', 'nbf', 'jti'],
+      });
       assert.equal(protectedHeader.alg, alg);
       assert.equal(payload.sub, 'alice');
       assert.deepEqual(payload.roles, ['admin', 'editor']);

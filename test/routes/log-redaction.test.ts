@@ -68,18 +68,37 @@ after(async () => {
 
 describe('log redaction over a full login + check run', { timeout: 30_000 }, () => {
   test('the run itself behaves (so the log covers real work)', async () => {
-    const login = await request(`${svc.url}/login`, { method: 'POST', headers: { 'content-type': 'application/json', cookie: `other=${OTHER_COOKIE}` }, body: JSON.stringify({ username: 'alice', password: PASSWORD }) });
+    const login = await request(`${svc.url}/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', cookie: `other=${OTHER_COOKIE}` },
+      body: JSON.stringify({ username: 'alice', password: PASSWORD }),
+    });
     assert.equal(login.status, 200);
     const token = remember('login token', String(json(login).token));
-    assert.ok(setCookies(login).some((cookie) => cookie.includes(SESSION_COOKIE)), 'the authenticator cookie is passed on');
+    assert.ok(
+      setCookies(login).some((cookie) => cookie.includes(SESSION_COOKIE)),
+      'the authenticator cookie is passed on',
+    );
 
-    const form = await request(`${svc.url}/login`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `username=alice&password=${FORM_PASSWORD}` });
+    const form = await request(`${svc.url}/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `username=alice&password=${FORM_PASSWORD}`,
+    });
     assert.equal(form.status, 200);
     remember('form login token', String(json(form).token));
 
-    const wrong = await request(`${svc.url}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'alice', password: WRONG_PASSWORD }) });
+    const wrong = await request(`${svc.url}/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'alice', password: WRONG_PASSWORD }),
+    });
     assert.equal(wrong.status, 401);
-    const broken = await request(`${svc.url}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: `{"username":"alice","password":"${WRONG_PASSWORD}"` });
+    const broken = await request(`${svc.url}/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: `{"username":"alice","password":"${WRONG_PASSWORD}"`,
+    });
     assert.equal(broken.status, 400);
 
     const expired = remember('expired token', signJws({ alg: 'HS256' }, { sub: 'alice', exp: nowSeconds() - 3600 }, files.secret('HS256')));
@@ -110,7 +129,10 @@ describe('log redaction over a full login + check run', { timeout: 30_000 }, () 
     assert.ok(entries.some((entry) => entry.event === 'login' && entry.outcome === 'ok'));
     assert.ok(entries.some((entry) => entry.event === 'login' && entry.outcome === 'rejected'));
     for (const code of ['token_expired', 'token_signature_invalid', 'token_malformed', 'token_ambiguous', 'insufficient_scope']) {
-      assert.ok(entries.some((entry) => entry.event === 'check' && entry.code === code), `no denial logged with ${code}`);
+      assert.ok(
+        entries.some((entry) => entry.event === 'check' && entry.code === code),
+        `no denial logged with ${code}`,
+      );
     }
     assert.ok(entries.some((entry) => entry.event === 'check' && entry.result === 'allow' && entry.level === 'debug'));
   });

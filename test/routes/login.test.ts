@@ -14,7 +14,13 @@ let svc: InProcessService;
 
 before(async () => {
   stub = await startStubAuthenticator();
-  svc = await startServiceInProcess({ ...files.env('HS256'), AUTHENTICATOR_URL: stub.url, JWT_ISSUER: ISS, JWT_AUDIENCE: 'app', IDENTITY_HEADERS: 'sub:X-Auth-User,roles:X-Auth-Roles,name:X-Auth-Name' });
+  svc = await startServiceInProcess({
+    ...files.env('HS256'),
+    AUTHENTICATOR_URL: stub.url,
+    JWT_ISSUER: ISS,
+    JWT_AUDIENCE: 'app',
+    IDENTITY_HEADERS: 'sub:X-Auth-User,roles:X-Auth-Roles,name:X-Auth-Name',
+  });
 });
 afterEach(() => stub.reset());
 after(async () => {
@@ -52,15 +58,31 @@ describe('/login success', { timeout: 30_000 }, () => {
   });
 
   test('a form login works the same', async () => {
-    const reply = await request(`${svc.url}/login`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'username=alice&password=wonderland' });
+    const reply = await request(`${svc.url}/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'username=alice&password=wonderland',
+    });
     assert.equal(reply.status, 200);
     assert.equal(payloadOf(String(json(reply).token)).sub, 'alice');
   });
 
   // The authenticator reads the body as the limiter did: parsed once, forwarded in one canonical spelling.
   for (const [kind, contentType, body, forwardedType, forwardedBody] of [
-    ['JSON', 'application/json; charset=utf-8', '{ "username" : "alice",\n "password": "wonderland", "note": "é\\u00e9" }', 'application/json', '{"username":"alice","password":"wonderland","note":"éé"}'],
-    ['form', 'Application/X-WWW-Form-Urlencoded', 'password=wonderland&username=alice&x=%C3%A9+y;z', 'application/x-www-form-urlencoded', 'password=wonderland&username=alice&x=%C3%A9+y%3Bz'],
+    [
+      'JSON',
+      'application/json; charset=utf-8',
+      '{ "username" : "alice",\n "password": "wonderland", "note": "é\\u00e9" }',
+      'application/json',
+      '{"username":"alice","password":"wonderland","note":"éé"}',
+    ],
+    [
+      'form',
+      'Application/X-WWW-Form-Urlencoded',
+      'password=wonderland&username=alice&x=%C3%A9+y;z',
+      'application/x-www-form-urlencoded',
+      'password=wonderland&username=alice&x=%C3%A9+y%3Bz',
+    ],
   ] as const) {
     test(`the ${kind} body is forwarded re-serialized, with the canonical Content-Type`, async () => {
       assert.equal((await request(`${svc.url}/login`, { method: 'POST', headers: { 'content-type': contentType }, body })).status, 200);
@@ -94,7 +116,10 @@ describe('/login success', { timeout: 30_000 }, () => {
   });
 
   test('registered claims from the authenticator are ignored', async () => {
-    stub.answer(() => ({ status: 200, body: { sub: 'alice', iss: 'https://evil.example', aud: 'everything', exp: 9_999_999_999, iat: 1, nbf: 9_999_999_999, jti: 'fixed' } }));
+    stub.answer(() => ({
+      status: 200,
+      body: { sub: 'alice', iss: 'https://evil.example', aud: 'everything', exp: 9_999_999_999, iat: 1, nbf: 9_999_999_999, jti: 'fixed' },
+    }));
     const reply = await request(`${svc.url}/login`, JSON_LOGIN);
     const claims = payloadOf(String(json(reply).token));
     assert.equal(claims.iss, ISS);
@@ -133,7 +158,7 @@ describe('/login success', { timeout: 30_000 }, () => {
 });
 
 describe('/login failures passed through or mapped', { timeout: 30_000 }, () => {
-  test('wrong credentials: the authenticator\'s 401 status, body and content type', async () => {
+  test("wrong credentials: the authenticator's 401 status, body and content type", async () => {
     const reply = await request(`${svc.url}/login`, { ...JSON_LOGIN, body: JSON.stringify({ username: 'alice', password: 'nope' }) });
     assert.equal(reply.status, 401);
     assert.match(String(reply.headers['content-type']), /^application\/json/);
@@ -141,7 +166,7 @@ describe('/login failures passed through or mapped', { timeout: 30_000 }, () => 
     assertNoToken(reply);
   });
 
-  test('a bad request: the authenticator\'s 400 text/plain passed through', async () => {
+  test("a bad request: the authenticator's 400 text/plain passed through", async () => {
     const reply = await request(`${svc.url}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"username":"alice"}' });
     assert.equal(reply.status, 400);
     assert.equal(reply.headers['content-type'], 'text/plain; charset=utf-8');
@@ -239,7 +264,11 @@ describe('/login body limit', { timeout: 30_000 }, () => {
   });
 
   test('a chunked body above LOGIN_BODY_LIMIT → 413 and the authenticator is never called', async () => {
-    const reply = await request(`${small.url}/login`, { method: 'POST', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' }, body: JSON.stringify({ ...ALICE, pad: 'x'.repeat(2048) }) });
+    const reply = await request(`${small.url}/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+      body: JSON.stringify({ ...ALICE, pad: 'x'.repeat(2048) }),
+    });
     assert.equal(reply.status, 413);
     assert.equal(stub.requests.length, 0);
   });
@@ -296,7 +325,8 @@ describe('the login cookie and /logout', { timeout: 30_000 }, () => {
     const token = String(json(reply).token);
     const attributes = (cookie ?? '').split(';').map((part) => part.trim());
     assert.equal(attributes[0], `jwt=${token}`);
-    for (const attribute of ['HttpOnly', 'Secure', 'SameSite=Lax', 'Path=/', 'Max-Age=3600']) assert.ok(attributes.includes(attribute), `${attribute} missing from ${cookie}`);
+    for (const attribute of ['HttpOnly', 'Secure', 'SameSite=Lax', 'Path=/', 'Max-Age=3600'])
+      assert.ok(attributes.includes(attribute), `${attribute} missing from ${cookie}`);
   });
 
   test('/check accepts the cookie', async () => {
@@ -350,7 +380,11 @@ describe('failed-login limits', { timeout: 30_000 }, () => {
 
 describe('verify-only setups', { timeout: 30_000 }, () => {
   test('/login without a signing key → 404 and the authenticator is not called', async () => {
-    const verifyOnly = await startServiceInProcess({ JWT_ALGORITHM: 'ES256', JWT_PUBLIC_KEY_FILE: files.write('verify-only.pem', pairFor('ES256').publicPem), AUTHENTICATOR_URL: stub.url });
+    const verifyOnly = await startServiceInProcess({
+      JWT_ALGORITHM: 'ES256',
+      JWT_PUBLIC_KEY_FILE: files.write('verify-only.pem', pairFor('ES256').publicPem),
+      AUTHENTICATOR_URL: stub.url,
+    });
     try {
       const reply = await request(`${verifyOnly.url}/login`, JSON_LOGIN);
       assert.equal(reply.status, 404);
@@ -361,7 +395,6 @@ describe('verify-only setups', { timeout: 30_000 }, () => {
     }
   });
 });
-
 
 describe('/login never issues a token /check or a browser would refuse', { timeout: 30_000 }, () => {
   let cookieSvc: InProcessService;

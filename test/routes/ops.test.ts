@@ -80,7 +80,11 @@ describe('/readyz asks the key source', { timeout: 30_000 }, () => {
 describe('/metrics', { timeout: 30_000 }, () => {
   test('Prometheus text with the decision, login and authenticator counters', async () => {
     await request(`${hmac.url}/check`);
-    await request(`${hmac.url}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"username":"alice","password":"wonderland"}' });
+    await request(`${hmac.url}/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"username":"alice","password":"wonderland"}',
+    });
     const reply = await request(`${hmac.url}/metrics`);
     assert.equal(reply.status, 200);
     assert.match(String(reply.headers['content-type']), /^text\/plain/);
@@ -114,7 +118,11 @@ describe('/.well-known/jwks.json', { timeout: 60_000 }, () => {
         assert.equal(key?.use, 'sig');
         for (const member of ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k']) assert.equal(key?.[member], undefined, `${member} published`);
 
-        const login = await request(`${svc.url}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"username":"alice","password":"wonderland"}' });
+        const login = await request(`${svc.url}/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{"username":"alice","password":"wonderland"}',
+        });
         const token = String(json(login).token);
         assert.equal(headerOf(token).kid, key?.kid);
       } finally {
@@ -134,7 +142,8 @@ describe('keys swapped while running', { timeout: 30_000 }, () => {
     const keySource = replaceableKeySource(oldKeys);
     const svc = await startServiceInProcess({ ...oldEnv, AUTHENTICATOR_URL: stub.url }, {}, { keySource });
     const tokenOf = (keys: KeySet): string => createTokenSigner(svc.config.jwt, keys.signing ?? assert.fail('no signing key'))('alice', {}).token;
-    const kids = async (): Promise<unknown[]> => (json(await request(`${svc.url}/.well-known/jwks.json`)) as { keys: Array<{ kid?: unknown }> }).keys.map((key) => key.kid);
+    const kids = async (): Promise<unknown[]> =>
+      (json(await request(`${svc.url}/.well-known/jwks.json`)) as { keys: Array<{ kid?: unknown }> }).keys.map((key) => key.kid);
     const check = (token: string) => request(`${svc.url}/check`, { headers: { authorization: `Bearer ${token}` } });
     try {
       const fromOld = tokenOf(oldKeys);

@@ -8,19 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import type http from 'node:http';
 import type net from 'node:net';
-import {
-  closedPort,
-  containsToken,
-  request,
-  sleep,
-  startApp,
-  startHttpStub,
-  startRawStub,
-  SECRET,
-  type App,
-  type Reply,
-  type Stub,
-} from './support.js';
+import { closedPort, containsToken, request, sleep, startApp, startHttpStub, startRawStub, SECRET, type App, type Reply, type Stub } from './support.js';
 
 const TIMEOUT_MS = 500;
 const USER = { sub: 'alice', name: 'Alice', roles: ['admin'] };
@@ -50,11 +38,13 @@ async function login(app: App): Promise<{ reply: Reply; elapsedMs: number }> {
 const wholeReply = (reply: Reply): string => `${reply.status}\n${reply.rawHeaders.join('\n')}\n${reply.body}`;
 
 /** Answers `res` with JSON text (not necessarily valid) and the given status. */
-const answer = (status: number, body: string | Buffer, headers: Record<string, string | string[]> = {}): http.RequestListener => (req, res) => {
-  req.resume();
-  res.writeHead(status, { 'content-type': 'application/json', ...headers });
-  res.end(body);
-};
+const answer =
+  (status: number, body: string | Buffer, headers: Record<string, string | string[]> = {}): http.RequestListener =>
+  (req, res) => {
+    req.resume();
+    res.writeHead(status, { 'content-type': 'application/json', ...headers });
+    res.end(body);
+  };
 
 /** Writes `total` bytes with back-pressure and counts how many the socket took before it closed. */
 function floodStub(total: number, chunked: boolean): { handler: http.RequestListener; written: () => number; finished: () => boolean } {
@@ -100,7 +90,13 @@ const flood = floodStub(10 * 1024 * 1024, false);
 const chunkedFlood = floodStub(10 * 1024 * 1024, true);
 
 const rows: FaultRow[] = [
-  { name: 'down: nothing listening', start: async () => `http://127.0.0.1:${await closedPort()}/login`, status: 502, code: 'authenticator_unavailable', withinMs: 2000 },
+  {
+    name: 'down: nothing listening',
+    start: async () => `http://127.0.0.1:${await closedPort()}/login`,
+    status: 502,
+    code: 'authenticator_unavailable',
+    withinMs: 2000,
+  },
   {
     name: 'refusing connections: every connection reset',
     start: async () => (await track(startRawStub((socket) => socket.resetAndDestroy()))).url,
@@ -125,12 +121,16 @@ const rows: FaultRow[] = [
   {
     name: 'answering the status line byte by byte, beyond the timeout',
     start: async () =>
-      (await track(startRawStub((socket) => {
-        const text = `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 15\r\n\r\n{"sub":"alice"}`;
-        let at = 0;
-        const timer = setInterval(() => (at < text.length && !socket.destroyed ? socket.write(text.charAt(at++)) : clearInterval(timer)), 50);
-        socket.on('close', () => clearInterval(timer));
-      }))).url,
+      (
+        await track(
+          startRawStub((socket) => {
+            const text = `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 15\r\n\r\n{"sub":"alice"}`;
+            let at = 0;
+            const timer = setInterval(() => (at < text.length && !socket.destroyed ? socket.write(text.charAt(at++)) : clearInterval(timer)), 50);
+            socket.on('close', () => clearInterval(timer));
+          }),
+        )
+      ).url,
     status: 504,
     code: 'authenticator_timeout',
     withinMs: TIMEOUT_MS + 1000,
@@ -138,19 +138,28 @@ const rows: FaultRow[] = [
   {
     name: 'answering the body byte by byte, beyond the timeout',
     start: async () =>
-      (await track(startRawStub((socket) => {
-        const body = JSON.stringify(USER);
-        socket.write(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n`);
-        let at = 0;
-        const timer = setInterval(() => (at < body.length && !socket.destroyed ? socket.write(body.charAt(at++)) : clearInterval(timer)), 100);
-        socket.on('close', () => clearInterval(timer));
-      }))).url,
+      (
+        await track(
+          startRawStub((socket) => {
+            const body = JSON.stringify(USER);
+            socket.write(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n`);
+            let at = 0;
+            const timer = setInterval(() => (at < body.length && !socket.destroyed ? socket.write(body.charAt(at++)) : clearInterval(timer)), 100);
+            socket.on('close', () => clearInterval(timer));
+          }),
+        )
+      ).url,
     status: 504,
     code: 'authenticator_timeout',
     withinMs: TIMEOUT_MS + 1000,
   },
   { name: '500', start: async () => (await track(startHttpStub(answer(500, '{"error":"boom"}')))).url, status: 502, code: 'authenticator_bad_response' },
-  { name: '503 with Retry-After', start: async () => (await track(startHttpStub(answer(503, 'busy', { 'retry-after': '5' })))).url, status: 502, code: 'authenticator_bad_response' },
+  {
+    name: '503 with Retry-After',
+    start: async () => (await track(startHttpStub(answer(503, 'busy', { 'retry-after': '5' })))).url,
+    status: 502,
+    code: 'authenticator_bad_response',
+  },
   {
     name: 'a 10 MB body with Content-Length',
     start: async () => (await track(startHttpStub(flood.handler))).url,
@@ -168,23 +177,77 @@ const rows: FaultRow[] = [
   {
     name: 'a 1 MB response header',
     start: async () =>
-      (await track(startRawStub((socket) => socket.once('data', () => socket.end(`HTTP/1.1 200 OK\r\nx-padding: ${'a'.repeat(1024 * 1024)}\r\ncontent-length: 15\r\n\r\n{"sub":"alice"}`))))).url,
+      (
+        await track(
+          startRawStub((socket) =>
+            socket.once('data', () => socket.end(`HTTP/1.1 200 OK\r\nx-padding: ${'a'.repeat(1024 * 1024)}\r\ncontent-length: 15\r\n\r\n{"sub":"alice"}`)),
+          ),
+        )
+      ).url,
     status: 502,
     code: 'authenticator_bad_response',
     withinMs: 2000,
   },
-  { name: 'invalid JSON', start: async () => (await track(startHttpStub(answer(200, '{"sub":"alice",')))).url, status: 502, code: 'authenticator_bad_response' },
-  { name: 'HTML', start: async () => (await track(startHttpStub(answer(200, '<html>ok</html>', { 'content-type': 'text/html' })))).url, status: 502, code: 'authenticator_bad_response' },
-  { name: 'a JSON array', start: async () => (await track(startHttpStub(answer(200, JSON.stringify([USER]))))).url, status: 502, code: 'authenticator_bad_response' },
+  {
+    name: 'invalid JSON',
+    start: async () => (await track(startHttpStub(answer(200, '{"sub":"alice",')))).url,
+    status: 502,
+    code: 'authenticator_bad_response',
+  },
+  {
+    name: 'HTML',
+    start: async () => (await track(startHttpStub(answer(200, '<html>ok</html>', { 'content-type': 'text/html' })))).url,
+    status: 502,
+    code: 'authenticator_bad_response',
+  },
+  {
+    name: 'a JSON array',
+    start: async () => (await track(startHttpStub(answer(200, JSON.stringify([USER]))))).url,
+    status: 502,
+    code: 'authenticator_bad_response',
+  },
   { name: 'a JSON string', start: async () => (await track(startHttpStub(answer(200, '"alice"')))).url, status: 502, code: 'authenticator_bad_response' },
   { name: 'a JSON number', start: async () => (await track(startHttpStub(answer(200, '42')))).url, status: 502, code: 'authenticator_bad_response' },
   { name: 'JSON null', start: async () => (await track(startHttpStub(answer(200, 'null')))).url, status: 502, code: 'authenticator_bad_response' },
   { name: 'an empty 200', start: async () => (await track(startHttpStub(answer(200, '')))).url, status: 502, code: 'authenticator_bad_response' },
-  { name: 'a 200 object without any subject field', start: async () => (await track(startHttpStub(answer(200, '{"name":"Alice","roles":["admin"]}')))).url, status: 502, code: 'authenticator_bad_response' },
-  { name: 'a 200 object whose subject is an object', start: async () => (await track(startHttpStub(answer(200, '{"sub":{"id":"alice"}}')))).url, status: 502, code: 'authenticator_bad_response' },
-  { name: 'a 200 object whose subject is empty', start: async () => (await track(startHttpStub(answer(200, '{"sub":"","id":""}')))).url, status: 502, code: 'authenticator_bad_response' },
-  { name: 'a 201 with a user', start: async () => (await track(startHttpStub(answer(201, JSON.stringify(USER))))).url, status: 502, code: 'authenticator_bad_response' },
-  { name: 'a 204', start: async () => (await track(startHttpStub((req, res) => { req.resume(); res.writeHead(204).end(); }))).url, status: 502, code: 'authenticator_bad_response' },
+  {
+    name: 'a 200 object without any subject field',
+    start: async () => (await track(startHttpStub(answer(200, '{"name":"Alice","roles":["admin"]}')))).url,
+    status: 502,
+    code: 'authenticator_bad_response',
+  },
+  {
+    name: 'a 200 object whose subject is an object',
+    start: async () => (await track(startHttpStub(answer(200, '{"sub":{"id":"alice"}}')))).url,
+    status: 502,
+    code: 'authenticator_bad_response',
+  },
+  {
+    name: 'a 200 object whose subject is empty',
+    start: async () => (await track(startHttpStub(answer(200, '{"sub":"","id":""}')))).url,
+    status: 502,
+    code: 'authenticator_bad_response',
+  },
+  {
+    name: 'a 201 with a user',
+    start: async () => (await track(startHttpStub(answer(201, JSON.stringify(USER))))).url,
+    status: 502,
+    code: 'authenticator_bad_response',
+  },
+  {
+    name: 'a 204',
+    start: async () =>
+      (
+        await track(
+          startHttpStub((req, res) => {
+            req.resume();
+            res.writeHead(204).end();
+          }),
+        )
+      ).url,
+    status: 502,
+    code: 'authenticator_bad_response',
+  },
   {
     name: 'a gzip-encoded 200 (we asked for identity)',
     start: async () => (await track(startHttpStub(answer(200, gzipSync(JSON.stringify(USER)), { 'content-encoding': 'gzip' })))).url,
@@ -308,7 +371,13 @@ describe('sanity: the same stubs, well-behaved', () => {
 
   test('a raw stub answering in one write within the timeout signs a token', async () => {
     const body = JSON.stringify(USER);
-    const raw = await track(startRawStub((socket: net.Socket) => socket.once('data', () => socket.end(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`))));
+    const raw = await track(
+      startRawStub((socket: net.Socket) =>
+        socket.once('data', () =>
+          socket.end(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`),
+        ),
+      ),
+    );
     const app = await appFor(raw.url);
     try {
       const { reply } = await login(app);

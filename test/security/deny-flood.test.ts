@@ -45,7 +45,9 @@ describe(`a flood of ${FLOOD} bad-token denials with 8 KB URIs`, () => {
     const started = performance.now();
     try {
       const statuses = await Promise.all(
-        Array.from({ length: FLOOD }, (_, i) => check(app.port, agent, { authorization: `Bearer ${badToken}`, 'x-original-uri': uri, 'x-original-method': 'GET', 'x-request-id': `flood-${i}` })),
+        Array.from({ length: FLOOD }, (_, i) =>
+          check(app.port, agent, { authorization: `Bearer ${badToken}`, 'x-original-uri': uri, 'x-original-method': 'GET', 'x-request-id': `flood-${i}` }),
+        ),
       );
       assert.deepEqual(new Set(statuses), new Set([403]));
     } finally {

@@ -10,14 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { b64url, signJws, signSegments } from '../../support/jws.js';
 import { KeyFiles } from '../../support/keys.js';
 import { rawCheck, rawHeader, rawRequest, type RawReply } from '../../support/raw-http.js';
-import {
-  containsToken,
-  startApp,
-  startHttpStub,
-  now,
-  type App,
-  type Stub,
-} from './support.js';
+import { containsToken, startApp, startHttpStub, now, type App, type Stub } from './support.js';
 
 const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const ec = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
@@ -105,18 +98,30 @@ function hostileRows(listenerUrl: string): Row[] {
 
     // Algorithm confusion: HMAC keyed with the verifier's own public key (RFC 8725 §2.1).
     { name: 'HS256 keyed with the RSA public key as SPKI PEM', token: signJws({ alg: 'HS256' }, admin, rsaPublicPem), code: 'token_algorithm_not_allowed' },
-    { name: 'HS256 keyed with the RSA public key as SPKI PEM, configured kid', token: signJws({ alg: 'HS256', kid: RSA_KID }, admin, rsaPublicPem), code: 'token_algorithm_not_allowed' },
+    {
+      name: 'HS256 keyed with the RSA public key as SPKI PEM, configured kid',
+      token: signJws({ alg: 'HS256', kid: RSA_KID }, admin, rsaPublicPem),
+      code: 'token_algorithm_not_allowed',
+    },
     { name: 'HS256 keyed with the RSA public key as PKCS#1 PEM', token: signJws({ alg: 'HS256' }, admin, rsaPkcs1Pem), code: 'token_algorithm_not_allowed' },
     { name: 'HS256 keyed with the RSA public key as DER', token: signJws({ alg: 'HS256' }, admin, rsaDer), code: 'token_algorithm_not_allowed' },
     { name: 'HS256 keyed with the RSA public key as JWK', token: signJws({ alg: 'HS256', kid: RSA_KID }, admin, rsaJwk), code: 'token_algorithm_not_allowed' },
-    { name: 'HS256 keyed with the EC public key as SPKI PEM', token: signJws({ alg: 'HS256', kid: EC_KID }, admin, ecPem), code: 'token_algorithm_not_allowed' },
+    {
+      name: 'HS256 keyed with the EC public key as SPKI PEM',
+      token: signJws({ alg: 'HS256', kid: EC_KID }, admin, ecPem),
+      code: 'token_algorithm_not_allowed',
+    },
     { name: 'HS256 keyed with the EC public key as DER', token: signJws({ alg: 'HS256' }, admin, ecDer), code: 'token_algorithm_not_allowed' },
     { name: 'HS256 keyed with the EC public key as JWK', token: signJws({ alg: 'HS256' }, admin, ecJwk), code: 'token_algorithm_not_allowed' },
     { name: 'HS512 keyed with the RSA public key as SPKI PEM', token: signJws({ alg: 'HS512' }, admin, rsaPublicPem), code: 'token_algorithm_not_allowed' },
     { name: 'RS256 header on the ES256 key', token: signJws({ alg: 'RS256', kid: EC_KID }, admin, attacker.privateKey), code: 'token_algorithm_not_allowed' },
 
     // kid is a lookup key in our own table, never a path or a query.
-    { name: 'kid ../../dev/null, HS256 with an empty key', token: signJws({ alg: 'HS256', kid: '../../dev/null' }, admin, Buffer.alloc(0)), code: 'token_key_unknown' },
+    {
+      name: 'kid ../../dev/null, HS256 with an empty key',
+      token: signJws({ alg: 'HS256', kid: '../../dev/null' }, admin, Buffer.alloc(0)),
+      code: 'token_key_unknown',
+    },
     { name: 'kid ../../dev/null, RS256', token: signJws({ alg: 'RS256', kid: '../../dev/null' }, admin, attacker.privateKey), code: 'token_key_unknown' },
     { name: "kid ' OR 1=1 --", token: signJws({ alg: 'RS256', kid: "' OR 1=1 --" }, admin, attacker.privateKey), code: 'token_key_unknown' },
     { name: 'kid as a number', token: signJws({ alg: 'RS256', kid: 1 }, admin, attacker.privateKey), code: 'token_malformed' },
@@ -124,42 +129,86 @@ function hostileRows(listenerUrl: string): Row[] {
 
     // Key-carrying headers: never fetched, never trusted (RFC 8725 §3.10).
     { name: 'jku to the attacker JWKS, no kid', token: byAttacker({ alg: 'RS256', jku: `${listenerUrl}/jwks.json` }), code: 'token_signature_invalid' },
-    { name: 'jku to the attacker JWKS, attacker kid', token: byAttacker({ alg: 'RS256', kid: 'attacker', jku: `${listenerUrl}/jwks.json` }), code: 'token_key_unknown' },
-    { name: 'jku to the attacker JWKS, configured kid', token: byAttacker({ alg: 'RS256', kid: RSA_KID, jku: `${listenerUrl}/jwks.json` }), code: 'token_signature_invalid' },
+    {
+      name: 'jku to the attacker JWKS, attacker kid',
+      token: byAttacker({ alg: 'RS256', kid: 'attacker', jku: `${listenerUrl}/jwks.json` }),
+      code: 'token_key_unknown',
+    },
+    {
+      name: 'jku to the attacker JWKS, configured kid',
+      token: byAttacker({ alg: 'RS256', kid: RSA_KID, jku: `${listenerUrl}/jwks.json` }),
+      code: 'token_signature_invalid',
+    },
     { name: 'x5u to the attacker certificate', token: byAttacker({ alg: 'RS256', x5u: `${listenerUrl}/cert.pem` }), code: 'token_signature_invalid' },
-    { name: 'x5u to the attacker certificate, configured kid', token: byAttacker({ alg: 'RS256', kid: RSA_KID, x5u: `${listenerUrl}/cert.pem` }), code: 'token_signature_invalid' },
+    {
+      name: 'x5u to the attacker certificate, configured kid',
+      token: byAttacker({ alg: 'RS256', kid: RSA_KID, x5u: `${listenerUrl}/cert.pem` }),
+      code: 'token_signature_invalid',
+    },
     { name: 'jwk embedding the attacker key', token: byAttacker({ alg: 'RS256', jwk: attackerJwk }), code: 'token_signature_invalid' },
-    { name: 'jwk embedding the attacker key, configured kid', token: byAttacker({ alg: 'RS256', kid: RSA_KID, jwk: attackerJwk }), code: 'token_signature_invalid' },
+    {
+      name: 'jwk embedding the attacker key, configured kid',
+      token: byAttacker({ alg: 'RS256', kid: RSA_KID, jwk: attackerJwk }),
+      code: 'token_signature_invalid',
+    },
     { name: 'x5c carrying the attacker key', token: byAttacker({ alg: 'RS256', x5c: [attackerDer] }), code: 'token_signature_invalid' },
 
     // Extensions we do not implement, signed by the configured key (RFC 7515 §4.1.11, RFC 7797).
-    { name: 'crit naming an unknown extension', token: byRsa({ ...rsaHeader, crit: ['urn:example:ext'], 'urn:example:ext': true }, claims), code: 'token_header_invalid' },
+    {
+      name: 'crit naming an unknown extension',
+      token: byRsa({ ...rsaHeader, crit: ['urn:example:ext'], 'urn:example:ext': true }, claims),
+      code: 'token_header_invalid',
+    },
     { name: 'crit as an empty list', token: byRsa({ ...rsaHeader, crit: [] }, claims), code: 'token_header_invalid' },
     { name: 'crit naming exp', token: byRsa({ ...rsaHeader, crit: ['exp'] }, claims), code: 'token_header_invalid' },
     { name: 'b64 false with crit b64', token: byRsa({ ...rsaHeader, b64: false, crit: ['b64'] }, claims), code: 'token_header_invalid' },
     { name: 'b64 false without crit', token: byRsa({ ...rsaHeader, b64: false }, claims), code: 'token_header_invalid' },
-    { name: 'b64 false, unencoded payload', token: `${b64url({ ...rsaHeader, b64: false, crit: ['b64'] })}.{"sub":"admin"}.${rsaSignature}`, code: 'token_malformed' },
+    {
+      name: 'b64 false, unencoded payload',
+      token: `${b64url({ ...rsaHeader, b64: false, crit: ['b64'] })}.{"sub":"admin"}.${rsaSignature}`,
+      code: 'token_malformed',
+    },
 
     // ECDSA "psychic signatures" (CVE-2022-21449) and other out-of-range values.
     { name: 'ES256 with r = s = 0', token: `${ecInput}.${b64url(Buffer.alloc(64))}`, code: 'token_signature_invalid' },
-    { name: 'ES256 with r = s = 0, no kid', token: `${b64url({ alg: 'ES256' })}.${b64url(admin)}.${b64url(Buffer.alloc(64))}`, code: 'token_signature_invalid' },
+    {
+      name: 'ES256 with r = s = 0, no kid',
+      token: `${b64url({ alg: 'ES256' })}.${b64url(admin)}.${b64url(Buffer.alloc(64))}`,
+      code: 'token_signature_invalid',
+    },
     { name: 'ES256 with r = s = n', token: `${ecInput}.${b64url(Buffer.concat([P256_N, P256_N]))}`, code: 'token_signature_invalid' },
     { name: 'ES256 with a DER-encoded zero signature', token: `${ecInput}.${b64url(Buffer.from('3006020100020100', 'hex'))}`, code: 'token_signature_invalid' },
     { name: 'ES256 with an empty signature', token: `${ecInput}.`, code: 'token_algorithm_not_allowed' },
 
     // One token, one spelling: non-canonical base64url signed over exactly those characters.
-    { name: 'header with spare bits set', token: signSegments('RS256', withSpareBits(encodedWithSpareBits(rsaHeader)), b64url(claims), rsa.privateKey), code: 'token_malformed' },
-    { name: 'payload with spare bits set', token: signSegments('RS256', b64url(rsaHeader), withSpareBits(encodedWithSpareBits(claims)), rsa.privateKey), code: 'token_malformed' },
+    {
+      name: 'header with spare bits set',
+      token: signSegments('RS256', withSpareBits(encodedWithSpareBits(rsaHeader)), b64url(claims), rsa.privateKey),
+      code: 'token_malformed',
+    },
+    {
+      name: 'payload with spare bits set',
+      token: signSegments('RS256', b64url(rsaHeader), withSpareBits(encodedWithSpareBits(claims)), rsa.privateKey),
+      code: 'token_malformed',
+    },
     { name: 'signature with spare bits set', token: `${inputOf(validRsa)}.${withSpareBits(rsaSignature)}`, code: 'token_malformed' },
     { name: 'header with = padding', token: signSegments('RS256', padded(b64url(rsaHeader)), b64url(claims), rsa.privateKey), code: 'token_malformed' },
     { name: 'payload with = padding', token: signSegments('RS256', b64url(rsaHeader), padded(b64url(claims)), rsa.privateKey), code: 'token_malformed' },
     { name: 'signature with = padding', token: `${inputOf(validRsa)}.${padded(rsaSignature)}`, code: 'token_malformed' },
-    { name: 'payload with + and / (standard base64)', token: (() => {
-      const [header, payload] = slashy.split('.') as [string, string];
-      return signSegments('RS256', header, standardBase64(payload), rsa.privateKey);
-    })(), code: 'token_malformed' },
+    {
+      name: 'payload with + and / (standard base64)',
+      token: (() => {
+        const [header, payload] = slashy.split('.') as [string, string];
+        return signSegments('RS256', header, standardBase64(payload), rsa.privateKey);
+      })(),
+      code: 'token_malformed',
+    },
     { name: 'signature with + and / (standard base64)', token: `${inputOf(validRsa)}.${standardBase64(rsaSignature)}`, code: 'token_malformed' },
-    { name: 'signature of length 1 mod 4', token: `${inputOf(validRsa)}.${rsaSignature}${'A'.repeat(((1 - rsaSignature.length) % 4 + 4) % 4 || 4)}`, code: 'token_malformed' },
+    {
+      name: 'signature of length 1 mod 4',
+      token: `${inputOf(validRsa)}.${rsaSignature}${'A'.repeat((((1 - rsaSignature.length) % 4) + 4) % 4 || 4)}`,
+      code: 'token_malformed',
+    },
     { name: 'four segments', token: `${validRsa}.${rsaSignature}`, code: 'token_malformed' },
     { name: 'two segments', token: inputOf(validRsa), code: 'token_malformed' },
     { name: 'empty header segment', token: `.${b64url(claims)}.${rsaSignature}`, code: 'token_malformed' },
@@ -170,33 +219,66 @@ function hostileRows(listenerUrl: string): Row[] {
     { name: 'payload with two sub, the second an admin', token: byRsa(rsaHeader, `{"sub":"alice","sub":"admin","exp":${exp}}`), code: 'token_malformed' },
     { name: 'payload with sub and an escaped \\u0073ub', token: byRsa(rsaHeader, `{"sub":"alice","\\u0073ub":"admin","exp":${exp}}`), code: 'token_malformed' },
     { name: 'payload with two exp', token: byRsa(rsaHeader, `{"sub":"alice","exp":1,"exp":${exp}}`), code: 'token_malformed' },
-    { name: 'payload with a nested duplicate', token: byRsa(rsaHeader, `{"sub":"alice","exp":${exp},"org":{"role":"user","role":"admin"}}`), code: 'token_malformed' },
+    {
+      name: 'payload with a nested duplicate',
+      token: byRsa(rsaHeader, `{"sub":"alice","exp":${exp},"org":{"role":"user","role":"admin"}}`),
+      code: 'token_malformed',
+    },
 
     // Invalid UTF-8 (RFC 7519 §7.2 step 10: a completely valid UTF-8 JSON object).
-    { name: 'header with a 0xff byte', token: signSegments('RS256', b64url(Buffer.concat([Buffer.from(`{"alg":"RS256","kid":"${RSA_KID}","x":"`), Buffer.from([0xff]), Buffer.from('"}')])), b64url(claims), rsa.privateKey), code: 'token_malformed' },
-    { name: 'payload with a truncated sequence', token: byRsa(rsaHeader, Buffer.concat([Buffer.from('{"sub":"al'), Buffer.from([0xc3, 0x28]), Buffer.from(`ice","exp":${exp}}`)])), code: 'token_malformed' },
-    { name: 'payload with an overlong /', token: byRsa(rsaHeader, Buffer.concat([Buffer.from('{"sub":"..'), Buffer.from([0xc0, 0xaf]), Buffer.from(`","exp":${exp}}`)])), code: 'token_malformed' },
-    { name: 'payload with an encoded surrogate', token: byRsa(rsaHeader, Buffer.concat([Buffer.from('{"sub":"a'), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from(`","exp":${exp}}`)])), code: 'token_malformed' },
-    { name: 'payload with a UTF-8 BOM', token: byRsa(rsaHeader, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify(claims))])), code: 'token_malformed' },
+    {
+      name: 'header with a 0xff byte',
+      token: signSegments(
+        'RS256',
+        b64url(Buffer.concat([Buffer.from(`{"alg":"RS256","kid":"${RSA_KID}","x":"`), Buffer.from([0xff]), Buffer.from('"}')])),
+        b64url(claims),
+        rsa.privateKey,
+      ),
+      code: 'token_malformed',
+    },
+    {
+      name: 'payload with a truncated sequence',
+      token: byRsa(rsaHeader, Buffer.concat([Buffer.from('{"sub":"al'), Buffer.from([0xc3, 0x28]), Buffer.from(`ice","exp":${exp}}`)])),
+      code: 'token_malformed',
+    },
+    {
+      name: 'payload with an overlong /',
+      token: byRsa(rsaHeader, Buffer.concat([Buffer.from('{"sub":"..'), Buffer.from([0xc0, 0xaf]), Buffer.from(`","exp":${exp}}`)])),
+      code: 'token_malformed',
+    },
+    {
+      name: 'payload with an encoded surrogate',
+      token: byRsa(rsaHeader, Buffer.concat([Buffer.from('{"sub":"a'), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from(`","exp":${exp}}`)])),
+      code: 'token_malformed',
+    },
+    {
+      name: 'payload with a UTF-8 BOM',
+      token: byRsa(rsaHeader, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify(claims))])),
+      code: 'token_malformed',
+    },
     { name: 'payload that is a JSON array', token: byRsa(rsaHeader, '[{"sub":"admin"}]'), code: 'token_malformed' },
     { name: 'payload that is JSON null', token: byRsa(rsaHeader, 'null'), code: 'token_malformed' },
 
     // exp / nbf of the wrong type (RFC 7519 §4.1.4: a NumericDate), all signed by the configured key.
-    ...([
-      ['exp as a string', `"${exp}"`],
-      ['exp as null', 'null'],
-      ['exp as an array', `[${exp}]`],
-      ['exp as an object', `{"value":${exp}}`],
-      ['exp as true', 'true'],
-      ['exp as "NaN"', '"NaN"'],
-      ['exp as 1e999 (Infinity)', '1e999'],
-    ] as const).map(([name, value]): Row => ({ name, token: byRsa(rsaHeader, `{"sub":"admin","exp":${value}}`), code: 'token_claims_invalid' })),
-    ...([
-      ['nbf as a string', '"0"'],
-      ['nbf as null', 'null'],
-      ['nbf as an array', '[0]'],
-      ['nbf as -1e999 (-Infinity)', '-1e999'],
-    ] as const).map(([name, value]): Row => ({ name, token: byRsa(rsaHeader, `{"sub":"admin","exp":${exp},"nbf":${value}}`), code: 'token_claims_invalid' })),
+    ...(
+      [
+        ['exp as a string', `"${exp}"`],
+        ['exp as null', 'null'],
+        ['exp as an array', `[${exp}]`],
+        ['exp as an object', `{"value":${exp}}`],
+        ['exp as true', 'true'],
+        ['exp as "NaN"', '"NaN"'],
+        ['exp as 1e999 (Infinity)', '1e999'],
+      ] as const
+    ).map(([name, value]): Row => ({ name, token: byRsa(rsaHeader, `{"sub":"admin","exp":${value}}`), code: 'token_claims_invalid' })),
+    ...(
+      [
+        ['nbf as a string', '"0"'],
+        ['nbf as null', 'null'],
+        ['nbf as an array', '[0]'],
+        ['nbf as -1e999 (-Infinity)', '-1e999'],
+      ] as const
+    ).map(([name, value]): Row => ({ name, token: byRsa(rsaHeader, `{"sub":"admin","exp":${exp},"nbf":${value}}`), code: 'token_claims_invalid' })),
     { name: 'nbf as 1e999 (never valid)', token: byRsa(rsaHeader, `{"sub":"admin","exp":${exp},"nbf":1e999}`), code: 'token_claims_invalid' },
     { name: 'no exp', token: byRsa(rsaHeader, { sub: 'admin' }), code: 'token_claims_invalid' },
     { name: 'exp in the past', token: byRsa(rsaHeader, { sub: 'admin', exp: now() - 3600 }), code: 'token_expired' },
@@ -204,7 +286,11 @@ function hostileRows(listenerUrl: string): Row[] {
     // Size and framing of the credential.
     { name: 'a 100 KB token', token: byRsa(rsaHeader, { ...claims, filler: 'x'.repeat(100 * 1024) }), code: 'token_too_long' },
     { name: 'two Authorization lines, both valid', lines: [`Authorization: Bearer ${validRsa}`, `Authorization: Bearer ${validRsa}`], code: 'token_ambiguous' },
-    { name: 'two Authorization lines, valid and forged', lines: [`Authorization: Bearer ${validRsa}`, `Authorization: Bearer ${byAttacker({ alg: 'RS256' })}`], code: 'token_ambiguous' },
+    {
+      name: 'two Authorization lines, valid and forged',
+      lines: [`Authorization: Bearer ${validRsa}`, `Authorization: Bearer ${byAttacker({ alg: 'RS256' })}`],
+      code: 'token_ambiguous',
+    },
     { name: 'two Authorization lines, empty and valid', lines: ['Authorization:', `Authorization: Bearer ${validRsa}`], code: 'token_ambiguous' },
     { name: 'Bearer a, Bearer b', lines: [`Authorization: Bearer ${validRsa}, Bearer ${validEc}`], code: 'token_ambiguous' },
     { name: 'Bearer a b', lines: [`Authorization: Bearer ${validRsa} ${validEc}`], code: 'token_ambiguous' },
@@ -220,7 +306,11 @@ function hostileRows(listenerUrl: string): Row[] {
     // CR / LF / NUL in the Authorization value: node's parser refuses the request before the app,
     // and the server answers with the deny nginx needs (any other status is a 500 through nginx).
     { name: 'bare LF injecting a header', lines: [`Authorization: Bearer ${validRsa}\nX-Auth-User: admin`], code: 'request_malformed' },
-    { name: 'bare LF injecting a second Authorization', lines: [`Authorization: Bearer ${byAttacker({ alg: 'RS256' })}\nAuthorization: Bearer ${validRsa}`], code: 'request_malformed' },
+    {
+      name: 'bare LF injecting a second Authorization',
+      lines: [`Authorization: Bearer ${byAttacker({ alg: 'RS256' })}\nAuthorization: Bearer ${validRsa}`],
+      code: 'request_malformed',
+    },
     { name: 'bare CR inside the value', lines: [`Authorization: Bearer ${validRsa}\rX-Auth-User: admin`], code: 'request_malformed' },
     { name: 'obs-fold continuation line', lines: ['Authorization: Bearer', ` ${validRsa}`], code: 'request_malformed' },
     { name: 'NUL inside the value', lines: [`Authorization: Bearer ${validRsa}\0`], code: 'request_malformed' },
@@ -312,7 +402,7 @@ for (const denyStatus of [403, 401] as const) {
   });
 }
 
-describe('/check behind the server\'s header size limit', () => {
+describe("/check behind the server's header size limit", () => {
   test('a 100 KB Authorization header is refused before the app with a request_malformed deny (a 431 would be a 500 through nginx)', async () => {
     const app = await startApp(env());
     try {
@@ -342,9 +432,21 @@ describe('claim values that become identity headers are encoded or refused', () 
     { name: 'an emoji in name', claims: { sub: 'alice', name: 'Alice 😀' }, headers: { 'x-auth-user': 'alice', 'x-auth-name': 'Alice %F0%9F%98%80' } },
     { name: 'a lone surrogate in name', claims: { sub: 'alice', name: 'x\ud800y' }, headers: { 'x-auth-user': 'alice', 'x-auth-name': 'x%EF%BF%BDy' } },
     { name: 'a percent sign stays unambiguous', claims: { sub: 'a%0Db' }, headers: { 'x-auth-user': 'a%250Db' } },
-    { name: 'roles with commas, CR LF and non-strings', claims: { sub: 'alice', roles: ['admin,root', 'a\r\nb', 7, { x: 1 }] }, headers: { 'x-auth-user': 'alice', 'x-auth-roles': 'admin%2Croot,a%0D%0Ab,7,{"x":1}' } },
-    { name: 'an object in email', claims: { sub: 'alice', email: { '\r\n': 'é' } }, headers: { 'x-auth-user': 'alice', 'x-auth-email': '{"\\r\\n":"%C3%A9"}' } },
-    { name: 'every mapped claim at once', claims: { sub: 'a\r\n', name: 'é', roles: ['\u0000'], email: 'e@x' }, headers: { 'x-auth-user': 'a%0D%0A', 'x-auth-name': '%C3%A9', 'x-auth-roles': '%00', 'x-auth-email': 'e@x' } },
+    {
+      name: 'roles with commas, CR LF and non-strings',
+      claims: { sub: 'alice', roles: ['admin,root', 'a\r\nb', 7, { x: 1 }] },
+      headers: { 'x-auth-user': 'alice', 'x-auth-roles': 'admin%2Croot,a%0D%0Ab,7,{"x":1}' },
+    },
+    {
+      name: 'an object in email',
+      claims: { sub: 'alice', email: { '\r\n': 'é' } },
+      headers: { 'x-auth-user': 'alice', 'x-auth-email': '{"\\r\\n":"%C3%A9"}' },
+    },
+    {
+      name: 'every mapped claim at once',
+      claims: { sub: 'a\r\n', name: 'é', roles: ['\u0000'], email: 'e@x' },
+      headers: { 'x-auth-user': 'a%0D%0A', 'x-auth-name': '%C3%A9', 'x-auth-roles': '%00', 'x-auth-email': 'e@x' },
+    },
   ];
 
   for (const row of identityRows) {

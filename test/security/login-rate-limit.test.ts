@@ -101,7 +101,7 @@ describe('failed logins per username', () => {
     assertLimited(await login(app, 'alice', RIGHT), 60);
   });
 
-  test('a success under a username that normalizes to another user\'s key leaves that user\'s failures alone', async () => {
+  test("a success under a username that normalizes to another user's key leaves that user's failures alone", async () => {
     // An authenticator may tell "Alice " from "alice"; the count's key does not, so whoever owns
     // "Alice " must not be able to wipe alice's failures by logging in.
     const app = await appWith({ LOGIN_MAX_FAILURES_PER_USER: '2', LOGIN_MAX_FAILURES_PER_IP: '100' });
@@ -155,7 +155,8 @@ describe('failed logins per client address', () => {
 
   test('without a per-username limit, a body without a username is still limited by address', async () => {
     const app = await appWith({ LOGIN_MAX_FAILURES_PER_IP: '2', LOGIN_MAX_FAILURES_PER_USER: '0' });
-    const send = () => request(`${app.url}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"user":"alice","password":"x"}' });
+    const send = () =>
+      request(`${app.url}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"user":"alice","password":"x"}' });
     assert.equal((await send()).status, 401);
     assert.equal((await send()).status, 401);
     assertLimited(await send(), 60);

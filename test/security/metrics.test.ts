@@ -112,7 +112,10 @@ describe('/metrics', () => {
     assert.equal(valueOf(samples, 'jwt_auth_check_duration_seconds_count', { result: 'allow' }), 2);
     assert.equal(valueOf(samples, 'jwt_auth_check_duration_seconds_count', { result: 'deny' }), 3);
     assert.equal(valueOf(samples, 'jwt_auth_check_duration_seconds_bucket', { result: 'deny', le: '+Inf' }), 3);
-    assert.ok(samples.filter((sample) => sample.name === 'jwt_auth_check_duration_seconds_bucket' && sample.labels.result === 'allow').length >= 5, 'several buckets');
+    assert.ok(
+      samples.filter((sample) => sample.name === 'jwt_auth_check_duration_seconds_bucket' && sample.labels.result === 'allow').length >= 5,
+      'several buckets',
+    );
     assert.ok(valueOf(samples, 'jwt_auth_check_duration_seconds_sum', { result: 'allow' }) > 0);
   });
 
@@ -131,7 +134,11 @@ describe('/metrics', () => {
     assert.equal(valueOf(samples, calls, { outcome: 'user' }), 1);
     assert.equal(valueOf(samples, calls, { outcome: 'rejected' }), 1);
     assert.equal(valueOf(samples, calls, { outcome: 'authenticator_timeout' }), 1);
-    assert.equal(samples.filter((sample) => sample.name === calls).reduce((sum, sample) => sum + sample.value, 0), 3, 'the rate-limited login never called it');
+    assert.equal(
+      samples.filter((sample) => sample.name === calls).reduce((sum, sample) => sum + sample.value, 0),
+      3,
+      'the rate-limited login never called it',
+    );
   });
 
   test('counts rate-limit rejections by key', () => {
@@ -168,7 +175,10 @@ describe('/readyz', () => {
       arrived();
       void released.then(() => res.writeHead(200, { 'content-type': 'application/json' }).end('{"sub":"alice"}'));
     });
-    const running = await startServer(loadConfig({ HOST: '127.0.0.1', PORT: '0', JWT_SECRET: SECRET, AUTHENTICATOR_URL: slow.url, SHUTDOWN_TIMEOUT: '5s' }), createLogger('silent'));
+    const running = await startServer(
+      loadConfig({ HOST: '127.0.0.1', PORT: '0', JWT_SECRET: SECRET, AUTHENTICATOR_URL: slow.url, SHUTDOWN_TIMEOUT: '5s' }),
+      createLogger('silent'),
+    );
     try {
       const ready = await request(`http://127.0.0.1:${running.port}/readyz`);
       assert.equal(ready.status, 200);

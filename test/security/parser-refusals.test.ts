@@ -11,7 +11,8 @@ import { signJws } from '../../support/jws.js';
 import { parseRaw, rawCheck, rawHeader, rawRequest, type RawReply } from '../../support/raw-http.js';
 import { request, SECRET, now, startApp, containsToken, type App } from './support.js';
 
-const validToken = (claims: Record<string, unknown> = {}): string => signJws({ alg: 'HS256', typ: 'JWT' }, { sub: 'alice', exp: now() + 300, ...claims }, SECRET);
+const validToken = (claims: Record<string, unknown> = {}): string =>
+  signJws({ alg: 'HS256', typ: 'JWT' }, { sub: 'alice', exp: now() + 300, ...claims }, SECRET);
 
 function assertMalformedDeny(reply: RawReply, status: 401 | 403): void {
   assert.equal(reply.status, status, reply.raw);
@@ -127,7 +128,7 @@ describe('a header block over the size bound on another route', () => {
   });
 });
 
-describe('header lines past 2000 (node\'s default maxHeadersCount) are still read by /check', () => {
+describe("header lines past 2000 (node's default maxHeadersCount) are still read by /check", () => {
   let app: App;
   before(async () => {
     app = await startApp({ JWT_SECRET: SECRET });
@@ -141,7 +142,10 @@ describe('header lines past 2000 (node\'s default maxHeadersCount) are still rea
   });
 
   test('a second Authorization after 2,001 headers is token_ambiguous', async () => {
-    const reply = await rawRequest(app.port, rawCheck([`Authorization: Bearer ${validToken()}`, ...filler, `Authorization: Bearer ${validToken({ sub: 'mallory' })}`]));
+    const reply = await rawRequest(
+      app.port,
+      rawCheck([`Authorization: Bearer ${validToken()}`, ...filler, `Authorization: Bearer ${validToken({ sub: 'mallory' })}`]),
+    );
     assert.equal(reply.status, 403, reply.head);
     assert.deepEqual(rawHeader(reply, 'x-auth-error'), ['token_ambiguous']);
   });

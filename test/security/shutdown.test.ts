@@ -77,7 +77,10 @@ function spawnService(env: Record<string, string>, detached = false): Spawned {
 
   const waitForLogs = (predicate: (line: LogLine) => boolean, count: number, timeoutMs: number): Promise<void> =>
     new Promise((resolve, reject) => {
-      const timer = setTimeout(() => done(new Error(`waited ${timeoutMs} ms for ${count} log line(s); logs: ${JSON.stringify(logs)} stderr: ${stderr}`)), timeoutMs);
+      const timer = setTimeout(
+        () => done(new Error(`waited ${timeoutMs} ms for ${count} log line(s); logs: ${JSON.stringify(logs)} stderr: ${stderr}`)),
+        timeoutMs,
+      );
       const done = (error?: Error): void => {
         clearTimeout(timer);
         waiters.delete(check);

@@ -121,7 +121,9 @@ describe('slow clients', () => {
   });
 
   test('fifty slow clients do not keep a normal client out', async () => {
-    const crowd = Array.from({ length: 50 }, () => trickle(running.port, 'GET /check HTTP/1.1\r\n', `Host: 127.0.0.1\r\nX-Padding: ${'a'.repeat(500)}\r\n\r\n`, 200));
+    const crowd = Array.from({ length: 50 }, () =>
+      trickle(running.port, 'GET /check HTTP/1.1\r\n', `Host: 127.0.0.1\r\nX-Padding: ${'a'.repeat(500)}\r\n\r\n`, 200),
+    );
     try {
       await sleep(100);
       const started = performance.now();
@@ -133,7 +135,7 @@ describe('slow clients', () => {
     }
   });
 
-  test('keep-alive connections outlive nginx\'s upstream keepalive_timeout (60 s), so nginx closes them first', () => {
+  test("keep-alive connections outlive nginx's upstream keepalive_timeout (60 s), so nginx closes them first", () => {
     assert.ok(running.server.keepAliveTimeout > 60_000);
     assert.equal(running.server.headersTimeout, HEADERS_TIMEOUT_MS);
     assert.equal(running.server.requestTimeout, REQUEST_TIMEOUT_MS);
@@ -189,18 +191,25 @@ describe('SERVER_HEADERS_TIMEOUT and SERVER_REQUEST_TIMEOUT', () => {
   });
 
   const bad: ReadonlyArray<{ name: string; env: Record<string, string>; problem: RegExp }> = [
-    { name: 'a header bound longer than the request bound', env: { SERVER_HEADERS_TIMEOUT: '40s' }, problem: /SERVER_HEADERS_TIMEOUT must not be longer than SERVER_REQUEST_TIMEOUT/ },
+    {
+      name: 'a header bound longer than the request bound',
+      env: { SERVER_HEADERS_TIMEOUT: '40s' },
+      problem: /SERVER_HEADERS_TIMEOUT must not be longer than SERVER_REQUEST_TIMEOUT/,
+    },
     { name: 'a header bound of 0 (node would disable it)', env: { SERVER_HEADERS_TIMEOUT: '0' }, problem: /SERVER_HEADERS_TIMEOUT: expected a duration/ },
     { name: 'a request bound that is not a duration', env: { SERVER_REQUEST_TIMEOUT: 'soon' }, problem: /SERVER_REQUEST_TIMEOUT: expected a duration/ },
   ];
   for (const row of bad) {
     test(`${row.name} stops the start with one problem naming it`, () => {
-      assert.throws(() => loadConfig({ JWT_SECRET: SECRET, ...row.env }), (error: unknown) => {
-        assert.ok(error instanceof ConfigError);
-        assert.equal(error.problems.length, 1, error.message);
-        assert.match(error.problems[0] ?? '', row.problem);
-        return true;
-      });
+      assert.throws(
+        () => loadConfig({ JWT_SECRET: SECRET, ...row.env }),
+        (error: unknown) => {
+          assert.ok(error instanceof ConfigError);
+          assert.equal(error.problems.length, 1, error.message);
+          assert.match(error.problems[0] ?? '', row.problem);
+          return true;
+        },
+      );
     });
   }
 });

@@ -63,7 +63,8 @@ after(() => {
 });
 
 let outcomeOf: ReturnType<typeof checkOutcomes> | undefined;
-const check = (rawHeaders: string[], query = '') => (outcomeOf ??= checkOutcomes(service.deps.decideAccess, createCheckAnswers(service.deps.config.check)))({ rawHeaders, query });
+const check = (rawHeaders: string[], query = '') =>
+  (outcomeOf ??= checkOutcomes(service.deps.decideAccess, createCheckAnswers(service.deps.config.check)))({ rawHeaders, query });
 const withBearer = (token: string) => check(['Authorization', `Bearer ${token}`]);
 
 // ---------------------------------------------------------------------------------------------------
@@ -93,7 +94,9 @@ const mutation: fc.Arbitrary<{ name: string; apply: Mutation }> = fc.oneof(
       }),
   })),
   fc.nat().map((at) => ({ name: `truncate at ${at}`, apply: (token: string) => token.slice(0, at % token.length) })),
-  fc.nat().map((at) => ({ name: `drop the character at ${at}`, apply: (token: string) => token.slice(0, at % token.length) + token.slice((at % token.length) + 1) })),
+  fc
+    .nat()
+    .map((at) => ({ name: `drop the character at ${at}`, apply: (token: string) => token.slice(0, at % token.length) + token.slice((at % token.length) + 1) })),
   fc.tuple(fc.nat(), fc.constantFrom(...'AQgw_-.09azAZ')).map(([at, char]) => ({
     name: `replace the character at ${at} with ${char}`,
     apply: (token: string) => token.slice(0, at % token.length) + char + token.slice((at % token.length) + 1),
@@ -111,7 +114,11 @@ const mutation: fc.Arbitrary<{ name: string; apply: Mutation }> = fc.oneof(
     apply: (token: string) =>
       mapSegment(token, index, (segment) => {
         const bytes = Buffer.from(segment, 'base64url');
-        return kind === 'padding' ? bytes.toString('base64url') + '='.repeat((4 - (segment.length % 4)) % 4) : kind === 'standard alphabet' ? bytes.toString('base64').replace(/=+$/, '') : bytes.toString('base64');
+        return kind === 'padding'
+          ? bytes.toString('base64url') + '='.repeat((4 - (segment.length % 4)) % 4)
+          : kind === 'standard alphabet'
+            ? bytes.toString('base64').replace(/=+$/, '')
+            : bytes.toString('base64');
       }),
   })),
   fc.nat().map((at) => ({
@@ -200,24 +207,60 @@ const tokenLike = fc
       },
       { requiredKeys: [] },
     ),
-    fc.oneof(fc.jsonValue(), fc.record({ sub: fc.jsonValue(), exp: fc.oneof(fc.double(), fc.jsonValue()), nbf: fc.jsonValue(), roles: fc.jsonValue() }, { requiredKeys: [] })),
+    fc.oneof(
+      fc.jsonValue(),
+      fc.record({ sub: fc.jsonValue(), exp: fc.oneof(fc.double(), fc.jsonValue()), nbf: fc.jsonValue(), roles: fc.jsonValue() }, { requiredKeys: [] }),
+    ),
     fc.uint8Array({ maxLength: 80 }),
     fc.constantFrom('', '=', '.', '..'),
   )
-  .map(([header, payload, signature, suffix]) => `${b64url(header)}.${b64url(JSON.stringify(payload) ?? '')}.${Buffer.from(signature).toString('base64url')}${suffix}`);
-const authorization = fc.oneof(anyString, anyBytes, tokenLike.map((token) => `Bearer ${token}`), anyString.map((text) => `Bearer ${text}`), tokenLike);
-const cookie = fc.oneof(anyString, anyBytes, tokenLike.map((token) => `${COOKIE}=${token}`), anyString.map((text) => `${COOKIE}=${text}; ${COOKIE}=x`));
+  .map(
+    ([header, payload, signature, suffix]) =>
+      `${b64url(header)}.${b64url(JSON.stringify(payload) ?? '')}.${Buffer.from(signature).toString('base64url')}${suffix}`,
+  );
+const authorization = fc.oneof(
+  anyString,
+  anyBytes,
+  tokenLike.map((token) => `Bearer ${token}`),
+  anyString.map((text) => `Bearer ${text}`),
+  tokenLike,
+);
+const cookie = fc.oneof(
+  anyString,
+  anyBytes,
+  tokenLike.map((token) => `${COOKIE}=${token}`),
+  anyString.map((text) => `${COOKIE}=${text}; ${COOKIE}=x`),
+);
 const requirement = fc.oneof(
   anyString,
   anyBytes,
-  fc.array(fc.tuple(fc.constantFrom('role', 'scope', 'claim.sub', 'claim.', 'claim.__proto__', 'claim.roles', 'x', ''), fc.oneof(fc.constantFrom('admin', 'read', 'alice', ',', ''), anyString)), { maxLength: 4 })
+  fc
+    .array(
+      fc.tuple(
+        fc.constantFrom('role', 'scope', 'claim.sub', 'claim.', 'claim.__proto__', 'claim.roles', 'x', ''),
+        fc.oneof(fc.constantFrom('admin', 'read', 'alice', ',', ''), anyString),
+      ),
+      { maxLength: 4 },
+    )
     .map((terms) => terms.map(([key, value]) => `${key}=${value}`).join(';')),
 );
-const query = fc.oneof(fc.constant(''), anyString, fc.webQueryParameters(), requirement.map((text) => text.replace(/;/g, '&')));
+const query = fc.oneof(
+  fc.constant(''),
+  anyString,
+  fc.webQueryParameters(),
+  requirement.map((text) => text.replace(/;/g, '&')),
+);
 
 /** Raw header pairs with any of the three present, repeated or absent, in any order. */
 const rawHeaders = fc
-  .array(fc.oneof(authorization.map((value) => ['Authorization', value]), cookie.map((value) => ['Cookie', value]), requirement.map((value) => ['X-Auth-Require', value])), { maxLength: 4 })
+  .array(
+    fc.oneof(
+      authorization.map((value) => ['Authorization', value]),
+      cookie.map((value) => ['Cookie', value]),
+      requirement.map((value) => ['X-Auth-Require', value]),
+    ),
+    { maxLength: 4 },
+  )
   .map((pairs) => pairs.flat());
 
 describe('arbitrary input to check()', () => {
@@ -253,15 +296,27 @@ describe('arbitrary input over HTTP', () => {
   after(() => app.close());
 
   /** A header value as bytes on the wire: anything but CR and LF, which end the line (tested in hostile-tokens). */
-  const wireValue = fc.oneof(anyBytes, tokenLike, tokenLike.map((token) => `Bearer ${token}`)).map((text) => text.replace(/[\r\n]/g, ''));
+  const wireValue = fc
+    .oneof(
+      anyBytes,
+      tokenLike,
+      tokenLike.map((token) => `Bearer ${token}`),
+    )
+    .map((text) => text.replace(/[\r\n]/g, ''));
 
   test('arbitrary header bytes never yield a 5xx or an allow, and every connection gets an answer', async () => {
     await fc.assert(
-      fc.asyncProperty(wireValue, wireValue, wireValue, fc.constantFrom('', '?role=admin', '?scope=%ff', '?claim.sub=%E0%A4%A'), async (auth, cookieValue, require, path) => {
-        const head = Buffer.from(rawCheck([`Authorization: ${auth}`, `Cookie: ${cookieValue}`, `X-Auth-Require: ${require}`], `/check${path}`), 'latin1');
-        const reply = await rawRequest(app.port, head);
-        assert.ok([400, 401, 403, 431].includes(reply.status), `status ${reply.status}: ${reply.head}`);
-      }),
+      fc.asyncProperty(
+        wireValue,
+        wireValue,
+        wireValue,
+        fc.constantFrom('', '?role=admin', '?scope=%ff', '?claim.sub=%E0%A4%A'),
+        async (auth, cookieValue, require, path) => {
+          const head = Buffer.from(rawCheck([`Authorization: ${auth}`, `Cookie: ${cookieValue}`, `X-Auth-Require: ${require}`], `/check${path}`), 'latin1');
+          const reply = await rawRequest(app.port, head);
+          assert.ok([400, 401, 403, 431].includes(reply.status), `status ${reply.status}: ${reply.head}`);
+        },
+      ),
       { seed: SEED, numRuns: HTTP_RUNS },
     );
     assert.ok(!app.logs.some((line) => line.code === 'check_failed' || line.level === 'error'), 'no unexpected failure was logged');

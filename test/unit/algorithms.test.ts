@@ -11,7 +11,11 @@ describe('the algorithm table', () => {
   });
 
   test('HMAC secrets: at least the hash size (RFC 7518 §3.2); keygen makes twice that', () => {
-    for (const [alg, bytes] of [['HS256', 32], ['HS384', 48], ['HS512', 64]] as const) {
+    for (const [alg, bytes] of [
+      ['HS256', 32],
+      ['HS384', 48],
+      ['HS512', 64],
+    ] as const) {
       assert.equal(factsOf(alg).family, 'HMAC');
       assert.equal(factsOf(alg).minimumSecretBytes, bytes);
       assert.deepEqual(factsOf(alg).keygen, { kind: 'secret', bytes: bytes * 2 });
@@ -27,7 +31,11 @@ describe('the algorithm table', () => {
   });
 
   test('EC: one curve per algorithm (RFC 7518 §3.4), which keygen uses', () => {
-    for (const [alg, curve] of [['ES256', 'prime256v1'], ['ES384', 'secp384r1'], ['ES512', 'secp521r1']] as const) {
+    for (const [alg, curve] of [
+      ['ES256', 'prime256v1'],
+      ['ES384', 'secp384r1'],
+      ['ES512', 'secp521r1'],
+    ] as const) {
       assert.equal(factsOf(alg).curve, curve);
       assert.deepEqual(factsOf(alg).keygen, { kind: 'ec', namedCurve: curve });
     }

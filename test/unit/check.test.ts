@@ -40,7 +40,8 @@ function headersOf(decision: CheckOutcome): Record<string, string[]> {
   return map;
 }
 
-const token = (claims: Record<string, unknown> = {}) => signJws({ alg: 'HS256', typ: 'JWT' }, { sub: 'alice', roles: ['editor'], exp: NOW + 3600, ...claims }, SECRET);
+const token = (claims: Record<string, unknown> = {}) =>
+  signJws({ alg: 'HS256', typ: 'JWT' }, { sub: 'alice', roles: ['editor'], exp: NOW + 3600, ...claims }, SECRET);
 const bearer = (value: string) => ['Authorization', `Bearer ${value}`];
 
 const REALM = 'Bearer realm="nginx-jwt-auth"';
@@ -48,17 +49,73 @@ const REALM = 'Bearer realm="nginx-jwt-auth"';
 describe('denials: status in 403 and 401 modes, WWW-Authenticate per RFC 6750', () => {
   const deny403 = checkFor();
   const deny401 = checkFor({ CHECK_UNAUTHENTICATED_STATUS: '401' });
-  const rows: Array<{ name: string; rawHeaders: string[]; query?: string; code: ErrorCode; status401: number; challenge401: string | undefined; challenge403?: string }> = [
+  const rows: Array<{
+    name: string;
+    rawHeaders: string[];
+    query?: string;
+    code: ErrorCode;
+    status401: number;
+    challenge401: string | undefined;
+    challenge403?: string;
+  }> = [
     { name: 'no credentials', rawHeaders: [], code: 'token_missing', status401: 401, challenge401: REALM },
-    { name: 'an expired token', rawHeaders: bearer(token({ exp: NOW - 3600 })), code: 'token_expired', status401: 401, challenge401: `${REALM}, error="invalid_token"` },
-    { name: 'a token not yet valid', rawHeaders: bearer(token({ nbf: NOW + 3600 })), code: 'token_not_yet_valid', status401: 401, challenge401: `${REALM}, error="invalid_token"` },
-    { name: 'a tampered signature', rawHeaders: bearer(tamperSignature(token())), code: 'token_signature_invalid', status401: 401, challenge401: `${REALM}, error="invalid_token"` },
-    { name: 'alg none', rawHeaders: bearer(signJws({ alg: 'none' }, { sub: 'alice', exp: NOW + 60 }, '')), code: 'token_algorithm_not_allowed', status401: 401, challenge401: `${REALM}, error="invalid_token"` },
+    {
+      name: 'an expired token',
+      rawHeaders: bearer(token({ exp: NOW - 3600 })),
+      code: 'token_expired',
+      status401: 401,
+      challenge401: `${REALM}, error="invalid_token"`,
+    },
+    {
+      name: 'a token not yet valid',
+      rawHeaders: bearer(token({ nbf: NOW + 3600 })),
+      code: 'token_not_yet_valid',
+      status401: 401,
+      challenge401: `${REALM}, error="invalid_token"`,
+    },
+    {
+      name: 'a tampered signature',
+      rawHeaders: bearer(tamperSignature(token())),
+      code: 'token_signature_invalid',
+      status401: 401,
+      challenge401: `${REALM}, error="invalid_token"`,
+    },
+    {
+      name: 'alg none',
+      rawHeaders: bearer(signJws({ alg: 'none' }, { sub: 'alice', exp: NOW + 60 }, '')),
+      code: 'token_algorithm_not_allowed',
+      status401: 401,
+      challenge401: `${REALM}, error="invalid_token"`,
+    },
     { name: 'garbage', rawHeaders: bearer('garbage'), code: 'token_malformed', status401: 401, challenge401: `${REALM}, error="invalid_token"` },
-    { name: 'two Authorization lines', rawHeaders: [...bearer(token()), ...bearer(token())], code: 'token_ambiguous', status401: 401, challenge401: `${REALM}, error="invalid_token"` },
-    { name: 'a token over the length limit', rawHeaders: bearer(token({ pad: 'x'.repeat(9000) })), code: 'token_too_long', status401: 401, challenge401: `${REALM}, error="invalid_token"` },
-    { name: 'a missing exp', rawHeaders: bearer(token({ exp: undefined })), code: 'token_claims_invalid', status401: 401, challenge401: `${REALM}, error="invalid_token"` },
-    { name: 'a crit header', rawHeaders: bearer(signJws({ alg: 'HS256', crit: ['x'], x: 1 }, { sub: 'a', exp: NOW + 60 }, SECRET)), code: 'token_header_invalid', status401: 401, challenge401: `${REALM}, error="invalid_token"` },
+    {
+      name: 'two Authorization lines',
+      rawHeaders: [...bearer(token()), ...bearer(token())],
+      code: 'token_ambiguous',
+      status401: 401,
+      challenge401: `${REALM}, error="invalid_token"`,
+    },
+    {
+      name: 'a token over the length limit',
+      rawHeaders: bearer(token({ pad: 'x'.repeat(9000) })),
+      code: 'token_too_long',
+      status401: 401,
+      challenge401: `${REALM}, error="invalid_token"`,
+    },
+    {
+      name: 'a missing exp',
+      rawHeaders: bearer(token({ exp: undefined })),
+      code: 'token_claims_invalid',
+      status401: 401,
+      challenge401: `${REALM}, error="invalid_token"`,
+    },
+    {
+      name: 'a crit header',
+      rawHeaders: bearer(signJws({ alg: 'HS256', crit: ['x'], x: 1 }, { sub: 'a', exp: NOW + 60 }, SECRET)),
+      code: 'token_header_invalid',
+      status401: 401,
+      challenge401: `${REALM}, error="invalid_token"`,
+    },
     {
       name: 'a valid token failing the policy',
       rawHeaders: [...bearer(token()), 'X-Auth-Require', 'role=admin'],
@@ -67,10 +124,30 @@ describe('denials: status in 403 and 401 modes, WWW-Authenticate per RFC 6750', 
       challenge401: `${REALM}, error="insufficient_scope"`,
       challenge403: `${REALM}, error="insufficient_scope"`,
     },
-    { name: 'a valid token failing a query policy', rawHeaders: bearer(token()), query: 'scope=write', code: 'insufficient_scope', status401: 403, challenge401: `${REALM}, error="insufficient_scope"`, challenge403: `${REALM}, error="insufficient_scope"` },
-    { name: 'an unparseable policy', rawHeaders: [...bearer(token()), 'X-Auth-Require', 'rolez=admin'], code: 'policy_invalid', status401: 403, challenge401: undefined },
+    {
+      name: 'a valid token failing a query policy',
+      rawHeaders: bearer(token()),
+      query: 'scope=write',
+      code: 'insufficient_scope',
+      status401: 403,
+      challenge401: `${REALM}, error="insufficient_scope"`,
+      challenge403: `${REALM}, error="insufficient_scope"`,
+    },
+    {
+      name: 'an unparseable policy',
+      rawHeaders: [...bearer(token()), 'X-Auth-Require', 'rolez=admin'],
+      code: 'policy_invalid',
+      status401: 403,
+      challenge401: undefined,
+    },
     { name: 'an unparseable policy and no token', rawHeaders: ['X-Auth-Require', 'rolez=admin'], code: 'token_missing', status401: 401, challenge401: REALM },
-    { name: 'an identity claim too large to pass on', rawHeaders: bearer(token({ sub: 'a'.repeat(3000) })), code: 'identity_too_large', status401: 403, challenge401: undefined },
+    {
+      name: 'an identity claim too large to pass on',
+      rawHeaders: bearer(token({ sub: 'a'.repeat(3000) })),
+      code: 'identity_too_large',
+      status401: 403,
+      challenge401: undefined,
+    },
   ];
 
   for (const row of rows) {
@@ -109,7 +186,13 @@ describe('denials: status in 403 and 401 modes, WWW-Authenticate per RFC 6750', 
   test('an unexpected failure is still a deny (check_failed, 403), with its cause kept for the log', () => {
     const config = loadConfig({ ...files.env('HS256'), CHECK_UNAUTHENTICATED_STATUS: '401' });
     const bug = new TypeError('boom');
-    const decideAccess = createAccessDecider({ config, verify: () => { throw bug; }, identityHeaders: createIdentityHeaders(config.identityHeaders) });
+    const decideAccess = createAccessDecider({
+      config,
+      verify: () => {
+        throw bug;
+      },
+      identityHeaders: createIdentityHeaders(config.identityHeaders),
+    });
     const check = checkOutcomes(decideAccess, createCheckAnswers(config.check));
     const decision = check({ rawHeaders: bearer(token()), query: '' });
     assert.equal(decision.status, 403);
@@ -203,7 +286,10 @@ describe('a malformed anything is a deny, never a 5xx', () => {
   const rawHeaders = fc.array(fc.tuple(names, value), { maxLength: 6 }).map((pairs) => pairs.flat());
   const query = fc.oneof(fc.constant(''), fc.string({ unit: 'binary', maxLength: 50 }), fc.constantFrom('role=admin', '%', '%E0%A4%A', 'a=b&&&'));
 
-  for (const [mode, check] of [['403', checkFor({ TOKEN_COOKIE: 'jwt' })], ['401', checkFor({ TOKEN_COOKIE: 'jwt', CHECK_UNAUTHENTICATED_STATUS: '401' })]] as const) {
+  for (const [mode, check] of [
+    ['403', checkFor({ TOKEN_COOKIE: 'jwt' })],
+    ['401', checkFor({ TOKEN_COOKIE: 'jwt', CHECK_UNAUTHENTICATED_STATUS: '401' })],
+  ] as const) {
     test(`random headers and queries (${mode} mode) → 401 or 403 with a code`, () => {
       fc.assert(
         fc.property(rawHeaders, query, (headers, q) => {

@@ -127,7 +127,11 @@ describe('sign and verify', { timeout: 60_000 }, () => {
     ['an expired token', async () => signJws({ alg: 'HS256' }, { sub: 'a', iss: env.JWT_ISSUER, exp: nowSeconds() - 3600 }, env.JWT_SECRET), 'token_expired'],
     ['an alg none token', async () => signJws({ alg: 'none' }, { sub: 'a', exp: nowSeconds() + 60 }, ''), 'token_algorithm_not_allowed'],
     ['garbage', async () => 'not-a-token', 'token_malformed'],
-    ['a token of another secret', async () => signJws({ alg: 'HS256' }, { sub: 'a', iss: env.JWT_ISSUER, exp: nowSeconds() + 60 }, hmacSecret()), 'token_signature_invalid'],
+    [
+      'a token of another secret',
+      async () => signJws({ alg: 'HS256' }, { sub: 'a', iss: env.JWT_ISSUER, exp: nowSeconds() + 60 }, hmacSecret()),
+      'token_signature_invalid',
+    ],
   ];
   for (const [name, make, code] of bad) {
     test(`verify of ${name} prints ${code} and exits 1`, async () => {
@@ -175,7 +179,14 @@ describe('check-config', { timeout: 60_000 }, () => {
   });
 
   test('a broken environment exits 1 and names every bad variable', async () => {
-    const run = await cli(['check-config'], { PORT: 'abc', JWT_TTL: 'forever', CHECK_UNAUTHENTICATED_STATUS: '500', LOG_LEVEL: 'loud', IDENTITY_HEADERS: 'sub', JWT_SECRET: 'tooShortSecretValue' });
+    const run = await cli(['check-config'], {
+      PORT: 'abc',
+      JWT_TTL: 'forever',
+      CHECK_UNAUTHENTICATED_STATUS: '500',
+      LOG_LEVEL: 'loud',
+      IDENTITY_HEADERS: 'sub',
+      JWT_SECRET: 'tooShortSecretValue',
+    });
     assert.equal(run.code, 1);
     for (const variable of ['PORT', 'JWT_TTL', 'CHECK_UNAUTHENTICATED_STATUS', 'LOG_LEVEL', 'IDENTITY_HEADERS', 'JWT_SECRET']) {
       assert.match(run.stderr, new RegExp(variable), `${variable} not named in:\n${run.stderr}`);

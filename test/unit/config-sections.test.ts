@@ -27,8 +27,15 @@ function read<T>(section: (env: EnvReader) => T, vars: Record<string, string>): 
 
 function assertRefused(problems: readonly string[], variable: string, value?: string): void {
   assert.ok(problems.length > 0, `expected a problem naming ${variable}`);
-  assert.ok(problems.every((problem) => problem.includes(variable)), problems.join('\n'));
-  if (value !== undefined) assert.ok(problems.some((problem) => problem.includes(`"${value}"`)), `the value is quoted: ${problems.join('\n')}`);
+  assert.ok(
+    problems.every((problem) => problem.includes(variable)),
+    problems.join('\n'),
+  );
+  if (value !== undefined)
+    assert.ok(
+      problems.some((problem) => problem.includes(`"${value}"`)),
+      `the value is quoted: ${problems.join('\n')}`,
+    );
 }
 
 describe('every section reads its defaults without a problem', () => {
@@ -43,14 +50,26 @@ describe('durations are milliseconds; those counted in whole seconds are rounded
   const rows: Array<[name: string, section: (env: EnvReader) => unknown, vars: Record<string, string>, pick: (value: never) => number, expected: number]> = [
     ['JWT_TTL=90.9s', readJwt, { JWT_SECRET: hmacSecret('HS256'), JWT_TTL: '90.9s' }, (jwt: { ttlMs: number }) => jwt.ttlMs, 90_000],
     ['JWT_TTL=1500ms', readJwt, { JWT_SECRET: hmacSecret('HS256'), JWT_TTL: '1500ms' }, (jwt: { ttlMs: number }) => jwt.ttlMs, 1000],
-    ['JWT_CLOCK_TOLERANCE keeps milliseconds', readJwt, { JWT_SECRET: hmacSecret('HS256'), JWT_CLOCK_TOLERANCE: '1500ms' }, (jwt: { clockToleranceMs: number }) => jwt.clockToleranceMs, 1500],
+    [
+      'JWT_CLOCK_TOLERANCE keeps milliseconds',
+      readJwt,
+      { JWT_SECRET: hmacSecret('HS256'), JWT_CLOCK_TOLERANCE: '1500ms' },
+      (jwt: { clockToleranceMs: number }) => jwt.clockToleranceMs,
+      1500,
+    ],
     ['CHECK_CACHE_MAX_AGE=2500ms', readCheck, { CHECK_CACHE_MAX_AGE: '2500ms' }, (check: { cacheMaxAgeMs: number }) => check.cacheMaxAgeMs, 2000],
     ['CHECK_CACHE_MAX_AGE=500ms is no caching', readCheck, { CHECK_CACHE_MAX_AGE: '500ms' }, (check: { cacheMaxAgeMs: number }) => check.cacheMaxAgeMs, 0],
     ['LOGIN_FAILURE_WINDOW default 15m', readLogin, {}, (login: { failureWindowMs: number }) => login.failureWindowMs, 900_000],
     ['LOGIN_FAILURE_WINDOW=1999ms', readLogin, { LOGIN_FAILURE_WINDOW: '1999ms' }, (login: { failureWindowMs: number }) => login.failureWindowMs, 1000],
     ['SHUTDOWN_TIMEOUT default 10s', readServer, {}, (server: { shutdownTimeoutMs: number }) => server.shutdownTimeoutMs, 10_000],
     ['SERVER_HEADERS_TIMEOUT=250ms', readServer, { SERVER_HEADERS_TIMEOUT: '250ms' }, (server: { headersTimeoutMs: number }) => server.headersTimeoutMs, 250],
-    ['AUTHENTICATOR_TIMEOUT=1500ms', readAuthenticator, { AUTHENTICATOR_TIMEOUT: '1500ms' }, (authenticator: { timeoutMs: number }) => authenticator.timeoutMs, 1500],
+    [
+      'AUTHENTICATOR_TIMEOUT=1500ms',
+      readAuthenticator,
+      { AUTHENTICATOR_TIMEOUT: '1500ms' },
+      (authenticator: { timeoutMs: number }) => authenticator.timeoutMs,
+      1500,
+    ],
   ];
   for (const [name, section, vars, pick, expected] of rows) {
     test(`${name} → ${expected} ms`, () => {
@@ -60,8 +79,10 @@ describe('durations are milliseconds; those counted in whole seconds are rounded
     });
   }
 
-  test('JWT_TTL below one second is refused rather than rounded to zero', () => assertRefused(read(readJwt, { JWT_SECRET: hmacSecret('HS256'), JWT_TTL: '999ms' }).problems, 'JWT_TTL', '999ms'));
-  test('LOGIN_FAILURE_WINDOW below one second is refused', () => assertRefused(read(readLogin, { LOGIN_FAILURE_WINDOW: '10ms' }).problems, 'LOGIN_FAILURE_WINDOW', '10ms'));
+  test('JWT_TTL below one second is refused rather than rounded to zero', () =>
+    assertRefused(read(readJwt, { JWT_SECRET: hmacSecret('HS256'), JWT_TTL: '999ms' }).problems, 'JWT_TTL', '999ms'));
+  test('LOGIN_FAILURE_WINDOW below one second is refused', () =>
+    assertRefused(read(readLogin, { LOGIN_FAILURE_WINDOW: '10ms' }).problems, 'LOGIN_FAILURE_WINDOW', '10ms'));
 });
 
 describe('server section', () => {
@@ -75,7 +96,8 @@ describe('server section', () => {
 });
 
 describe('logging section', () => {
-  test('LOG_LEVEL and LOG_DENY_RATE', () => assert.deepEqual(read(readLogging, { LOG_LEVEL: 'WARN', LOG_DENY_RATE: '0' }).value, { level: 'warn', denyRate: 0 }));
+  test('LOG_LEVEL and LOG_DENY_RATE', () =>
+    assert.deepEqual(read(readLogging, { LOG_LEVEL: 'WARN', LOG_DENY_RATE: '0' }).value, { level: 'warn', denyRate: 0 }));
   test('an unknown LOG_LEVEL is refused', () => assertRefused(read(readLogging, { LOG_LEVEL: 'loud' }).problems, 'LOG_LEVEL', 'loud'));
 });
 
@@ -83,14 +105,22 @@ describe('jwt section: exactly the key material the algorithm uses', () => {
   test('a secret for RS256 is refused together with the missing key file', () => {
     const { problems } = read(readJwt, { JWT_ALGORITHM: 'RS256', JWT_SECRET: hmacSecret('HS256') });
     assert.equal(problems.length, 2, problems.join('\n'));
-    assert.ok(problems.some((problem) => problem.startsWith('JWT_SECRET is set but JWT_ALGORITHM is RS256')), problems.join('\n'));
-    assert.ok(problems.some((problem) => problem.startsWith('JWT_PRIVATE_KEY_FILE (sign and verify) or JWT_PUBLIC_KEY_FILE')), problems.join('\n'));
+    assert.ok(
+      problems.some((problem) => problem.startsWith('JWT_SECRET is set but JWT_ALGORITHM is RS256')),
+      problems.join('\n'),
+    );
+    assert.ok(
+      problems.some((problem) => problem.startsWith('JWT_PRIVATE_KEY_FILE (sign and verify) or JWT_PUBLIC_KEY_FILE')),
+      problems.join('\n'),
+    );
   });
-  test('HS512 refuses a secret sized for HS256', () => assertRefused(read(readJwt, { JWT_ALGORITHM: 'HS512', JWT_SECRET: 'k'.repeat(32) }).problems, 'JWT_SECRET'));
+  test('HS512 refuses a secret sized for HS256', () =>
+    assertRefused(read(readJwt, { JWT_ALGORITHM: 'HS512', JWT_SECRET: 'k'.repeat(32) }).problems, 'JWT_SECRET'));
 });
 
 describe('check section', () => {
-  test('CHECK_REALM with a quote and a backslash is visible ASCII, so accepted', () => assert.deepEqual(read(readCheck, { CHECK_REALM: 'a "b" \\c' }).problems, []));
+  test('CHECK_REALM with a quote and a backslash is visible ASCII, so accepted', () =>
+    assert.deepEqual(read(readCheck, { CHECK_REALM: 'a "b" \\c' }).problems, []));
   for (const realm of ['line\r\nX-Injected: 1', 'tab\there', 'caf\u00e9']) {
     test(`CHECK_REALM=${JSON.stringify(realm)} is refused`, () => assertRefused(read(readCheck, { CHECK_REALM: realm }).problems, 'CHECK_REALM'));
   }
@@ -119,7 +149,14 @@ describe('cookie section: every value goes into Set-Cookie, so each is held to i
   });
 
   test('every variable', () => {
-    const vars = { TOKEN_COOKIE: 'jwt', LOGIN_SET_COOKIE: 'true', COOKIE_SECURE: 'true', COOKIE_SAMESITE: 'none', COOKIE_DOMAIN: 'app.example', COOKIE_PATH: '/app' };
+    const vars = {
+      TOKEN_COOKIE: 'jwt',
+      LOGIN_SET_COOKIE: 'true',
+      COOKIE_SECURE: 'true',
+      COOKIE_SAMESITE: 'none',
+      COOKIE_DOMAIN: 'app.example',
+      COOKIE_PATH: '/app',
+    };
     assert.deepEqual(read(readCookie, vars).value, { name: 'jwt', setOnLogin: true, secure: true, sameSite: 'None', domain: 'app.example', path: '/app' });
   });
 
@@ -157,11 +194,27 @@ describe('cookie section: every value goes into Set-Cookie, so each is held to i
     });
   }
   const badDomains = [
-    'app.example; Secure', 'app.example;', 'evil.example\r\nX: 1', 'app example', 'app_x.example', 'https://app.example', 'app.example/', 'app.example:8080',
-    '-app.example', 'app-.example', 'app..example', 'app.example.', '.', '..app.example', 'caf\u00e9.example', `${'a'.repeat(64)}.example`, `${'a.'.repeat(127)}ab`,
+    'app.example; Secure',
+    'app.example;',
+    'evil.example\r\nX: 1',
+    'app example',
+    'app_x.example',
+    'https://app.example',
+    'app.example/',
+    'app.example:8080',
+    '-app.example',
+    'app-.example',
+    'app..example',
+    'app.example.',
+    '.',
+    '..app.example',
+    'caf\u00e9.example',
+    `${'a'.repeat(64)}.example`,
+    `${'a.'.repeat(127)}ab`,
   ];
   for (const domain of badDomains) {
-    test(`COOKIE_DOMAIN=${JSON.stringify(domain.length > 40 ? `${domain.slice(0, 40)}…` : domain)} is refused`, () => assertRefused(read(readCookie, { COOKIE_DOMAIN: domain }).problems, 'COOKIE_DOMAIN'));
+    test(`COOKIE_DOMAIN=${JSON.stringify(domain.length > 40 ? `${domain.slice(0, 40)}…` : domain)} is refused`, () =>
+      assertRefused(read(readCookie, { COOKIE_DOMAIN: domain }).problems, 'COOKIE_DOMAIN'));
   }
 
   for (const name of ['my cookie', 'jwt;x', 'jwt=x', 'j\u00e9t', 'a"b']) {
@@ -175,19 +228,28 @@ describe('cookie section: every value goes into Set-Cookie, so each is held to i
   });
 
   test('a refused COOKIE_PATH stops the service from starting', () => {
-    assert.throws(() => loadConfig({ JWT_SECRET: hmacSecret('HS256'), COOKIE_PATH: '/; Domain=evil.example' }), (error: unknown) => error instanceof ConfigError && error.message.includes('COOKIE_PATH'));
+    assert.throws(
+      () => loadConfig({ JWT_SECRET: hmacSecret('HS256'), COOKIE_PATH: '/; Domain=evil.example' }),
+      (error: unknown) => error instanceof ConfigError && error.message.includes('COOKIE_PATH'),
+    );
   });
 });
 
 describe('login section: TRUSTED_PROXIES is checked and compiled in one pass', () => {
   test('the default trusts loopback only', () => {
     const proxies = read(readLogin, {}).value.trustedProxies;
-    assert.deepEqual(['127.0.0.1', '::1', '10.0.0.1'].map((address) => proxies.has(address)), [true, true, false]);
+    assert.deepEqual(
+      ['127.0.0.1', '::1', '10.0.0.1'].map((address) => proxies.has(address)),
+      [true, true, false],
+    );
   });
 
   test('every entry that is not an address or CIDR range is refused, each named once', () => {
     const { problems } = read(readLogin, { TRUSTED_PROXIES: '10.0.0.1, nginx.local, 10.0.0.0/33, ::1/129, 10.0.0.0/8/8, 10.0.0.0/x, fd00::/8' });
-    assert.deepEqual(problems, ['nginx.local', '10.0.0.0/33', '::1/129', '10.0.0.0/8/8', '10.0.0.0/x'].map((entry) => `TRUSTED_PROXIES: "${entry}" is not an IP address or CIDR range`));
+    assert.deepEqual(
+      problems,
+      ['nginx.local', '10.0.0.0/33', '::1/129', '10.0.0.0/8/8', '10.0.0.0/x'].map((entry) => `TRUSTED_PROXIES: "${entry}" is not an IP address or CIDR range`),
+    );
   });
 
   test('TrustedProxyList.parse keeps the valid entries usable next to refused ones', () => {
@@ -207,11 +269,13 @@ describe('csrf section', () => {
   test('origins are serialized as browsers send them', () => {
     assert.deepEqual(read(readCsrf, { CSRF_ALLOWED_ORIGINS: 'HTTPS://App.Example:443' }).value.allowedOrigins, ['https://app.example']);
   });
-  test('a path after the origin is refused', () => assertRefused(read(readCsrf, { CSRF_ALLOWED_ORIGINS: 'https://app.example/x' }).problems, 'CSRF_ALLOWED_ORIGINS', 'https://app.example/x'));
+  test('a path after the origin is refused', () =>
+    assertRefused(read(readCsrf, { CSRF_ALLOWED_ORIGINS: 'https://app.example/x' }).problems, 'CSRF_ALLOWED_ORIGINS', 'https://app.example/x'));
 });
 
 describe('authenticator section', () => {
-  test('AUTHENTICATOR_URL must be http(s)', () => assertRefused(read(readAuthenticator, { AUTHENTICATOR_URL: 'file:///etc/passwd' }).problems, 'AUTHENTICATOR_URL', 'file:///etc/passwd'));
+  test('AUTHENTICATOR_URL must be http(s)', () =>
+    assertRefused(read(readAuthenticator, { AUTHENTICATOR_URL: 'file:///etc/passwd' }).problems, 'AUTHENTICATOR_URL', 'file:///etc/passwd'));
   test('AUTHENTICATOR_MAX_RESPONSE and AUTHENTICATOR_PASS_COOKIES', () => {
     const { value } = read(readAuthenticator, { AUTHENTICATOR_MAX_RESPONSE: '1mb', AUTHENTICATOR_PASS_COOKIES: 'yes' });
     assert.deepEqual([value.maxResponseBytes, value.passCookies], [1024 * 1024, true]);

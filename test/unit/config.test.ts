@@ -62,10 +62,25 @@ describe('loadConfig parses every documented variable', () => {
   const rows: Array<{ name: string; env: Record<string, string>; pick: (c: Config) => unknown; expected: unknown }> = [
     { name: 'HOST', env: { HOST: '0.0.0.0' }, pick: (c) => c.server.host, expected: '0.0.0.0' },
     { name: 'PORT', env: { PORT: '9000' }, pick: (c) => c.server.port, expected: 9000 },
-    { name: 'JWT_ALGORITHM (case-insensitive)', env: { JWT_ALGORITHM: 'hs384', JWT_SECRET: hmacSecret('HS384') }, pick: (c) => c.jwt.algorithm, expected: 'HS384' },
+    {
+      name: 'JWT_ALGORITHM (case-insensitive)',
+      env: { JWT_ALGORITHM: 'hs384', JWT_SECRET: hmacSecret('HS384') },
+      pick: (c) => c.jwt.algorithm,
+      expected: 'HS384',
+    },
     { name: 'JWT_SECRET', env: {}, pick: (c) => c.jwt.secret?.toString(), expected: SECRET },
-    { name: 'JWT_PRIVATE_KEY_FILE', env: { JWT_SECRET: '', JWT_ALGORITHM: 'RS256', JWT_PRIVATE_KEY_FILE: privatePath }, pick: (c) => c.jwt.privateKeyPem, expected: rsa.privatePem },
-    { name: 'JWT_PUBLIC_KEY_FILE', env: { JWT_SECRET: '', JWT_ALGORITHM: 'RS256', JWT_PUBLIC_KEY_FILE: publicPath }, pick: (c) => c.jwt.publicKeyPem, expected: rsa.publicPem },
+    {
+      name: 'JWT_PRIVATE_KEY_FILE',
+      env: { JWT_SECRET: '', JWT_ALGORITHM: 'RS256', JWT_PRIVATE_KEY_FILE: privatePath },
+      pick: (c) => c.jwt.privateKeyPem,
+      expected: rsa.privatePem,
+    },
+    {
+      name: 'JWT_PUBLIC_KEY_FILE',
+      env: { JWT_SECRET: '', JWT_ALGORITHM: 'RS256', JWT_PUBLIC_KEY_FILE: publicPath },
+      pick: (c) => c.jwt.publicKeyPem,
+      expected: rsa.publicPem,
+    },
     { name: 'JWT_KEY_ID', env: { JWT_KEY_ID: 'key-2024' }, pick: (c) => c.jwt.keyId, expected: 'key-2024' },
     { name: 'JWT_VERIFY_JWKS_FILE', env: { JWT_VERIFY_JWKS_FILE: jwksPath }, pick: (c) => c.jwt.verifyJwks, expected: '{"keys":[]}' },
     { name: 'JWT_ISSUER', env: { JWT_ISSUER: 'https://auth.example' }, pick: (c) => c.jwt.issuer, expected: 'https://auth.example' },
@@ -84,9 +99,18 @@ describe('loadConfig parses every documented variable', () => {
       name: 'IDENTITY_HEADERS (claim:Header pairs, header names lower-cased)',
       env: { IDENTITY_HEADERS: 'sub:X-Auth-User, roles:X-Auth-Roles,email:X-Auth-Email' },
       pick: (c) => c.identityHeaders.headers,
-      expected: [{ claim: 'sub', header: 'x-auth-user' }, { claim: 'roles', header: 'x-auth-roles' }, { claim: 'email', header: 'x-auth-email' }],
+      expected: [
+        { claim: 'sub', header: 'x-auth-user' },
+        { claim: 'roles', header: 'x-auth-roles' },
+        { claim: 'email', header: 'x-auth-email' },
+      ],
     },
-    { name: 'AUTHENTICATOR_URL', env: { AUTHENTICATOR_URL: 'https://login.internal:8443/api/login' }, pick: (c) => c.authenticator.url, expected: 'https://login.internal:8443/api/login' },
+    {
+      name: 'AUTHENTICATOR_URL',
+      env: { AUTHENTICATOR_URL: 'https://login.internal:8443/api/login' },
+      pick: (c) => c.authenticator.url,
+      expected: 'https://login.internal:8443/api/login',
+    },
     { name: 'AUTHENTICATOR_TIMEOUT', env: { AUTHENTICATOR_TIMEOUT: '1500ms' }, pick: (c) => c.authenticator.timeoutMs, expected: 1500 },
     { name: 'LOG_LEVEL', env: { LOG_LEVEL: 'debug' }, pick: (c) => c.logging.level, expected: 'debug' },
     { name: 'WORKERS', env: { WORKERS: '4' }, pick: (c) => c.server.workers, expected: 4 },
@@ -128,17 +152,26 @@ describe('secrets from NAME_FILE', () => {
   test('JWT_SECRET and JWT_SECRET_FILE both set is refused, naming both', () => {
     const path = files.write('secret-both', SECRET);
     const error = configError({ JWT_SECRET: SECRET, JWT_SECRET_FILE: path });
-    assert.ok(error.problems.some((problem) => problem.includes('JWT_SECRET and JWT_SECRET_FILE')), error.message);
+    assert.ok(
+      error.problems.some((problem) => problem.includes('JWT_SECRET and JWT_SECRET_FILE')),
+      error.message,
+    );
   });
 
   test('an unreadable JWT_SECRET_FILE is refused, naming the variable', () => {
     const error = configError({ JWT_SECRET_FILE: `${files.dir}/does-not-exist` });
-    assert.ok(error.problems.some((problem) => problem.startsWith('JWT_SECRET_FILE:') && problem.includes('ENOENT')), error.message);
+    assert.ok(
+      error.problems.some((problem) => problem.startsWith('JWT_SECRET_FILE:') && problem.includes('ENOENT')),
+      error.message,
+    );
   });
 
   test('an unreadable key file is refused, naming the variable', () => {
     const error = configError({ JWT_ALGORITHM: 'ES256', JWT_PRIVATE_KEY_FILE: `${files.dir}/missing.pem` });
-    assert.ok(error.problems.some((problem) => problem.startsWith('JWT_PRIVATE_KEY_FILE:')), error.message);
+    assert.ok(
+      error.problems.some((problem) => problem.startsWith('JWT_PRIVATE_KEY_FILE:')),
+      error.message,
+    );
   });
 });
 
@@ -187,7 +220,10 @@ describe('bad values are all reported at once', () => {
   for (const [variable, value] of bad) {
     test(`${variable}=${JSON.stringify(value)} is refused, naming ${variable}`, () => {
       const error = configError({ ...BASE, [variable]: value });
-      assert.ok(error.problems.some((problem) => problem.includes(variable)), error.message);
+      assert.ok(
+        error.problems.some((problem) => problem.includes(variable)),
+        error.message,
+      );
       assert.ok(error.message.includes(variable));
     });
   }
@@ -199,18 +235,27 @@ describe('bad values are all reported at once', () => {
     for (const [variable, value] of distinct) env[variable] = value;
     const error = configError(env);
     for (const variable of distinct.keys()) {
-      assert.ok(error.problems.some((problem) => problem.includes(variable)), `${variable} missing from:\n${error.message}`);
+      assert.ok(
+        error.problems.some((problem) => problem.includes(variable)),
+        `${variable} missing from:\n${error.message}`,
+      );
     }
   });
 
   test('LOGIN_SET_COOKIE=true without TOKEN_COOKIE is refused', () => {
     const error = configError({ ...BASE, LOGIN_SET_COOKIE: 'true' });
-    assert.ok(error.problems.some((problem) => problem.includes('LOGIN_SET_COOKIE') && problem.includes('TOKEN_COOKIE')), error.message);
+    assert.ok(
+      error.problems.some((problem) => problem.includes('LOGIN_SET_COOKIE') && problem.includes('TOKEN_COOKIE')),
+      error.message,
+    );
   });
 
   test('COOKIE_SAMESITE=None with COOKIE_SECURE=false is refused', () => {
     const error = configError({ ...BASE, COOKIE_SAMESITE: 'None', COOKIE_SECURE: 'false' });
-    assert.ok(error.problems.some((problem) => problem.includes('COOKIE_SAMESITE')), error.message);
+    assert.ok(
+      error.problems.some((problem) => problem.includes('COOKIE_SAMESITE')),
+      error.message,
+    );
   });
 
   test('a bad value is quoted in the message so the operator sees what was read', () => {
@@ -219,10 +264,17 @@ describe('bad values are all reported at once', () => {
 });
 
 describe('HMAC secrets shorter than the hash are refused', () => {
-  for (const [alg, bytes] of [['HS256', 32], ['HS384', 48], ['HS512', 64]] as const) {
+  for (const [alg, bytes] of [
+    ['HS256', 32],
+    ['HS384', 48],
+    ['HS512', 64],
+  ] as const) {
     test(`${alg} refuses ${bytes - 1} bytes`, () => {
       const error = configError({ JWT_ALGORITHM: alg, JWT_SECRET: 'k'.repeat(bytes - 1) });
-      assert.ok(error.problems.some((problem) => problem.startsWith('JWT_SECRET') && problem.includes(String(bytes))), error.message);
+      assert.ok(
+        error.problems.some((problem) => problem.startsWith('JWT_SECRET') && problem.includes(String(bytes))),
+        error.message,
+      );
     });
     test(`${alg} accepts ${bytes} bytes`, () => {
       assert.equal(loadConfig({ JWT_ALGORITHM: alg, JWT_SECRET: 'k'.repeat(bytes) }).jwt.secret?.length, bytes);
@@ -266,7 +318,8 @@ describe('a key or certificate is refused as an HMAC secret (whoever has a publi
         assert.equal(problems.length, 1, problems.join('\n'));
         const [problem = ''] = problems;
         assert.ok(problem.startsWith(`${variable} holds `), problem);
-        for (const advice of ['JWT_ALGORITHM=RS256', 'JWT_PUBLIC_KEY_FILE', 'JWT_PRIVATE_KEY_FILE', 'nginx-jwt-auth keygen']) assert.ok(problem.includes(advice), `${advice} missing: ${problem}`);
+        for (const advice of ['JWT_ALGORITHM=RS256', 'JWT_PUBLIC_KEY_FILE', 'JWT_PRIVATE_KEY_FILE', 'nginx-jwt-auth keygen'])
+          assert.ok(problem.includes(advice), `${advice} missing: ${problem}`);
       });
     }
   }
@@ -274,7 +327,10 @@ describe('a key or certificate is refused as an HMAC secret (whoever has a publi
   test('for every HMAC algorithm', () => {
     for (const alg of ['HS256', 'HS384', 'HS512']) {
       const { problems } = configError({ JWT_ALGORITHM: alg, JWT_SECRET: rsa.publicPem });
-      assert.ok(problems.some((problem) => problem.includes(`could sign ${alg} tokens`)), problems.join('\n'));
+      assert.ok(
+        problems.some((problem) => problem.includes(`could sign ${alg} tokens`)),
+        problems.join('\n'),
+      );
     }
   });
 
@@ -294,7 +350,19 @@ describe('the result is frozen', () => {
   const config = loadConfig({ ...BASE, JWT_AUDIENCE: 'a,b', IDENTITY_HEADERS: 'sub:X-Auth-User' });
 
   test('at every level', () => {
-    for (const object of [config, config.server, config.jwt, config.jwt.audience, config.check, config.identityHeaders, config.identityHeaders.headers, config.identityHeaders.headers[0], config.login, config.cookie, config.authenticator]) {
+    for (const object of [
+      config,
+      config.server,
+      config.jwt,
+      config.jwt.audience,
+      config.check,
+      config.identityHeaders,
+      config.identityHeaders.headers,
+      config.identityHeaders.headers[0],
+      config.login,
+      config.cookie,
+      config.authenticator,
+    ]) {
       assert.ok(Object.isFrozen(object));
     }
   });
@@ -316,24 +384,36 @@ describe('the result is frozen', () => {
 describe('no secret is ever invented', () => {
   test('HS256 without a secret refuses to start and says how to make one', () => {
     const error = configError({});
-    assert.ok(error.problems.some((problem) => problem.includes('JWT_SECRET') && problem.includes('keygen')), error.message);
+    assert.ok(
+      error.problems.some((problem) => problem.includes('JWT_SECRET') && problem.includes('keygen')),
+      error.message,
+    );
   });
 
   for (const alg of ['RS256', 'ES256', 'EdDSA'] as const) {
     test(`${alg} without key files refuses to start and says how to make one`, () => {
       const error = configError({ JWT_ALGORITHM: alg });
-      assert.ok(error.problems.some((problem) => problem.includes('JWT_PRIVATE_KEY_FILE') && problem.includes('keygen')), error.message);
+      assert.ok(
+        error.problems.some((problem) => problem.includes('JWT_PRIVATE_KEY_FILE') && problem.includes('keygen')),
+        error.message,
+      );
     });
   }
 
   test('a secret for an asymmetric algorithm is refused rather than ignored', () => {
     const error = configError({ JWT_ALGORITHM: 'ES256', JWT_SECRET: SECRET, JWT_PRIVATE_KEY_FILE: files.write('es-private.pem', pairFor('ES256').privatePem) });
-    assert.ok(error.problems.some((problem) => problem.includes('JWT_SECRET')), error.message);
+    assert.ok(
+      error.problems.some((problem) => problem.includes('JWT_SECRET')),
+      error.message,
+    );
   });
 
   test('a private key for an HMAC algorithm is refused rather than ignored', () => {
     const error = configError({ JWT_SECRET: SECRET, JWT_PRIVATE_KEY_FILE: files.write('es-private-2.pem', pairFor('ES256').privatePem) });
-    assert.ok(error.problems.some((problem) => problem.includes('JWT_PRIVATE_KEY_FILE')), error.message);
+    assert.ok(
+      error.problems.some((problem) => problem.includes('JWT_PRIVATE_KEY_FILE')),
+      error.message,
+    );
   });
 
   test('the environment object is only read', () => {

@@ -91,8 +91,28 @@ describe('readCheckInputs: whether the token came from the cookie alone', () => 
 
 describe('readRequestSite: the headers that tell a cross-site request', () => {
   test('each is read whatever its case; others are ignored', () => {
-    const site = readRequestSite(['ORIGIN', 'https://a.example', 'Sec-Fetch-Site', 'cross-site', 'host', 'a', 'X-Forwarded-Host', 'a:8443', 'x-forwarded-proto', 'https', 'X-Original-Method', 'POST', 'constructor', 'x', '__proto__', 'y']);
-    assert.deepEqual({ ...site }, { origin: 'https://a.example', secFetchSite: 'cross-site', host: 'a', forwardedHost: 'a:8443', forwardedProto: 'https', originalMethod: 'POST' });
+    const site = readRequestSite([
+      'ORIGIN',
+      'https://a.example',
+      'Sec-Fetch-Site',
+      'cross-site',
+      'host',
+      'a',
+      'X-Forwarded-Host',
+      'a:8443',
+      'x-forwarded-proto',
+      'https',
+      'X-Original-Method',
+      'POST',
+      'constructor',
+      'x',
+      '__proto__',
+      'y',
+    ]);
+    assert.deepEqual(
+      { ...site },
+      { origin: 'https://a.example', secFetchSite: 'cross-site', host: 'a', forwardedHost: 'a:8443', forwardedProto: 'https', originalMethod: 'POST' },
+    );
   });
 
   test('a repeated line is joined with ", ", as node joins it', () => {

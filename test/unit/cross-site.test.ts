@@ -57,5 +57,6 @@ describe('createCrossSiteCheck: which requests come from another site', () => {
 
 describe('isSafeMethod', () => {
   for (const method of ['GET', 'HEAD', 'OPTIONS']) test(`${method} is safe`, () => assert.ok(isSafeMethod(method)));
-  for (const method of ['POST', 'PUT', 'PATCH', 'DELETE', 'get', 'PROPFIND', '']) test(`${JSON.stringify(method)} is unsafe`, () => assert.ok(!isSafeMethod(method)));
+  for (const method of ['POST', 'PUT', 'PATCH', 'DELETE', 'get', 'PROPFIND', ''])
+    test(`${JSON.stringify(method)} is unsafe`, () => assert.ok(!isSafeMethod(method)));
 });

@@ -71,7 +71,14 @@ describe('createIdentityHeaders', () => {
 
   test('maps every configured claim, in order, and skips absent ones', () => {
     const build = builderFor({ IDENTITY_HEADERS: 'sub:X-Auth-User,roles:X-Auth-Roles,email:X-Auth-Email,level:X-Auth-Level' });
-    assert.deepEqual(build({ sub: 'alice', roles: ['admin', 'editor'], level: 3 }), ['x-auth-user', 'alice', 'x-auth-roles', 'admin,editor', 'x-auth-level', '3']);
+    assert.deepEqual(build({ sub: 'alice', roles: ['admin', 'editor'], level: 3 }), [
+      'x-auth-user',
+      'alice',
+      'x-auth-roles',
+      'admin,editor',
+      'x-auth-level',
+      '3',
+    ]);
   });
 
   test('a claim named like an Object.prototype member is not invented', () => {
@@ -82,29 +89,44 @@ describe('createIdentityHeaders', () => {
   test('a value longer than IDENTITY_HEADER_MAX_LENGTH is identity_too_large, not truncated', () => {
     const build = builderFor({ IDENTITY_HEADER_MAX_LENGTH: '16' });
     assert.deepEqual(build({ sub: 'a'.repeat(16) }), ['x-auth-user', 'a'.repeat(16)]);
-    assert.throws(() => build({ sub: 'a'.repeat(17) }), (error: unknown) => error instanceof AppError && error.code === 'identity_too_large');
+    assert.throws(
+      () => build({ sub: 'a'.repeat(17) }),
+      (error: unknown) => error instanceof AppError && error.code === 'identity_too_large',
+    );
   });
 
   test('the limit applies to the encoded value', () => {
     const build = builderFor({ IDENTITY_HEADER_MAX_LENGTH: '16' });
     // 6 characters, 18 once percent-encoded.
-    assert.throws(() => build({ sub: 'éééééé' }), (error: unknown) => error instanceof AppError && error.code === 'identity_too_large');
+    assert.throws(
+      () => build({ sub: 'éééééé' }),
+      (error: unknown) => error instanceof AppError && error.code === 'identity_too_large',
+    );
   });
 
   test('identity header lines together over IDENTITY_HEADERS_MAX_TOTAL are identity_too_large, counted as sent', () => {
     const build = builderFor({ IDENTITY_HEADERS: 'sub:X-Auth-User,name:X-Auth-Name', IDENTITY_HEADERS_MAX_TOTAL: '100' });
     // "x-auth-user: " + value + CRLF is 15 bytes plus the value; "x-auth-name" is as long.
     assert.deepEqual(build({ sub: 'a'.repeat(35), name: 'b'.repeat(35) }), ['x-auth-user', 'a'.repeat(35), 'x-auth-name', 'b'.repeat(35)]);
-    assert.throws(() => build({ sub: 'a'.repeat(35), name: 'b'.repeat(36) }), (error: unknown) => error instanceof AppError && error.code === 'identity_too_large');
+    assert.throws(
+      () => build({ sub: 'a'.repeat(35), name: 'b'.repeat(36) }),
+      (error: unknown) => error instanceof AppError && error.code === 'identity_too_large',
+    );
     // Each value alone is far under IDENTITY_HEADER_MAX_LENGTH: only their sum is refused.
-    assert.throws(() => build({ sub: 'a'.repeat(60), name: 'b'.repeat(60) }), (error: unknown) => error instanceof AppError && error.code === 'identity_too_large');
+    assert.throws(
+      () => build({ sub: 'a'.repeat(60), name: 'b'.repeat(60) }),
+      (error: unknown) => error instanceof AppError && error.code === 'identity_too_large',
+    );
   });
 
   test('IDENTITY_HEADERS_MAX_TOTAL defaults to 8 KiB: far under the 16k proxy_buffer_size nginx/ sets', () => {
     const build = builderFor({ IDENTITY_HEADERS: 'sub:X-Auth-User,name:X-Auth-Name,email:X-Auth-Email,org:X-Auth-Org,team:X-Auth-Team' });
     const claims = { sub: 'a'.repeat(2000), name: 'b'.repeat(2000), email: 'c'.repeat(2000), org: 'd'.repeat(1900) };
     assert.equal(build(claims).length, 8);
-    assert.throws(() => build({ ...claims, team: 'e'.repeat(300) }), (error: unknown) => error instanceof AppError && error.code === 'identity_too_large');
+    assert.throws(
+      () => build({ ...claims, team: 'e'.repeat(300) }),
+      (error: unknown) => error instanceof AppError && error.code === 'identity_too_large',
+    );
   });
 
   test('returns a fresh list each time (callers append to it)', () => {

@@ -42,7 +42,11 @@ describe('inspectJws', () => {
     ['a header that is JSON null', `${b64url('null')}.${PAYLOAD}.${SIGNATURE}`, 'token_malformed'],
     ['a payload that is a JSON string', `${HEADER}.${b64url('"alice"')}.${SIGNATURE}`, 'token_malformed'],
     ['a payload that is not JSON', `${HEADER}.${b64url('sub=alice')}.${SIGNATURE}`, 'token_malformed'],
-    ['invalid UTF-8 in the payload', `${HEADER}.${Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x3a, 0x31, 0x7d]).toString('base64url')}.${SIGNATURE}`, 'token_malformed'],
+    [
+      'invalid UTF-8 in the payload',
+      `${HEADER}.${Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x3a, 0x31, 0x7d]).toString('base64url')}.${SIGNATURE}`,
+      'token_malformed',
+    ],
     ['a duplicate alg in the header', `${b64url('{"alg":"none","alg":"HS256"}')}.${PAYLOAD}.${SIGNATURE}`, 'token_malformed'],
     ['a duplicate sub in the payload', `${HEADER}.${b64url('{"sub":"alice","sub":"admin"}')}.${SIGNATURE}`, 'token_malformed'],
     ['a duplicate written with an escape', `${HEADER}.${b64url('{"sub":"alice","\\u0073ub":"admin"}')}.${SIGNATURE}`, 'token_malformed'],
@@ -61,7 +65,6 @@ describe('inspectJws', () => {
   for (const [name, token, code] of rows) {
     test(`${name} → ${code}`, () => assert.equal(codeOf(token), code));
   }
-
 });
 
 describe('hasDuplicateMemberNames', () => {

@@ -106,7 +106,7 @@ describe('the verifier asks its key source on every token', () => {
     assert.equal(codeOf(verify, withoutKid(newPair)), 'ok');
   });
 
-  test('a kid that a swap gives to another key no longer verifies the old key\'s cached tokens', () => {
+  test("a kid that a swap gives to another key no longer verifies the old key's cached tokens", () => {
     const source = replaceableKeySource(oldKeys);
     const verify = createTokenVerifier(jwt, source, CLOCK);
     assert.equal(codeOf(verify, fromOld), 'ok');

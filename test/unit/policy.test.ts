@@ -10,21 +10,44 @@ describe('parsePolicy', () => {
     ['role (any of, comma-separated)', 'role=admin,editor', '', [{ kind: 'role', anyOf: ['admin', 'editor'] }]],
     ['scope (all of, space- or comma-separated)', 'scope=read write,delete', '', [{ kind: 'scope', allOf: ['read', 'write', 'delete'] }]],
     ['claim.NAME (exact value, trimmed)', 'claim.dept= eng ', '', [{ kind: 'claim', name: 'dept', value: 'eng' }]],
-    ['several terms separated by ;', 'role=admin; scope=read ;claim.tenant=t1', '', [
-      { kind: 'role', anyOf: ['admin'] },
-      { kind: 'scope', allOf: ['read'] },
-      { kind: 'claim', name: 'tenant', value: 't1' },
-    ]],
-    ['the same keys as query arguments', '', 'role=admin,editor&scope=read&claim.dept=eng', [
-      { kind: 'role', anyOf: ['admin', 'editor'] },
-      { kind: 'scope', allOf: ['read'] },
-      { kind: 'claim', name: 'dept', value: 'eng' },
-    ]],
-    ['URL-encoded query values', '', 'claim.email=alice%40example.org&scope=read%20write', [
-      { kind: 'claim', name: 'email', value: 'alice@example.org' },
-      { kind: 'scope', allOf: ['read', 'write'] },
-    ]],
-    ['header and query together (ANDed)', 'role=admin', 'scope=read', [{ kind: 'role', anyOf: ['admin'] }, { kind: 'scope', allOf: ['read'] }]],
+    [
+      'several terms separated by ;',
+      'role=admin; scope=read ;claim.tenant=t1',
+      '',
+      [
+        { kind: 'role', anyOf: ['admin'] },
+        { kind: 'scope', allOf: ['read'] },
+        { kind: 'claim', name: 'tenant', value: 't1' },
+      ],
+    ],
+    [
+      'the same keys as query arguments',
+      '',
+      'role=admin,editor&scope=read&claim.dept=eng',
+      [
+        { kind: 'role', anyOf: ['admin', 'editor'] },
+        { kind: 'scope', allOf: ['read'] },
+        { kind: 'claim', name: 'dept', value: 'eng' },
+      ],
+    ],
+    [
+      'URL-encoded query values',
+      '',
+      'claim.email=alice%40example.org&scope=read%20write',
+      [
+        { kind: 'claim', name: 'email', value: 'alice@example.org' },
+        { kind: 'scope', allOf: ['read', 'write'] },
+      ],
+    ],
+    [
+      'header and query together (ANDed)',
+      'role=admin',
+      'scope=read',
+      [
+        { kind: 'role', anyOf: ['admin'] },
+        { kind: 'scope', allOf: ['read'] },
+      ],
+    ],
     ['a namespaced claim name', 'claim.urn:example:tenant=t1', '', [{ kind: 'claim', name: 'urn:example:tenant', value: 't1' }]],
   ];
   for (const [name, header, query, expected] of rows) {
@@ -47,7 +70,10 @@ describe('an unparseable requirement is policy_invalid (a deny, never an allow)'
   ];
   for (const [name, header, query] of rows) {
     test(name, () => {
-      assert.throws(() => parsePolicy(header, query), (error: unknown) => error instanceof AppError && error.code === 'policy_invalid');
+      assert.throws(
+        () => parsePolicy(header, query),
+        (error: unknown) => error instanceof AppError && error.code === 'policy_invalid',
+      );
     });
   }
 });
@@ -98,7 +124,10 @@ describe('createPolicyCache', () => {
   test('rethrows a cached parse failure on every call', () => {
     const policyFor = createPolicyCache();
     for (let i = 0; i < 3; i++) {
-      assert.throws(() => policyFor('bogus', ''), (error: unknown) => error instanceof AppError && error.code === 'policy_invalid');
+      assert.throws(
+        () => policyFor('bogus', ''),
+        (error: unknown) => error instanceof AppError && error.code === 'policy_invalid',
+      );
     }
   });
 

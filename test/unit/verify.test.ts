@@ -31,19 +31,23 @@ const A = pairFor('RS256');
 const B = generatePair('RS256');
 const ES = pairFor('ES256');
 const HS_SECRET = Buffer.alloc(32, 9);
-const jwks = files.write('verify-jwks.json', JSON.stringify({
-  keys: [
-    { ...(await exportJWK(B.publicKey)), kid: 'b', alg: 'RS256' },
-    { ...(await exportJWK(ES.publicKey)), kid: 'es', alg: 'ES256' },
-    { kty: 'oct', k: HS_SECRET.toString('base64url'), kid: 'hs', alg: 'HS256' },
-  ],
-}));
+const jwks = files.write(
+  'verify-jwks.json',
+  JSON.stringify({
+    keys: [
+      { ...(await exportJWK(B.publicKey)), kid: 'b', alg: 'RS256' },
+      { ...(await exportJWK(ES.publicKey)), kid: 'es', alg: 'ES256' },
+      { kty: 'oct', k: HS_SECRET.toString('base64url'), kid: 'hs', alg: 'HS256' },
+    ],
+  }),
+);
 const env = { ...files.env('RS256', A), JWT_VERIFY_JWKS_FILE: jwks, JWT_ISSUER: ISS, JWT_AUDIENCE: 'app1,app2', JWT_MAX_TOKEN_LENGTH: '2048' };
 const { keys, verify } = setup(env);
 const KID_A = keys.signing?.kid ?? assert.fail('no signing key');
 
 const claims = (extra: Record<string, unknown> = {}) => ({ sub: 'alice', iss: ISS, aud: 'app1', iat: NOW - 10, exp: NOW + 600, ...extra });
-const rs = (extra?: Record<string, unknown>, header: Record<string, unknown> = { kid: KID_A }) => signJws({ alg: 'RS256', typ: 'JWT', ...header }, claims(extra), A.privateKey);
+const rs = (extra?: Record<string, unknown>, header: Record<string, unknown> = { kid: KID_A }) =>
+  signJws({ alg: 'RS256', typ: 'JWT', ...header }, claims(extra), A.privateKey);
 const good = rs();
 
 describe('a table of tokens and the code each gets', () => {
@@ -151,8 +155,16 @@ const oldPair = generatePair('ES256');
 const newPair = generatePair('ES256');
 const publicOf = async (pair: typeof oldPair, kid: string) => ({ ...(await exportJWK(pair.publicKey)), kid, alg: 'ES256' });
 // Before: old signs, new is published ahead. After: new signs, old still verifies.
-const beforeRotation = { ...files.env('ES256', oldPair), JWT_KEY_ID: 'old', JWT_VERIFY_JWKS_FILE: files.write('before.json', JSON.stringify({ keys: [await publicOf(newPair, 'new')] })) };
-const afterRotation = { ...files.env('ES256', newPair), JWT_KEY_ID: 'new', JWT_VERIFY_JWKS_FILE: files.write('after.json', JSON.stringify({ keys: [await publicOf(oldPair, 'old')] })) };
+const beforeRotation = {
+  ...files.env('ES256', oldPair),
+  JWT_KEY_ID: 'old',
+  JWT_VERIFY_JWKS_FILE: files.write('before.json', JSON.stringify({ keys: [await publicOf(newPair, 'new')] })),
+};
+const afterRotation = {
+  ...files.env('ES256', newPair),
+  JWT_KEY_ID: 'new',
+  JWT_VERIFY_JWKS_FILE: files.write('after.json', JSON.stringify({ keys: [await publicOf(oldPair, 'old')] })),
+};
 
 describe('rotation: sign with one key, verify with all', () => {
   const signerOf = (env: Record<string, string>) => {
@@ -162,7 +174,10 @@ describe('rotation: sign with one key, verify with all', () => {
   const fromOld = signerOf(beforeRotation)('alice', {}).token;
   const fromNew = signerOf(afterRotation)('alice', {}).token;
 
-  for (const [phase, env] of [['before the switch', beforeRotation], ['after the switch', afterRotation]] as const) {
+  for (const [phase, env] of [
+    ['before the switch', beforeRotation],
+    ['after the switch', afterRotation],
+  ] as const) {
     test(`${phase}, a token of the old key verifies`, () => assert.equal(codeOf(setup(env).verify, fromOld), 'ok'));
     test(`${phase}, a token of the new key verifies`, () => assert.equal(codeOf(setup(env).verify, fromNew), 'ok'));
   }

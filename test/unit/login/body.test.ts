@@ -41,7 +41,11 @@ describe('loginContentType: only the two login types, with at most charset=utf-8
     ['two types on one line', 'application/json, application/x-www-form-urlencoded'],
   ];
   for (const [name, header] of refused) {
-    test(`${name} → unsupported_media_type`, () => assert.equal(codeOf(() => loginContentType(header)), 'unsupported_media_type'));
+    test(`${name} → unsupported_media_type`, () =>
+      assert.equal(
+        codeOf(() => loginContentType(header)),
+        'unsupported_media_type',
+      ));
   }
 });
 
@@ -56,9 +60,11 @@ describe('parseLoginBody: JSON', () => {
   });
 
   test('a body without the username field has no username', () => assert.equal(parse('{"user":"alice"}').username, undefined));
-  test('the configured field is the one read', () => assert.equal(parseLoginBody(Buffer.from('{"username":"a","email":"b@x"}'), JSON_TYPE, 'email').username, 'b@x'));
+  test('the configured field is the one read', () =>
+    assert.equal(parseLoginBody(Buffer.from('{"username":"a","email":"b@x"}'), JSON_TYPE, 'email').username, 'b@x'));
   test('an escaped member name is the same name', () => assert.equal(parse('{"\\u0075sername":"alice"}').username, 'alice'));
-  test('a "__proto__" member is data, kept as it is', () => assert.equal(parse('{"__proto__":{"x":1},"username":"a"}').body.toString(), '{"__proto__":{"x":1},"username":"a"}'));
+  test('a "__proto__" member is data, kept as it is', () =>
+    assert.equal(parse('{"__proto__":{"x":1},"username":"a"}').body.toString(), '{"__proto__":{"x":1},"username":"a"}'));
 
   const refused: Array<[name: string, body: string | Buffer]> = [
     ['a UTF-8 byte order mark', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"username":"alice"}')])],
@@ -79,7 +85,12 @@ describe('parseLoginBody: JSON', () => {
     ['two objects', '{"username":"a"}{"username":"b"}'],
     ['single quotes', "{'username':'alice'}"],
   ];
-  for (const [name, body] of refused) test(`${name} → body_malformed`, () => assert.equal(codeOf(() => parse(body)), 'body_malformed'));
+  for (const [name, body] of refused)
+    test(`${name} → body_malformed`, () =>
+      assert.equal(
+        codeOf(() => parse(body)),
+        'body_malformed',
+      ));
 });
 
 describe('parseLoginBody: forms', () => {
@@ -114,5 +125,10 @@ describe('parseLoginBody: forms', () => {
     ['raw bytes that are not UTF-8', Buffer.from([0x75, 0x3d, 0xff])],
     ['a byte order mark', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('username=alice')])],
   ];
-  for (const [name, body] of refused) test(`${name} → body_malformed`, () => assert.equal(codeOf(() => parse(body)), 'body_malformed'));
+  for (const [name, body] of refused)
+    test(`${name} → body_malformed`, () =>
+      assert.equal(
+        codeOf(() => parse(body)),
+        'body_malformed',
+      ));
 });

@@ -47,7 +47,12 @@ interface Options {
 
 /** The flow with fakes that record what they were asked. */
 function setup(options: Options = {}) {
-  const calls = { authenticator: [] as LoginRequest[], limiter: [] as Array<[string, string | undefined]>, withdrawn: 0, signer: [] as Array<[string, unknown]> };
+  const calls = {
+    authenticator: [] as LoginRequest[],
+    limiter: [] as Array<[string, string | undefined]>,
+    withdrawn: 0,
+    signer: [] as Array<[string, unknown]>,
+  };
   const logs: Array<Record<string, unknown>> = [];
   const metrics: Metrics = createMetrics({ version: 'test', defaultMetrics: false });
   const limiter: LoginLimiter = {
@@ -125,10 +130,23 @@ describe('login flow: a token issued', () => {
     assert.equal(await count('logins', 'ok'), 1);
     assert.equal(await count('authenticatorCalls', 'user'), 1);
     const [line] = logs;
-    assert.deepEqual({ ...line, time: undefined, pid: undefined, hostname: undefined }, {
-      level: 'info', service: 'nginx-jwt-auth', event: 'login', requestId: 'req-1', client: '192.0.2.7',
-      outcome: 'ok', sub: 'alice', jti: 'jti-1', msg: 'login succeeded', time: undefined, pid: undefined, hostname: undefined,
-    });
+    assert.deepEqual(
+      { ...line, time: undefined, pid: undefined, hostname: undefined },
+      {
+        level: 'info',
+        service: 'nginx-jwt-auth',
+        event: 'login',
+        requestId: 'req-1',
+        client: '192.0.2.7',
+        outcome: 'ok',
+        sub: 'alice',
+        jti: 'jti-1',
+        msg: 'login succeeded',
+        time: undefined,
+        pid: undefined,
+        hostname: undefined,
+      },
+    );
     assert.doesNotMatch(JSON.stringify(logs), /eyJ|wonderland/);
   });
 
@@ -146,14 +164,18 @@ describe('login flow: a token issued', () => {
   });
 
   test('the subject is the first subject field holding a non-empty string or a number', async () => {
-    for (const [fields, subject] of [[{ sub: '', id: 42 }, '42'], [{ sub: 'alice', id: 42 }, 'alice'], [{ id: 'bob' }, 'bob']] as const) {
+    for (const [fields, subject] of [
+      [{ sub: '', id: 42 }, '42'],
+      [{ sub: 'alice', id: 42 }, 'alice'],
+      [{ id: 'bob' }, 'bob'],
+    ] as const) {
       const { login, calls } = setup({ answer: user(fields) });
       issued(await login());
       assert.equal(calls.signer[0]?.[0], subject);
     }
   });
 
-  test('in cookie mode the token cookie comes with the body; the authenticator\'s cookies only when passed on', async () => {
+  test("in cookie mode the token cookie comes with the body; the authenticator's cookies only when passed on", async () => {
     const withCookie = issued(await setup({ setCookie: true, answer: user(ALICE_USER, ['session=1']) }).login());
     assert.equal(withCookie.issued.setCookie, tokenCookie('auth', TOKEN, 600, COOKIE));
     assert.deepEqual(withCookie.authenticatorCookies, []);
@@ -172,7 +194,13 @@ describe('login flow: the authenticator rejects the credentials', () => {
   test('its status, body and content type are passed on as sent, and the attempt stays a failure', async () => {
     const { login, calls, logs, count } = setup({ answer: rejection(['tries=3']), passAuthenticatorCookies: true });
     const outcome = await login();
-    assert.deepEqual(outcome, { kind: 'rejected', status: 401, body: Buffer.from('{"error":"bad password"}'), contentType: 'application/json', authenticatorCookies: ['tries=3'] });
+    assert.deepEqual(outcome, {
+      kind: 'rejected',
+      status: 401,
+      body: Buffer.from('{"error":"bad password"}'),
+      contentType: 'application/json',
+      authenticatorCookies: ['tries=3'],
+    });
     assert.equal(calls.withdrawn, 0);
     assert.deepEqual(calls.signer, []);
     assert.equal(await count('logins', 'rejected'), 1);
@@ -207,7 +235,11 @@ describe('login flow: refused before the authenticator is asked', () => {
     issued(await setup({ crossSiteProtection: false }).login({ site: crossSite }));
   });
 
-  for (const [name, contentType] of [['no Content-Type', undefined], ['multipart', 'multipart/form-data; boundary=x'], ['a parameter besides charset', 'application/json; x=1']] as const) {
+  for (const [name, contentType] of [
+    ['no Content-Type', undefined],
+    ['multipart', 'multipart/form-data; boundary=x'],
+    ['a parameter besides charset', 'application/json; x=1'],
+  ] as const) {
     test(`${name}: unsupported_media_type, the body unread`, async () => {
       const { login, bodiesRead, calls } = setup();
       refused(await login({ contentType }), 'unsupported_media_type');
@@ -216,7 +248,7 @@ describe('login flow: refused before the authenticator is asked', () => {
     });
   }
 
-  test('a body that cannot be read is refused with the reader\'s code', async () => {
+  test("a body that cannot be read is refused with the reader's code", async () => {
     const { login, calls } = setup();
     refused(await login({ readBody: async () => Promise.reject(new AppError('body_too_large', 'over 1024 bytes')) }), 'body_too_large');
     assert.deepEqual(calls.limiter, []);
@@ -273,7 +305,10 @@ describe('login flow: refused after the authenticator was asked, the attempt wit
     const { login, calls, logs } = setup({ maxTokenLength: TOKEN.length - 1 });
     refused(await login(), 'issued_token_too_long');
     assert.equal(calls.withdrawn, 1);
-    assert.deepEqual(logs.map((line) => line.msg), ['login failed']);
+    assert.deepEqual(
+      logs.map((line) => line.msg),
+      ['login failed'],
+    );
   });
 
   test('a token that fits /check but not a 4096-byte Set-Cookie: issued_token_too_long in cookie mode only', async () => {
