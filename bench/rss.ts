@@ -79,7 +79,8 @@ async function main(): Promise<number> {
     const rss = (): number => rssMb(processTree(pid));
 
     console.log(
-      `RSS of the service over ${total.toLocaleString('en')} /check requests: ${tokens} tokens (1 in 10 expired), wrk -t${load.threads} -c${load.connections}, ${roundSeconds}s rounds, env ${JSON.stringify({ ...env, JWT_SECRET: undefined })}`,
+      `RSS of the service over ${total.toLocaleString('en')} /check requests: ${tokens} tokens (1 in 10 expired), wrk -t${load.threads} ` +
+        `-c${load.connections}, ${roundSeconds}s rounds, env ${JSON.stringify({ ...env, JWT_SECRET: undefined })}`,
     );
     const own = (): number => privateMb(processTree(pid));
     const samples: Array<{ requests: number; rss: number; own: number }> = [{ requests: 0, rss: rss(), own: own() }];
@@ -97,7 +98,14 @@ async function main(): Promise<number> {
       const mine = own();
       samples.push({ requests: sent, rss: now, own: mine });
       console.log(
-        `  ${sent.toLocaleString('en').padStart(10)}  ${now.toFixed(1).padStart(7)}  ${mine.toFixed(1).padStart(7)}  ${Math.round(result.rps).toString().padStart(7)}  ${((result.badStatus / Math.max(1, result.requests)) * 100).toFixed(0)}% denied${result.socketErrors ? `, ${result.socketErrors} socket errors` : ''}`,
+        [
+          `  ${sent.toLocaleString('en').padStart(10)}`,
+          now.toFixed(1).padStart(7),
+          mine.toFixed(1).padStart(7),
+          Math.round(result.rps).toString().padStart(7),
+          `${((result.badStatus / Math.max(1, result.requests)) * 100).toFixed(0)}% denied`,
+          result.socketErrors ? `${result.socketErrors} socket errors` : '',
+        ].join('  '),
       );
     }
     const last = samples[samples.length - 1] as { requests: number; rss: number; own: number };
@@ -105,7 +113,8 @@ async function main(): Promise<number> {
     const spread = Math.max(...later.map((s) => s.rss)) - Math.min(...later.map((s) => s.rss));
     const peak = Math.max(...samples.map((s) => s.rss));
     console.log(
-      `\nafter ${last.requests.toLocaleString('en')} requests: RSS ${last.rss.toFixed(1)} MB, of which ${last.own.toFixed(1)} MB private (peak RSS ${peak.toFixed(1)} MB; over the second half of the run RSS varies by ${spread.toFixed(1)} MB)`,
+      `\nafter ${last.requests.toLocaleString('en')} requests: RSS ${last.rss.toFixed(1)} MB, of which ${last.own.toFixed(1)} MB private (peak RSS ` +
+        `${peak.toFixed(1)} MB; over the second half of the run RSS varies by ${spread.toFixed(1)} MB)`,
     );
     const ok = last.requests >= total && last.rss < limitMb && unexpected === 0;
     console.log(`${last.rss < limitMb ? 'met    ' : 'NOT met'}  RSS under ${limitMb} MB after the run`);

@@ -121,10 +121,12 @@ async function main(): Promise<number> {
   const perRound = options.rows.length * options.seconds;
   console.log(
     `nginx-jwt-auth benchmark: ${options.rows.join(' ')} · wrk -t${options.threads} -c${options.connections} · ` +
-      `${options.rounds} rounds × ${options.seconds}s (+${options.warmup}s warm-up) per row · about ${Math.ceil((perRound * options.rounds + options.rows.length * options.warmup) / 60 + 0.2)} min`,
+      `${options.rounds} rounds × ${options.seconds}s (+${options.warmup}s warm-up) per row · about ` +
+      `${Math.ceil((perRound * options.rounds + options.rows.length * options.warmup) / 60 + 0.2)} min`,
   );
   console.log(
-    `machine: ${availableParallelism()} CPUs, ${(totalmem() / 2 ** 30).toFixed(1)} GiB · node ${process.version} · ${version(nginxBin, ['-v'])} · ${version(wrk.bin, ['-v'])}`,
+    `machine: ${availableParallelism()} CPUs, ${(totalmem() / 2 ** 30).toFixed(1)} GiB · node ${process.version} · ${version(nginxBin, ['-v'])} · ` +
+      `${version(wrk.bin, ['-v'])}`,
   );
 
   const dir = makeTempDir('bench');
@@ -354,10 +356,8 @@ server {
     console.log(`\n${report.targets.join('\n')}`);
     console.log('\nratios are medians of per-round ratios (rows interleaved, paired by round); p50/p99 ratios below 1 mean lower latency than the baseline.');
     if (options.json) {
-      writeFileSync(
-        options.json,
-        `${JSON.stringify({ date: new Date().toISOString(), options, node: process.version, cpus: availableParallelism(), rows: report.rows, rss }, null, 2)}\n`,
-      );
+      const results = { date: new Date().toISOString(), options, node: process.version, cpus: availableParallelism(), rows: report.rows, rss };
+      writeFileSync(options.json, `${JSON.stringify(results, null, 2)}\n`);
       console.log(`results written to ${options.json}`);
     }
     return report.failedRows > 0 ? 1 : 0;
@@ -477,7 +477,8 @@ function summarise(rows: readonly Row[], measured: ReadonlyMap<RowId, Measured>,
   const b3d = byId.get('B3d');
   if (b3 && b3d && Number.isFinite(b3d.cpuUs / b3.cpuUs)) {
     targets.push(
-      `  info     B3d / B3 by service CPU time per request (deny flood vs allow): ${(b3d.cpuUs / b3.cpuUs).toFixed(2)} (${b3d.cpuUs.toFixed(1)} / ${b3.cpuUs.toFixed(1)} µs)`,
+      `  info     B3d / B3 by service CPU time per request (deny flood vs allow): ${(b3d.cpuUs / b3.cpuUs).toFixed(2)} (${b3d.cpuUs.toFixed(1)} / ` +
+        `${b3.cpuUs.toFixed(1)} µs)`,
     );
   }
   target('B1 / B0', byId.get('B1')?.ratios.B0?.rps, 0.5);

@@ -120,7 +120,8 @@ function privateKeyFrom(text: string, alg: Algorithm): KeyObject {
   }
   if (parses(() => createPublicKey(text))) {
     throw new Error(
-      'this is a public key (or certificate), which can only verify: set it as JWT_PUBLIC_KEY_FILE for a verify-only setup, or put the private key here to sign',
+      'this is a public key (or certificate), which can only verify: set it as JWT_PUBLIC_KEY_FILE for a verify-only setup, or put the private key ' +
+        'here to sign',
     );
   }
   if (isEncryptedPem(text))
@@ -137,7 +138,8 @@ function publicKeyFrom(text: string, alg: Algorithm): KeyObject {
   // is a key in the wrong place: whoever reads that host can sign.
   if (holdsPemPrivateKey(text)) {
     throw new Error(
-      'this is a private key, and a verify-only setup must not hold one: give its public key (`openssl pkey -in FILE -pubout`), or set it as JWT_PRIVATE_KEY_FILE to sign as well',
+      'this is a private key, and a verify-only setup must not hold one: give its public key (`openssl pkey -in FILE -pubout`), or set it as ' +
+        'JWT_PRIVATE_KEY_FILE to sign as well',
     );
   }
   try {
@@ -148,7 +150,8 @@ function publicKeyFrom(text: string, alg: Algorithm): KeyObject {
   const encoding = keyEncodingOf(text);
   if (encoding === 'openssh-public' || encoding === 'ssh2-public') {
     throw new Error(
-      `${KEY_ENCODING_NAMES[encoding]}, which node cannot read: convert an RSA or ECDSA one with \`ssh-keygen -e -m PKCS8 -f FILE\`, or make a pair with \`nginx-jwt-auth keygen --alg ${alg}\``,
+      `${KEY_ENCODING_NAMES[encoding]}, which node cannot read: convert an RSA or ECDSA one with \`ssh-keygen -e -m PKCS8 -f FILE\`, or make a ` +
+        `pair with \`nginx-jwt-auth keygen --alg ${alg}\``,
     );
   }
   if (encoding === 'jwk' || encoding === 'jwk-set')
@@ -185,7 +188,8 @@ function parseJwks(text: string, problems: string[]): VerificationKey[] {
         const encoding = keyEncodingName(secret.toString('utf8'));
         if (encoding !== undefined) {
           throw new Error(
-            `its "k" holds ${encoding}, not random bytes, and whoever has a public key could sign ${alg} tokens with it: list a public key as an RSA, EC or OKP JWK with its own alg`,
+            `its "k" holds ${encoding}, not random bytes, and whoever has a public key could sign ${alg} tokens with it: list a public key as an ` +
+              `RSA, EC or OKP JWK with its own alg`,
           );
         }
         if (secret.length < minimumSecretBytes) throw new Error(`${alg} needs at least ${minimumSecretBytes} bytes`);

@@ -170,7 +170,10 @@ export function enableCacheInclude(locationSnippet: string): string {
     } else if (char === '{') {
       depth++;
     } else if (char === '}' && --depth === 0) {
-      return `${locationSnippet.slice(0, i)}\n    # Added by the test kit, as snippets/jwt-auth-cache.conf says.\n    ${CACHE_INCLUDE}\n${locationSnippet.slice(i)}`;
+      return (
+        `${locationSnippet.slice(0, i)}\n    # Added by the test kit, as snippets/jwt-auth-cache.conf says.\n    ` +
+        `${CACHE_INCLUDE}\n${locationSnippet.slice(i)}`
+      );
     }
   }
   throw new Error('snippets/jwt-auth-location.conf: unbalanced braces');

@@ -3,7 +3,8 @@
  * and the app, via the kit's stack (support/stack.ts), with the timeouts and limits exactly as shipped.
  *
  * What must hold: one address holding more slowloris connections (request headers trickled a byte
- * at a time) than 2 workers x 1024 connections could hold does not keep a legitimate request out; nginx itself cuts every one of them at client_header_timeout although
+ * at a time) than 2 workers x 1024 connections could hold does not keep a legitimate request out;
+ * nginx itself cuts every one of them at client_header_timeout although
  * each keeps sending; and limit_conn caps the requests one address has in flight once their headers
  * are in, with a 429. Needs `npm run build`, nginx, Flask, and room for ~2 300 open files in this
  * process (skipped when `ulimit -n` is lower, failed under CI=true).
@@ -186,7 +187,8 @@ describe('nginx against slow clients (nginx.conf as shipped)', SUITE, () => {
     const beyond = 5;
     const token = await s().mint({ sub: 'alice', roles: ['user'] });
     // Authorized, so nginx goes on to read the body for proxy_pass and waits for the rest of it.
-    const head = `POST /whoami HTTP/1.1\r\nHost: ${LOOPBACK}\r\nAuthorization: Bearer ${token}\r\nContent-Type: text/plain\r\nContent-Length: 1000\r\n\r\npartial`;
+    const head =
+      `POST /whoami HTTP/1.1\r\nHost: ${LOOPBACK}\r\nAuthorization: Bearer ${token}\r\nContent-Type: text/plain\r\nContent-Length: ` + `1000\r\n\r\npartial`;
     for (let opened = 0; opened < limit + beyond; opened += OPEN_BATCH) {
       const batch = Math.min(OPEN_BATCH, limit + beyond - opened);
       clients.push(...(await Promise.all(Array.from({ length: batch }, () => openSlowClient(s().nginx.port, head)))));

@@ -72,16 +72,19 @@ async function appWith(env: Record<string, string>, authenticator = auth): Promi
 }
 
 describe('failed logins per username', () => {
-  test('after LOGIN_MAX_FAILURES_PER_USER failures the username gets 429 + Retry-After, even with the right password, and the authenticator is not called', async () => {
-    const app = await appWith({ LOGIN_MAX_FAILURES_PER_USER: '2', LOGIN_MAX_FAILURES_PER_IP: '100' });
-    const before = auth.stub.received;
-    assert.equal((await login(app, 'alice', 'wrong-1')).status, 401);
-    assert.equal((await login(app, 'alice', 'wrong-2')).status, 401);
-    assertLimited(await login(app, 'alice', RIGHT), 60);
-    assertLimited(await login(app, 'ALICE ', RIGHT), 60);
-    assert.equal(auth.stub.received - before, 2, 'the authenticator saw only the two failures');
-    assert.ok(app.logs.some((line) => line.event === 'login' && line.code === 'rate_limited'));
-  });
+  test(
+    'after LOGIN_MAX_FAILURES_PER_USER failures the username gets 429 + Retry-After, even with the right password, and the authenticator is not ' + 'called',
+    async () => {
+      const app = await appWith({ LOGIN_MAX_FAILURES_PER_USER: '2', LOGIN_MAX_FAILURES_PER_IP: '100' });
+      const before = auth.stub.received;
+      assert.equal((await login(app, 'alice', 'wrong-1')).status, 401);
+      assert.equal((await login(app, 'alice', 'wrong-2')).status, 401);
+      assertLimited(await login(app, 'alice', RIGHT), 60);
+      assertLimited(await login(app, 'ALICE ', RIGHT), 60);
+      assert.equal(auth.stub.received - before, 2, 'the authenticator saw only the two failures');
+      assert.ok(app.logs.some((line) => line.event === 'login' && line.code === 'rate_limited'));
+    },
+  );
 
   test('another username from the same address is not affected', async () => {
     const app = await appWith({ LOGIN_MAX_FAILURES_PER_USER: '2', LOGIN_MAX_FAILURES_PER_IP: '100' });

@@ -166,7 +166,7 @@ const LOGIN = (body = '{"username":"alice","password":"x"}'): string =>
   `POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
 
 describe('graceful shutdown', () => {
-  test('SIGTERM during a slow login: the login completes with a token, /readyz says 503, new connections are refused, exit 0 within SHUTDOWN_TIMEOUT', async () => {
+  test('SIGTERM during a slow login: the login completes, /readyz says 503, new connections are refused, exit 0 within SHUTDOWN_TIMEOUT', async () => {
     const { stub, received } = await slowAuthenticator(1000);
     const service = spawnService({ AUTHENTICATOR_URL: stub.url, SHUTDOWN_TIMEOUT: '5s' });
     const port = await service.listening;
