@@ -7,16 +7,15 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { after, before, describe, it } from 'node:test';
+import { describe } from 'node:test';
 import type { HttpResponse } from '../../support/http.js';
 import { flaskPrerequisite, nginxPrerequisite, requireOrSkip } from '../../support/prerequisites.js';
-import { startStack, useStack, withDiagnostics, type Stack } from '../../support/stack.js';
+import { useStack, type Stack } from '../../support/stack.js';
 import { unsecuredToken, withForgedClaims } from '../../support/jws.js';
 import { mintToken } from '../../support/tokens.js';
 
 const skip = requireOrSkip(nginxPrerequisite(), flaskPrerequisite());
 const SUITE = { skip, timeout: 120_000 };
-const HOOK = { timeout: 60_000 };
 
 const ALICE = { sub: 'alice', name: 'Alice Liddell', roles: ['admin', 'user'] };
 const BOB = { sub: 'bob', name: 'Bob Builder', roles: ['user'] };
@@ -256,151 +255,101 @@ describe('nginx in front of nginx-jwt-auth (default 403 mode)', SUITE, () => {
 });
 
 describe('4. request bodies with auth_request (auth upstream recorded)', SUITE, () => {
-  let stack: Stack | undefined;
-  const s = (): Stack => {
-    assert.ok(stack, 'stack not started');
-    return stack;
-  };
-  before(async () => {
-    stack = await startStack('e2e-bodies', { recordAuth: true });
-  }, HOOK);
-  after(async () => {
-    await stack?.stop();
-  }, HOOK);
+  const { stack: s, spec } = useStack('e2e-bodies', { recordAuth: true });
 
   // 100 000 bytes: more than client_body_buffer_size, so nginx also spools it to its temp path.
   const body = randomBytes(100_000);
   const sha256 = createHash('sha256').update(body).digest('hex');
 
   for (const method of ['POST', 'PUT', 'DELETE']) {
-    it(
-      `${method}: the auth subrequest carries no body, the app gets all ${body.length} bytes`,
-      withDiagnostics(
-        () => stack,
-        async () => {
-          const recorder = s().authRecorder;
-          assert.ok(recorder);
-          recorder.clear();
-          const res = await s().request('/api/upload', {
-            method,
-            headers: { ...bearer(await s().mint(ALICE)), 'content-type': 'application/octet-stream' },
-            body,
-          });
-          assert.equal(res.status, 200, res.text());
-          const echo = res.json<Echo>();
-          assert.equal(echo.method, method);
-          assert.equal(echo.body_length, body.length);
-          assert.equal(echo.body_sha256, sha256);
+    spec(`${method}: the auth subrequest carries no body, the app gets all ${body.length} bytes`, async () => {
+      const recorder = s().authRecorder;
+      assert.ok(recorder);
+      recorder.clear();
+      const res = await s().request('/api/upload', {
+        method,
+        headers: { ...bearer(await s().mint(ALICE)), 'content-type': 'application/octet-stream' },
+        body,
+      });
+      assert.equal(res.status, 200, res.text());
+      const echo = res.json<Echo>();
+      assert.equal(echo.method, method);
+      assert.equal(echo.body_length, body.length);
+      assert.equal(echo.body_sha256, sha256);
 
-          assert.equal(recorder.records.length, 1, 'one auth subrequest');
-          const check = recorder.records[0];
-          assert.ok(check);
-          assert.equal(check.url, '/check');
-          assert.equal(check.bodyBytes, 0);
-          assert.equal(check.headers['content-length'], undefined);
-          assert.equal(check.headers['transfer-encoding'], undefined);
-          // nginx sends auth subrequests as GET whatever the client's method; the real one is here:
-          assert.equal(check.headers['x-original-method'], method);
-          assert.equal(check.headers['x-original-uri'], '/api/upload');
-          // One request id for nginx, the service and the app.
-          assert.ok(check.headers['x-request-id']);
-          assert.equal(echo.headers['X-Request-Id'], check.headers['x-request-id']);
-        },
-      ),
-    );
+      assert.equal(recorder.records.length, 1, 'one auth subrequest');
+      const check = recorder.records[0];
+      assert.ok(check);
+      assert.equal(check.url, '/check');
+      assert.equal(check.bodyBytes, 0);
+      assert.equal(check.headers['content-length'], undefined);
+      assert.equal(check.headers['transfer-encoding'], undefined);
+      // nginx sends auth subrequests as GET whatever the client's method; the real one is here:
+      assert.equal(check.headers['x-original-method'], method);
+      assert.equal(check.headers['x-original-uri'], '/api/upload');
+      // One request id for nginx, the service and the app.
+      assert.ok(check.headers['x-request-id']);
+      assert.equal(echo.headers['X-Request-Id'], check.headers['x-request-id']);
+    });
   }
 
-  it(
-    'a refused POST never reaches the app, and its body is not sent to the service',
-    withDiagnostics(
-      () => stack,
-      async () => {
-        const recorder = s().authRecorder;
-        assert.ok(recorder);
-        recorder.clear();
-        s().appRecorder.clear();
-        const res = await s().request('/api/upload', { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body });
-        assert.equal(res.status, 403);
-        assert.equal(recorder.records[0]?.bodyBytes, 0);
-        assert.equal(s().appRecorder.records.length, 0);
-      },
-    ),
-  );
+  spec('a refused POST never reaches the app, and its body is not sent to the service', async () => {
+    const recorder = s().authRecorder;
+    assert.ok(recorder);
+    recorder.clear();
+    s().appRecorder.clear();
+    const res = await s().request('/api/upload', { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body });
+    assert.equal(res.status, 403);
+    assert.equal(recorder.records[0]?.bodyBytes, 0);
+    assert.equal(s().appRecorder.records.length, 0);
+  });
 
-  it(
-    'the auth requirement and client address travel as headers nginx sets',
-    withDiagnostics(
-      () => stack,
-      async () => {
-        const recorder = s().authRecorder;
-        assert.ok(recorder);
-        recorder.clear();
-        await s().request('/admin/x', { headers: { ...bearer(await s().mint(ALICE)), 'x-forwarded-for': '203.0.113.9', 'x-junk': 'not for /check' } });
-        await s().request('/api/x', { headers: bearer(await s().mint(ALICE)) });
-        const [admin, api] = recorder.records;
-        assert.equal(admin?.headers['x-auth-require'], 'role=admin');
-        assert.equal(admin?.headers['x-forwarded-for'], '127.0.0.1');
-        assert.equal(admin?.headers['x-real-ip'], '127.0.0.1');
-        assert.equal(admin?.headers['x-junk'], undefined, 'only what /check reads is forwarded');
-        assert.equal(api?.headers['x-auth-require'], undefined, 'no requirement, no header');
-        // A client-sent X-Auth-Require never gets that far.
-        assert.equal((await s().request('/api/x', { headers: { ...bearer(await s().mint(ALICE)), 'x-auth-require': 'role=nobody' } })).status, 400);
-        assert.equal(recorder.records.length, 2);
-      },
-    ),
-  );
+  spec('the auth requirement and client address travel as headers nginx sets', async () => {
+    const recorder = s().authRecorder;
+    assert.ok(recorder);
+    recorder.clear();
+    await s().request('/admin/x', { headers: { ...bearer(await s().mint(ALICE)), 'x-forwarded-for': '203.0.113.9', 'x-junk': 'not for /check' } });
+    await s().request('/api/x', { headers: bearer(await s().mint(ALICE)) });
+    const [admin, api] = recorder.records;
+    assert.equal(admin?.headers['x-auth-require'], 'role=admin');
+    assert.equal(admin?.headers['x-forwarded-for'], '127.0.0.1');
+    assert.equal(admin?.headers['x-real-ip'], '127.0.0.1');
+    assert.equal(admin?.headers['x-junk'], undefined, 'only what /check reads is forwarded');
+    assert.equal(api?.headers['x-auth-require'], undefined, 'no requirement, no header');
+    // A client-sent X-Auth-Require never gets that far.
+    assert.equal((await s().request('/api/x', { headers: { ...bearer(await s().mint(ALICE)), 'x-auth-require': 'role=nobody' } })).status, 400);
+    assert.equal(recorder.records.length, 2);
+  });
 
-  it(
-    'auth subrequests reuse kept-alive connections to the service',
-    withDiagnostics(
-      () => stack,
-      async () => {
-        const recorder = s().authRecorder;
-        assert.ok(recorder);
-        const token = await s().mint(ALICE);
-        const before = recorder.connectionCount();
-        for (let i = 0; i < 20; i++) assert.equal((await s().request('/api/k', { headers: bearer(token) })).status, 200);
-        const opened = recorder.connectionCount() - before;
-        // One idle connection per nginx worker at most would be ideal; anything near 20 means no keep-alive.
-        assert.ok(opened <= 4, `${opened} new connections for 20 requests`);
-      },
-    ),
-  );
+  spec('auth subrequests reuse kept-alive connections to the service', async () => {
+    const recorder = s().authRecorder;
+    assert.ok(recorder);
+    const token = await s().mint(ALICE);
+    const before = recorder.connectionCount();
+    for (let i = 0; i < 20; i++) assert.equal((await s().request('/api/k', { headers: bearer(token) })).status, 200);
+    const opened = recorder.connectionCount() - before;
+    // One idle connection per nginx worker at most would be ideal; anything near 20 means no keep-alive.
+    assert.ok(opened <= 4, `${opened} new connections for 20 requests`);
+  });
 });
 
 describe('8. the auth service stopped', SUITE, () => {
-  let stack: Stack | undefined;
-  const s = (): Stack => {
-    assert.ok(stack, 'stack not started');
-    return stack;
-  };
-  before(async () => {
-    stack = await startStack('e2e-down');
-  }, HOOK);
-  after(async () => {
-    await stack?.stop();
-  }, HOOK);
+  const { stack: s, spec } = useStack('e2e-down');
 
-  it(
-    'nginx answers 500 instead of letting the request through',
-    withDiagnostics(
-      () => stack,
-      async () => {
-        const token = await s().mint(ALICE);
-        assert.equal((await s().request('/whoami', { headers: bearer(token) })).status, 200, 'allowed while the service runs');
+  spec('nginx answers 500 instead of letting the request through', async () => {
+    const token = await s().mint(ALICE);
+    assert.equal((await s().request('/whoami', { headers: bearer(token) })).status, 200, 'allowed while the service runs');
 
-        await s().service.stop();
-        s().appRecorder.clear();
-        for (const method of ['GET', 'POST']) {
-          const res = await s().request('/whoami', { method, headers: bearer(token), body: method === 'POST' ? '{}' : undefined });
-          // auth_request turns the failed subrequest (502 from the proxy) into a 500.
-          assert.equal(res.status, 500, method);
-          assertNotFromApp(res.text());
-        }
-        assert.equal(s().appRecorder.records.length, 0, 'the app saw none of it');
-      },
-    ),
-  );
+    await s().service.stop();
+    s().appRecorder.clear();
+    for (const method of ['GET', 'POST']) {
+      const res = await s().request('/whoami', { method, headers: bearer(token), body: method === 'POST' ? '{}' : undefined });
+      // auth_request turns the failed subrequest (502 from the proxy) into a 500.
+      assert.equal(res.status, 500, method);
+      assertNotFromApp(res.text());
+    }
+    assert.equal(s().appRecorder.records.length, 0, 'the app saw none of it');
+  });
 });
 
 describe('9. 401 mode (CHECK_UNAUTHENTICATED_STATUS=401)', SUITE, () => {
