@@ -14,14 +14,15 @@ export interface Prerequisite {
   readonly problem: string | undefined;
 }
 
+/** Why a program found by `find` (or named by the variable `envName`) is unusable, or undefined. */
+function programProblem(found: string | undefined, envName: string, missing: string): string | undefined {
+  if (found !== undefined) return undefined;
+  const named = process.env[envName];
+  return named ? `${envName}=${named} is not an executable file` : `${missing}, or set ${envName}`;
+}
+
 export function nginxPrerequisite(): Prerequisite {
-  const problem =
-    findNginx() === undefined
-      ? process.env.NGINX_BIN
-        ? `NGINX_BIN=${process.env.NGINX_BIN} is not an executable file`
-        : 'no nginx on PATH or in /usr/sbin: apt-get install -y nginx, or set NGINX_BIN'
-      : undefined;
-  return { name: 'nginx', problem };
+  return { name: 'nginx', problem: programProblem(findNginx(), 'NGINX_BIN', 'no nginx on PATH or in /usr/sbin: apt-get install -y nginx') };
 }
 
 /** nginx's njs module, which the decision cache's key needs (nginx/snippets/jwt-auth-cache-http.conf). */
@@ -38,13 +39,7 @@ export function flaskPrerequisite(): Prerequisite {
 }
 
 export function chromiumPrerequisite(): Prerequisite {
-  const problem =
-    findChromium() === undefined
-      ? process.env.CHROMIUM_BIN
-        ? `CHROMIUM_BIN=${process.env.CHROMIUM_BIN} is not an executable file`
-        : 'no chromium on PATH or in /usr/bin: apt-get install -y chromium, or set CHROMIUM_BIN'
-      : undefined;
-  return { name: 'Chromium', problem };
+  return { name: 'Chromium', problem: programProblem(findChromium(), 'CHROMIUM_BIN', 'no chromium on PATH or in /usr/bin: apt-get install -y chromium') };
 }
 
 function isCI(): boolean {
