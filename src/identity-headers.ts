@@ -84,10 +84,10 @@ export function createIdentityHeaders(identity: Config['identityHeaders']): Iden
     // Values are visible ASCII once encoded, so their length is their size in bytes.
     let total = 0;
     for (const { claim, header, lineBytes } of mapping) {
-      const value = Object.hasOwn(claims, claim) ? headerValue(claims[claim]) : undefined;
+      const value = headerValue(claim.read(claims));
       if (value === undefined) continue;
       // Truncating could turn "admin-readonly" into "admin": refuse rather than pass a different identity.
-      if (value.length > maxLength) throw new AppError('identity_too_large', `claim ${claim} is ${value.length} characters`);
+      if (value.length > maxLength) throw new AppError('identity_too_large', `claim ${claim.text} is ${value.length} characters`);
       // nginx reads the whole answer's head into proxy_buffer_size and answers its client with a 500
       // when it does not fit: a bound on the sum keeps the answer a deny with a code instead.
       total += lineBytes + value.length;

@@ -1,20 +1,31 @@
 /**
  * Per-location policy, written in nginx: `role=admin,editor;scope=read,write;claim.dept=eng` in an
  * `X-Auth-Require` header and/or the same keys as query arguments on the auth URI. Terms are ANDed;
- * `role` is any-of, `scope` is all-of, `claim.NAME` is an exact match.
+ * `role` is any-of, `scope` is all-of, `claim.PATH` is an exact match, PATH in the claim path
+ * syntax of src/claim-path.ts (`claim.realm_access.roles=admin`, `claim.["https://example.org/tenant"]=acme`).
  */
+import { ClaimPathError, parseClaimPath, type ClaimPath } from './claim-path.js';
 import { AppError } from './errors.js';
 import type { Claims } from './token/verify.js';
 
 export type PolicyTerm =
   | { readonly kind: 'role'; readonly anyOf: readonly string[] }
   | { readonly kind: 'scope'; readonly allOf: readonly string[] }
-  | { readonly kind: 'claim'; readonly name: string; readonly value: string };
+  | { readonly kind: 'claim'; readonly claim: ClaimPath; readonly value: string };
 
 export type Policy = readonly PolicyTerm[];
 
-// Namespaced claims (https://example.org/roles) are common in OIDC providers, hence : / and .
-const CLAIM_NAME = /^[A-Za-z0-9_:./-]+$/;
+/** Which claims `role=` and `scope=` read (ROLES_CLAIM, SCOPES_CLAIM). */
+export interface PolicyClaims {
+  readonly rolesClaim: ClaimPath;
+  /** The first one present is read. */
+  readonly scopesClaims: readonly ClaimPath[];
+}
+
+export const DEFAULT_POLICY_CLAIMS: PolicyClaims = Object.freeze({
+  rolesClaim: parseClaimPath('roles'),
+  scopesClaims: Object.freeze([parseClaimPath('scope'), parseClaimPath('scp')]),
+});
 
 function parseTerm(key: string, rawValue: string): PolicyTerm {
   const values = rawValue.split(/[\s,]+/).filter((value) => value !== '');
@@ -22,11 +33,47 @@ function parseTerm(key: string, rawValue: string): PolicyTerm {
   if (key === 'role') return { kind: 'role', anyOf: values };
   if (key === 'scope') return { kind: 'scope', allOf: values };
   if (key.startsWith('claim.')) {
-    const name = key.slice('claim.'.length);
-    if (!CLAIM_NAME.test(name)) throw new AppError('policy_invalid', `bad claim name in ${key}`);
-    return { kind: 'claim', name, value: rawValue.trim() };
+    try {
+      return { kind: 'claim', claim: parseClaimPath(key.slice('claim.'.length)), value: rawValue.trim() };
+    } catch (error) {
+      if (!(error instanceof ClaimPathError)) throw error;
+      throw new AppError('policy_invalid', error.message, { cause: error });
+    }
   }
   throw new AppError('policy_invalid', `unknown policy key ${key}`);
+}
+
+/**
+ * The header form's terms as [key, value] pairs. A quoted claim name may hold `=` or `;`, so the
+ * key ends at the first `=` outside quotes; the value, as ever, at the next `;`.
+ */
+function headerTerms(header: string): Array<[key: string, value: string]> {
+  const terms: Array<[string, string]> = [];
+  let i = 0;
+  while (i < header.length) {
+    const start = i;
+    let equals = -1;
+    while (i < header.length && equals < 0) {
+      const char = header.charCodeAt(i);
+      if (char === 0x3b /* ; */) break;
+      if (char === 0x3d /* = */) equals = i;
+      else if (char === 0x22 /* " */) {
+        i++;
+        while (i < header.length && header.charCodeAt(i) !== 0x22) i += header.charCodeAt(i) === 0x5c /* \ */ ? 2 : 1;
+      }
+      i++;
+    }
+    if (equals < 0) {
+      if (header.slice(start, i).trim() !== '') throw new AppError('policy_invalid', 'term without =');
+      i++;
+      continue;
+    }
+    const end = header.indexOf(';', i);
+    const valueEnd = end < 0 ? header.length : end;
+    terms.push([header.slice(start, equals).trim(), header.slice(equals + 1, valueEnd)]);
+    i = valueEnd + 1;
+  }
+  return terms;
 }
 
 /**
@@ -36,12 +83,7 @@ function parseTerm(key: string, rawValue: string): PolicyTerm {
  */
 export function parsePolicy(header: string, query: string): Policy {
   const terms: PolicyTerm[] = [];
-  for (const part of header.split(';')) {
-    if (part.trim() === '') continue;
-    const equals = part.indexOf('=');
-    if (equals < 0) throw new AppError('policy_invalid', 'term without =');
-    terms.push(parseTerm(part.slice(0, equals).trim(), part.slice(equals + 1)));
-  }
+  for (const [key, value] of headerTerms(header)) terms.push(parseTerm(key, value));
   if (query !== '') {
     let params: URLSearchParams;
     try {
@@ -66,17 +108,25 @@ function claimMatches(value: unknown, expected: string): boolean {
   return (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') && String(value) === expected;
 }
 
+/** The value of the first of `paths` the claims hold (null counts as absent). */
+function firstPresent(paths: readonly ClaimPath[], claims: Claims): unknown {
+  for (let i = 0; i < paths.length; i++) {
+    const value = (paths[i] as ClaimPath).read(claims);
+    if (value !== undefined && value !== null) return value;
+  }
+  return undefined;
+}
+
 /** True when the claims satisfy every term of the policy. */
-export function checkPolicy(policy: Policy, claims: Claims): boolean {
+export function checkPolicy(policy: Policy, claims: Claims, from: PolicyClaims = DEFAULT_POLICY_CLAIMS): boolean {
   for (const term of policy) {
     if (term.kind === 'role') {
-      const roles = claimList(claims.roles);
+      const roles = claimList(from.rolesClaim.read(claims));
       if (!term.anyOf.some((role) => roles.includes(role))) return false;
     } else if (term.kind === 'scope') {
-      // RFC 8693 `scope` is a space-separated string; some issuers (Azure, Okta) use `scp`, sometimes an array.
-      const scopes = claimList(claims.scope ?? claims.scp);
+      const scopes = claimList(firstPresent(from.scopesClaims, claims));
       if (!term.allOf.every((scope) => scopes.includes(scope))) return false;
-    } else if (!Object.hasOwn(claims, term.name) || !claimMatches(claims[term.name], term.value)) {
+    } else if (!claimMatches(term.claim.read(claims), term.value)) {
       return false;
     }
   }

@@ -108,7 +108,7 @@ export function createAccessDecider({ config, verify, identityHeaders, now = () 
       // The policy is parsed before the token is verified, so a broken policy denies every request alike.
       const policy = policyFor(requirement, query);
       const claims = verify(token);
-      if (!checkPolicy(policy, claims)) throw new AppError('insufficient_scope');
+      if (!checkPolicy(policy, claims, config.check)) throw new AppError('insufficient_scope');
       return allow(claims);
     } catch (error) {
       return deny(error);

@@ -1,9 +1,10 @@
 /** Which token claims /check passes to nginx as headers, and how large they may be. */
+import { ClaimPath, ClaimPathError, parseClaimPath, splitOutsideQuotes } from '../claim-path.js';
 import { TOKEN, type EnvReader } from './env-reader.js';
 
 export interface IdentityHeader {
-  /** Claim name in the token payload. */
-  readonly claim: string;
+  /** The claim, flat or nested, in the claim path syntax (src/claim-path.ts). */
+  readonly claim: ClaimPath;
   /** Header name as sent to nginx, lower case. */
   readonly header: string;
 }
@@ -16,15 +17,26 @@ export interface IdentityHeadersConfig {
   readonly maxTotalBytes: number;
 }
 
+/**
+ * `claim:Header-Name` pairs, comma-separated. A claim name may hold `:` or `,` inside its quoted
+ * form; a header name holds neither, so the pair splits at its last `:`.
+ */
 function readMapping(env: EnvReader): IdentityHeader[] {
   const headers: IdentityHeader[] = [];
-  for (const pair of env.list('IDENTITY_HEADERS', 'sub:X-Auth-User')) {
-    const [claim, header, extra] = pair.split(':').map((part) => part.trim());
-    if (!claim || !header || extra !== undefined || !TOKEN.test(header)) {
+  for (const pair of splitOutsideQuotes(env.string('IDENTITY_HEADERS') ?? 'sub:X-Auth-User', ',')) {
+    const colon = pair.lastIndexOf(':');
+    const claim = colon < 0 ? '' : pair.slice(0, colon).trim();
+    const header = colon < 0 ? '' : pair.slice(colon + 1).trim();
+    if (!claim || !header || !TOKEN.test(header)) {
       env.problem(`IDENTITY_HEADERS: "${pair}" is not claim:Header-Name`);
       continue;
     }
-    headers.push({ claim, header: header.toLowerCase() });
+    try {
+      headers.push({ claim: parseClaimPath(claim), header: header.toLowerCase() });
+    } catch (error) {
+      if (!(error instanceof ClaimPathError)) throw error;
+      env.problem(`IDENTITY_HEADERS: "${pair}": ${error.message}`);
+    }
   }
   return headers;
 }

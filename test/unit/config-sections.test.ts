@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { parseClaimPath } from '../../src/claim-path.js';
 import { readAuthenticator } from '../../src/config/authenticator.js';
 import { readCheck } from '../../src/config/check.js';
 import { readCookie } from '../../src/config/cookie.js';
@@ -119,6 +120,18 @@ describe('jwt section: exactly the key material the algorithm uses', () => {
 });
 
 describe('check section', () => {
+  test('ROLES_CLAIM and SCOPES_CLAIM: one problem per bad claim name, each naming its variable and value', () => {
+    const { value, problems } = read(readCheck, { ROLES_CLAIM: 'realm_access..roles', SCOPES_CLAIM: 'scp,urn:x:scopes,["ok"],a b' });
+    assert.equal(problems.length, 3, problems.join('\n'));
+    assertRefused([problems[0] as string], 'ROLES_CLAIM', 'realm_access..roles');
+    assertRefused([problems[1] as string], 'SCOPES_CLAIM', 'urn:x:scopes');
+    assertRefused([problems[2] as string], 'SCOPES_CLAIM', 'a b');
+    assert.deepEqual(
+      value.scopesClaims.map((path) => path.segments),
+      [['scp'], ['ok']],
+    );
+  });
+  test('ROLES_CLAIM names one claim', () => assertRefused(read(readCheck, { ROLES_CLAIM: 'roles, groups' }).problems, 'ROLES_CLAIM'));
   test('CHECK_REALM with a quote and a backslash is visible ASCII, so accepted', () =>
     assert.deepEqual(read(readCheck, { CHECK_REALM: 'a "b" \\c' }).problems, []));
   for (const realm of ['line\r\nX-Injected: 1', 'tab\there', 'caf\u00e9']) {
@@ -128,9 +141,39 @@ describe('check section', () => {
 
 describe('identity headers section', () => {
   test('header names are lower-cased, claims kept as written', () => {
-    assert.deepEqual(read(readIdentityHeaders, { IDENTITY_HEADERS: 'Email:X-Auth-Email' }).value.headers, [{ claim: 'Email', header: 'x-auth-email' }]);
+    assert.deepEqual(read(readIdentityHeaders, { IDENTITY_HEADERS: 'Email:X-Auth-Email' }).value.headers, [
+      { claim: parseClaimPath('Email'), header: 'x-auth-email' },
+    ]);
   });
-  for (const pair of ['sub:X-Auth\r\nX-Injected', 'sub:X-Auth:User', 'sub:', ':X-Auth-User', 'sub:X(Auth)']) {
+  test('a quoted claim name may hold : and , (the pair splits at its last :, the list outside quotes)', () => {
+    const { value, problems } = read(readIdentityHeaders, { IDENTITY_HEADERS: '["urn:a,b"]:X-A, resource_access["my.app"].roles : X-B' });
+    assert.deepEqual(problems, []);
+    assert.deepEqual(
+      value.headers.map(({ claim, header }) => [claim.segments, header]),
+      [
+        [['urn:a,b'], 'x-a'],
+        [['resource_access', 'my.app', 'roles'], 'x-b'],
+      ],
+    );
+  });
+  test('one problem per bad pair, the good ones kept', () => {
+    const { value, problems } = read(readIdentityHeaders, { IDENTITY_HEADERS: 'sub:X-A,https://example.org/roles:X-B,realm_access.roles:X-C,a.:X-D' });
+    assert.equal(problems.length, 2, problems.join('\n'));
+    assert.match(problems[0] as string, /^IDENTITY_HEADERS: .*\["https:\/\/example\.org\/roles"\]/);
+    assert.deepEqual(
+      value.headers.map(({ header }) => header),
+      ['x-a', 'x-c'],
+    );
+  });
+  for (const pair of [
+    'sub:X-Auth\r\nX-Injected',
+    'sub:X-Auth:User',
+    'sub:',
+    ':X-Auth-User',
+    'sub:X(Auth)',
+    'https://example.org/roles:X-Auth-Roles',
+    '["a"]',
+  ]) {
     test(`IDENTITY_HEADERS=${JSON.stringify(pair)} is refused and left out`, () => {
       const { value, problems } = read(readIdentityHeaders, { IDENTITY_HEADERS: pair });
       assertRefused(problems, 'IDENTITY_HEADERS');

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, describe, test } from 'node:test';
+import { parseClaimPath } from '../../src/claim-path.js';
 import { ConfigError, loadConfig, type Config } from '../../src/config/index.js';
 import { CERTIFICATE_DER_BASE64, CERTIFICATE_PEM, KeyFiles, hmacSecret, opensshPublicLine, pairFor, pemBody } from '../../support/keys.js';
 
@@ -39,7 +40,9 @@ describe('loadConfig defaults', () => {
     ['deny status 403', (c) => c.check.unauthenticatedStatus, 403],
     ['no token cookie', (c) => c.cookie.name, undefined],
     ['raw tokens refused', (c) => c.check.acceptRawToken, false],
-    ['IDENTITY_HEADERS is sub:X-Auth-User', (c) => c.identityHeaders.headers, [{ claim: 'sub', header: 'x-auth-user' }]],
+    ['IDENTITY_HEADERS is sub:X-Auth-User', (c) => c.identityHeaders.headers, [{ claim: parseClaimPath('sub'), header: 'x-auth-user' }]],
+    ['ROLES_CLAIM is roles', (c) => c.check.rolesClaim.segments, ['roles']],
+    ['SCOPES_CLAIM is scope, then scp', (c) => c.check.scopesClaims.map((path) => path.segments), [['scope'], ['scp']]],
     ['no X-Accel-Expires caching', (c) => c.check.cacheMaxAgeMs, 0],
     ['AUTHENTICATOR_URL is http://127.0.0.1:5000/login', (c) => c.authenticator.url, 'http://127.0.0.1:5000/login'],
     ['AUTHENTICATOR_TIMEOUT is 5s', (c) => c.authenticator.timeoutMs, 5000],
@@ -100,10 +103,27 @@ describe('loadConfig parses every documented variable', () => {
       env: { IDENTITY_HEADERS: 'sub:X-Auth-User, roles:X-Auth-Roles,email:X-Auth-Email' },
       pick: (c) => c.identityHeaders.headers,
       expected: [
-        { claim: 'sub', header: 'x-auth-user' },
-        { claim: 'roles', header: 'x-auth-roles' },
-        { claim: 'email', header: 'x-auth-email' },
+        { claim: parseClaimPath('sub'), header: 'x-auth-user' },
+        { claim: parseClaimPath('roles'), header: 'x-auth-roles' },
+        { claim: parseClaimPath('email'), header: 'x-auth-email' },
       ],
+    },
+    {
+      name: 'IDENTITY_HEADERS with nested and namespaced claims (split at the last :)',
+      env: { IDENTITY_HEADERS: 'preferred_username:X-Auth-User,realm_access.roles:X-Auth-Roles,["https://example.org/roles"]:X-Auth-Org-Roles' },
+      pick: (c) => c.identityHeaders.headers.map(({ claim, header }) => [claim.segments, header]),
+      expected: [
+        [['preferred_username'], 'x-auth-user'],
+        [['realm_access', 'roles'], 'x-auth-roles'],
+        [['https://example.org/roles'], 'x-auth-org-roles'],
+      ],
+    },
+    { name: 'ROLES_CLAIM', env: { ROLES_CLAIM: 'realm_access.roles' }, pick: (c) => c.check.rolesClaim.segments, expected: ['realm_access', 'roles'] },
+    {
+      name: 'SCOPES_CLAIM (a list, quoted names may hold commas)',
+      env: { SCOPES_CLAIM: 'scp, ["https://example.org/scopes,v2"]' },
+      pick: (c) => c.check.scopesClaims.map((path) => path.segments),
+      expected: [['scp'], ['https://example.org/scopes,v2']],
     },
     {
       name: 'AUTHENTICATOR_URL',
@@ -193,6 +213,10 @@ describe('bad values are all reported at once', () => {
     ['IDENTITY_HEADERS', 'sub'],
     ['IDENTITY_HEADERS', 'sub:X Auth User'],
     ['IDENTITY_HEADERS', 'sub:X-A:extra'],
+    ['IDENTITY_HEADERS', 'https://example.org/roles:X-Auth-Roles'],
+    ['ROLES_CLAIM', 'https://example.org/roles'],
+    ['ROLES_CLAIM', 'roles,groups'],
+    ['SCOPES_CLAIM', 'scope,a..b'],
     ['TOKEN_COOKIE', 'my cookie'],
     ['AUTHENTICATOR_URL', 'ftp://example.org/login'],
     ['AUTHENTICATOR_URL', 'not a url'],

@@ -81,6 +81,38 @@ describe('createIdentityHeaders', () => {
     ]);
   });
 
+  test('nested and namespaced claims, as a Keycloak or Auth0 token carries them', () => {
+    const build = builderFor({
+      IDENTITY_HEADERS:
+        'preferred_username:X-Auth-User,realm_access.roles:X-Auth-Roles,resource_access.my-app.roles:X-Auth-App-Roles,["https://example.org/roles"]:X-Auth-Org-Roles,groups:X-Auth-Groups',
+    });
+    const claims = {
+      sub: 'f1e2',
+      preferred_username: 'alice',
+      realm_access: { roles: ['admin', 'offline_access'] },
+      resource_access: { 'my-app': { roles: ['editor'] } },
+      'https://example.org/roles': ['ops'],
+      groups: ['/ops'],
+    };
+    assert.deepEqual(build(claims), [
+      'x-auth-user',
+      'alice',
+      'x-auth-roles',
+      'admin,offline_access',
+      'x-auth-app-roles',
+      'editor',
+      'x-auth-org-roles',
+      'ops',
+      'x-auth-groups',
+      '/ops',
+    ]);
+  });
+
+  test('a nested path that is absent, or runs through an array or a string, gives no header', () => {
+    const build = builderFor({ IDENTITY_HEADERS: 'realm_access.roles:X-A,groups.length:X-B,sub.length:X-C,realm_access.constructor:X-D' });
+    assert.deepEqual(build({ sub: 'alice', groups: ['/ops'], realm_access: {} }), []);
+  });
+
   test('a claim named like an Object.prototype member is not invented', () => {
     const build = builderFor({ IDENTITY_HEADERS: 'constructor:X-A,toString:X-B,__proto__:X-C' });
     assert.deepEqual(build({ sub: 'alice' }), []);

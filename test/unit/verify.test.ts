@@ -54,6 +54,14 @@ describe('a table of tokens and the code each gets', () => {
   const rows: Array<[name: string, token: string, expected: ErrorCode | 'ok']> = [
     ['a good token with the signing kid', good, 'ok'],
     ['a good token without kid (tried against the RS256 keys)', rs({}, {}), 'ok'],
+    // RFC 9068 access tokens, as Keycloak, Auth0 and Okta issue them: typ is not a reason to refuse.
+    ['an RFC 9068 access token (typ at+jwt)', rs({}, { kid: KID_A, typ: 'at+jwt' }), 'ok'],
+    ['typ application/at+jwt', rs({}, { kid: KID_A, typ: 'application/at+jwt' }), 'ok'],
+    ['typ AT+JWT (media types are case-insensitive)', rs({}, { kid: KID_A, typ: 'AT+JWT' }), 'ok'],
+    ['no typ at all', signJws({ alg: 'RS256', kid: KID_A }, claims(), A.privateKey), 'ok'],
+    // typ is not checked (no other token type shares our keys): another one is judged on everything else, as before.
+    ['an unexpected typ (dpop+jwt), otherwise good', rs({}, { kid: KID_A, typ: 'dpop+jwt' }), 'ok'],
+    ['an unexpected typ on an expired token is still token_expired', rs({ exp: NOW - 31 }, { kid: KID_A, typ: 'dpop+jwt' }), 'token_expired'],
     ['a token of rotated-in key B with kid b', signJws({ alg: 'RS256', kid: 'b' }, claims(), B.privateKey), 'ok'],
     ['an ES256 token with kid es', signJws({ alg: 'ES256', kid: 'es' }, claims(), ES.privateKey), 'ok'],
     ['an HS256 token with kid hs and the JWK Set secret', signJws({ alg: 'HS256', kid: 'hs' }, claims(), HS_SECRET), 'ok'],
