@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * nginx-jwt-auth serve | sign | verify | keygen | check-config
+ * node dist/src/cli.js serve | sign | verify | keygen | check-config
  * Every command reads the same environment variables as the service.
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
@@ -9,28 +9,53 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ALGORITHMS, factsOf, type KeygenParameters } from './algorithms.js';
 import { ConfigError, loadConfig } from './config/index.js';
+import { parseDurationMs } from './config/env-reader.js';
 import { toAppError } from './errors.js';
 import { keySourceFromConfig } from './key-source.js';
 import { loadKeys } from './keys.js';
-import { serve } from './main.js';
+import { serve, StartupError } from './main.js';
 import { createTokenSigner } from './token/sign.js';
 import { createTokenVerifier } from './token/verify.js';
 import { VERSION } from './version.js';
 
+/**
+ * How messages name this program: `node dist/src/cli.js` runs from a checkout after `npm run build` and
+ * in the Docker image (its WORKDIR holds dist/), with nothing but node on the PATH; the package is
+ * private, so `nginx-jwt-auth` itself is on no PATH and `npx` would need npm.
+ */
+const COMMAND = 'node dist/src/cli.js';
+
+const COMMANDS: Readonly<Record<string, { synopsis: string; help: string }>> = {
+  serve: { synopsis: 'serve', help: 'run the service (the default command)' },
+  'check-config': { synopsis: 'check-config', help: 'validate the environment and keys; exit 0 when usable, 1 otherwise' },
+  sign: {
+    synopsis: 'sign --sub NAME [--claims JSON] [--ttl DURATION]',
+    help: 'print a token signed with the configured key; --ttl like JWT_TTL (600, 30s, 15m, 1h, 2d), JWT_TTL by default',
+  },
+  verify: {
+    synopsis: 'verify [TOKEN]',
+    help: 'print the claims of TOKEN (or of stdin) or its error code; exit 1 when invalid',
+  },
+  keygen: {
+    synopsis: 'keygen [--alg ALG] [--out DIR] [--force | --if-missing]',
+    help: 'write a new HMAC secret or key pair (default HS256 into ./keys);\n--if-missing keeps existing key files and exits 0 (first-start jobs)',
+  },
+};
+
 const USAGE = `nginx-jwt-auth ${VERSION}
 
-Usage: nginx-jwt-auth <command> [options]
+Usage: ${COMMAND} <command> [options]     (<command> --help for one command)
 
-  serve                         run the service (the default command)
-  check-config                  validate the environment and keys; exit 0 when usable, 1 otherwise
-  sign --sub NAME [--claims JSON] [--ttl SECONDS]
-                                print a token signed with the configured key
-  verify [TOKEN]                print the claims of TOKEN (or of stdin) or its error code; exit 1 when invalid
-  keygen [--alg ALG] [--out DIR] [--force | --if-missing]
-                                write a new HMAC secret or key pair (default HS256 into ./keys);
-                                --if-missing keeps existing key files and exits 0 (first-start jobs)
+${Object.values(COMMANDS)
+  .map(({ synopsis, help }) => `  ${synopsis}\n      ${help.replaceAll('\n', '\n      ')}`)
+  .join('\n')}
 
 Configuration comes from environment variables: see README.md.`;
+
+function commandUsage(name: string): string {
+  const { synopsis, help } = COMMANDS[name] ?? { synopsis: name, help: '' };
+  return `Usage: ${COMMAND} ${synopsis}\n\n${help}\n\nIt reads the same environment variables as the service: see README.md.`;
+}
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -103,8 +128,11 @@ function sign(args: string[]): number {
     throw new ConfigError(['--claims must be a JSON object']);
   }
   if (claims === null || typeof claims !== 'object' || Array.isArray(claims)) throw new ConfigError(['--claims must be a JSON object']);
-  const ttl = values.ttl === undefined ? undefined : Number(values.ttl);
-  if (ttl !== undefined && (!Number.isSafeInteger(ttl) || ttl <= 0)) throw new ConfigError(['--ttl must be a positive number of seconds']);
+  const ttlMs = values.ttl === undefined ? undefined : parseDurationMs(values.ttl);
+  // A JWT's exp counts whole seconds.
+  const ttl = ttlMs === undefined ? undefined : Math.floor(ttlMs / 1000);
+  if (values.ttl !== undefined && (ttl === undefined || ttl <= 0))
+    throw new ConfigError([`--ttl: expected a duration of at least 1s such as 600, 30s, 15m or 1h, got "${values.ttl}"`]);
   console.log(createTokenSigner(config.jwt, keys.signing)(values.sub, claims as Record<string, unknown>, ttl).token);
   return 0;
 }
@@ -113,7 +141,14 @@ async function verify(args: string[]): Promise<number> {
   const config = loadConfig(process.env);
   const token = args[0] ?? (await readStdin());
   try {
-    console.log(JSON.stringify(createTokenVerifier(config.jwt, keySourceFromConfig(config.jwt))(token), null, 2));
+    const claims = createTokenVerifier(config.jwt, keySourceFromConfig(config.jwt))(token);
+    console.log(JSON.stringify(claims, null, 2));
+    // /check accepts it too, but the token's own clock says it is over: an operator reading this should know.
+    const exp = (claims as { exp?: unknown }).exp;
+    if (typeof exp === 'number' && exp * 1000 <= Date.now())
+      console.error(
+        `expired, within tolerance: exp was ${Math.ceil(Date.now() / 1000 - exp)}s ago, JWT_CLOCK_TOLERANCE is ${config.jwt.clockToleranceMs / 1000}s`,
+      );
     return 0;
   } catch (error) {
     console.error(toAppError(error).code);
@@ -134,6 +169,10 @@ function checkConfig(): number {
 
 async function run(argv: string[]): Promise<number | undefined> {
   const [command = 'serve', ...args] = argv;
+  if (command in COMMANDS && (args.includes('--help') || args.includes('-h'))) {
+    console.log(commandUsage(command));
+    return 0;
+  }
   switch (command) {
     case 'serve':
       await serve(process.env);
@@ -160,15 +199,20 @@ async function run(argv: string[]): Promise<number | undefined> {
   }
 }
 
+function reason(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 run(process.argv.slice(2)).then(
   (code) => {
     if (code !== undefined) process.exitCode = code;
   },
   (error: unknown) => {
-    if (error instanceof ConfigError) console.error(`nginx-jwt-auth: ${error.message}`);
+    if (error instanceof ConfigError || error instanceof StartupError) console.error(`nginx-jwt-auth: ${error.message}`);
     else if (error instanceof TypeError && (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS'))
       console.error(`nginx-jwt-auth: ${error.message}\n\n${USAGE}`);
-    else console.error(error);
+    // Anything else that stops a command is still one line; NODE_DEBUG=nginx-jwt-auth shows where it came from.
+    else console.error(`nginx-jwt-auth: ${process.env.NODE_DEBUG?.includes('nginx-jwt-auth') ? String((error as Error).stack) : reason(error)}`);
     process.exitCode = 1;
   },
 );

@@ -112,7 +112,7 @@ function whatItIs(text: string): string {
  * says nothing about the usual mistakes, so they are named instead.
  */
 function privateKeyFrom(text: string, alg: Algorithm): KeyObject {
-  const keygen = `make a pair with \`nginx-jwt-auth keygen --alg ${alg}\``;
+  const keygen = `make a pair with \`node dist/src/cli.js keygen --alg ${alg}\``;
   try {
     return createPrivateKey(text);
   } catch {
@@ -151,7 +151,7 @@ function publicKeyFrom(text: string, alg: Algorithm): KeyObject {
   if (encoding === 'openssh-public' || encoding === 'ssh2-public') {
     throw new Error(
       `${KEY_ENCODING_NAMES[encoding]}, which node cannot read: convert an RSA or ECDSA one with \`ssh-keygen -e -m PKCS8 -f FILE\`, or make a ` +
-        `pair with \`nginx-jwt-auth keygen --alg ${alg}\``,
+        `pair with \`node dist/src/cli.js keygen --alg ${alg}\``,
     );
   }
   if (encoding === 'jwk' || encoding === 'jwk-set')

@@ -11,6 +11,25 @@ import { createHttpServer } from './http/server.js';
 import { createLogger, type Logger } from './logging.js';
 import { createService } from './service.js';
 
+/** A start that cannot go on (the port is taken, the host does not resolve): one line for the operator, no stack. */
+export class StartupError extends Error {
+  override readonly name = 'StartupError';
+}
+
+const REASONS: Readonly<Record<string, string>> = {
+  EADDRINUSE: 'address already in use',
+  EADDRNOTAVAIL: 'no such address on this machine',
+  EACCES: 'permission denied (ports below 1024 need privileges)',
+  ENOTFOUND: 'host name not found',
+  EAI_AGAIN: 'host name lookup failed, try again',
+  EAI_FAIL: 'host name lookup failed',
+};
+
+function reasonOf(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  return (code === undefined ? undefined : REASONS[code]) ?? (error instanceof Error ? error.message : String(error));
+}
+
 /** While draining, how often connections that have gone idle are closed. */
 const IDLE_SWEEP_MS = 100;
 
@@ -27,7 +46,11 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const { lifecycle } = service.deps;
   const server = createHttpServer(service);
   server.listen({ host: config.server.host, port: config.server.port });
-  await once(server, 'listening');
+  try {
+    await once(server, 'listening');
+  } catch (error) {
+    throw new StartupError(`cannot listen on ${config.server.host}:${config.server.port}: ${reasonOf(error)}`);
+  }
   lifecycle.ready = true;
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.server.port;

@@ -9,6 +9,13 @@ export type Env = Readonly<Record<string, string | undefined>>;
 const DURATION_UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const SIZE_UNITS: Readonly<Record<string, number>> = { b: 1, kb: 1024, mb: 1024 * 1024 };
 
+/** "1h", "30s", "500ms", "2d", or a bare number of seconds, in milliseconds; undefined when it is none of those. */
+export function parseDurationMs(raw: string): number | undefined {
+  const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/.exec(raw.trim());
+  const value = match ? Math.round(Number(match[1]) * (DURATION_UNITS[match[2] ?? 's'] ?? 1000)) : Number.NaN;
+  return Number.isFinite(value) ? value : undefined;
+}
+
 /** An RFC 9110 token: header names and cookie names (RFC 6265 §4.1.1). */
 export const TOKEN = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
 
@@ -73,9 +80,8 @@ export class EnvReader {
   /** "1h", "30s", "500ms", "2d", or a bare number of seconds; in milliseconds. */
   durationMs(name: string, fallback: string, min = 0): number {
     const raw = this.string(name) ?? fallback;
-    const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/.exec(raw.trim());
-    const value = match ? Math.round(Number(match[1]) * (DURATION_UNITS[match[2] ?? 's'] ?? 1000)) : Number.NaN;
-    if (!Number.isFinite(value) || value < min) {
+    const value = parseDurationMs(raw);
+    if (value === undefined || value < min) {
       this.problem(`${name}: expected a duration such as 30s, 5m or 1h${min > 0 ? ` of at least ${min} ms` : ''}, got "${raw}"`);
       return 0;
     }

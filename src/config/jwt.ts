@@ -26,7 +26,7 @@ export interface JwtConfig {
 
 type KeyMaterial = Pick<JwtConfig, 'secret' | 'privateKeyPem' | 'publicKeyPem' | 'verifyJwks'>;
 
-const HOW_TO_MAKE = 'make one with `nginx-jwt-auth keygen`';
+const HOW_TO_MAKE = 'make one with `node dist/src/cli.js keygen`';
 
 /** The problem with an HMAC secret, if any: a key someone else holds, or fewer bytes than the hash. */
 function hmacSecretProblem(env: EnvReader, algorithm: Algorithm, secret: string): string | undefined {

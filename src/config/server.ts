@@ -1,5 +1,17 @@
 /** Where the service listens, how many processes serve, and how long slow clients and a shutdown may take. */
+import { isIP } from 'node:net';
 import type { EnvReader } from './env-reader.js';
+
+/** RFC 1123 labels; a name whose last label is all digits would be read as a (bad) IPv4 address, so it is none. */
+const HOST_NAME = /^(?=.{1,253}$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?$/;
+const ALL_DIGITS_LAST_LABEL = /(?:^|\.)\d+\.?$/;
+
+function readHost(env: EnvReader): string {
+  const host = env.string('HOST') ?? '127.0.0.1';
+  if (isIP(host) !== 0 || (HOST_NAME.test(host) && !ALL_DIGITS_LAST_LABEL.test(host))) return host;
+  env.problem(`HOST: expected an IP address (127.0.0.1, ::1, 0.0.0.0) or a host name, got "${host}"`);
+  return '127.0.0.1';
+}
 
 export interface ServerConfig {
   readonly host: string;
@@ -18,7 +30,7 @@ export function readServer(env: EnvReader): ServerConfig {
   const requestTimeoutMs = env.durationMs('SERVER_REQUEST_TIMEOUT', '30s', 100);
   if (requestTimeoutMs > 0 && headersTimeoutMs > requestTimeoutMs) env.problem('SERVER_HEADERS_TIMEOUT must not be longer than SERVER_REQUEST_TIMEOUT');
   return {
-    host: env.string('HOST') ?? '127.0.0.1',
+    host: readHost(env),
     port: env.integer('PORT', 8000, 0, 65_535),
     workers: env.integer('WORKERS', 1, 1, 256),
     shutdownTimeoutMs: env.durationMs('SHUTDOWN_TIMEOUT', '10s'),

@@ -2,7 +2,7 @@
  * Graceful shutdown of the real process: `node dist/src/cli.js serve` against a slow stub
  * authenticator. On SIGTERM the service stops accepting, reports not ready, finishes the login in
  * flight and exits 0 within SHUTDOWN_TIMEOUT; a request that outlives SHUTDOWN_TIMEOUT does not keep
- * the process alive; a cluster of two workers starts, answers and stops the same way.
+ * the process alive; nor does a closed stdout; a cluster of two workers starts, answers and stops the same way.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -266,6 +266,36 @@ describe('graceful shutdown', () => {
     assert.ok(service.logs.some((line) => line.msg === 'shutdown timeout: closing remaining connections'));
     const raw = await connection.closed;
     assert.ok(!/eyJ/.test(raw), 'no token was handed out');
+  });
+});
+
+describe('a reader of stdout that has gone (`serve | head -1`, a log shipper that died)', () => {
+  test('SIGTERM right after the pipe closed: exit 0 within SHUTDOWN_TIMEOUT, though the shutdown lines cannot be written', { timeout: 10_000 }, async () => {
+    const service = spawnService({ SHUTDOWN_TIMEOUT: '2s' });
+    await service.listening;
+    // What `head -1` does after its line: the service's next write gets EPIPE.
+    service.child.stdout?.destroy();
+    const signalled = performance.now();
+    service.child.kill('SIGTERM');
+    const { code, signal, at } = await service.exited;
+    assert.equal(signal, null);
+    assert.equal(code, 0);
+    assert.ok(at - signalled < 2000, `exited ${Math.round(at - signalled)} ms after SIGTERM`);
+  });
+
+  test('requests it can no longer log are still answered, and SIGTERM still exits 0', { timeout: 10_000 }, async () => {
+    const { stub } = await slowAuthenticator(10);
+    const service = spawnService({ AUTHENTICATOR_URL: stub.url, SHUTDOWN_TIMEOUT: '2s' });
+    const port = await service.listening;
+    service.child.stdout?.destroy();
+    const base = `http://127.0.0.1:${port}`;
+    for (let i = 0; i < 5; i++) assert.equal((await request(`${base}/check`)).status, 403);
+    const login = await request(`${base}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"username":"alice"}' });
+    assert.equal(login.status, 200, login.body);
+    service.child.kill('SIGTERM');
+    const { code, signal } = await service.exited;
+    assert.equal(signal, null);
+    assert.equal(code, 0);
   });
 });
 

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import net from 'node:net';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { SERVICE_CLI } from '../../support/paths.js';
+import { REPO_ROOT, SERVICE_CLI } from '../../support/paths.js';
 import { signJws, nowSeconds, tamperSignature } from '../../support/jws.js';
 import { KeyFiles, hmacSecret } from '../../support/keys.js';
 
@@ -212,5 +214,119 @@ describe('usage', { timeout: 30_000 }, () => {
     const run = await cli(['help']);
     assert.equal(run.code, 0);
     assert.match(run.stdout, /keygen/);
+  });
+});
+
+describe('help for every command', { timeout: 60_000 }, () => {
+  for (const command of ['serve', 'check-config', 'sign', 'verify', 'keygen']) {
+    test(`${command} --help prints its usage, with a command that runs, and exits 0 without doing anything`, async () => {
+      const run = await cli([command, '--help']);
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stdout, new RegExp(`^Usage: node dist/src/cli\\.js ${command}`));
+      assert.equal(run.stderr, '');
+    });
+  }
+
+  test('--help lists every command under the name it runs by', async () => {
+    const run = await cli(['--help']);
+    assert.equal(run.code, 0);
+    assert.match(run.stdout, /Usage: node dist\/src\/cli\.js <command>/);
+    for (const command of ['serve', 'check-config', 'sign', 'verify', 'keygen']) assert.match(run.stdout, new RegExp(`^  ${command}`, 'm'));
+  });
+
+  test('a missing key says how to make one with a command that runs', async () => {
+    const run = await cli(['check-config']);
+    assert.match(run.stderr, /`node dist\/src\/cli\.js keygen`/);
+  });
+});
+
+describe('sign --ttl takes the durations of the configuration', { timeout: 60_000 }, () => {
+  const env = { JWT_SECRET: hmacSecret('HS256') };
+  for (const [ttl, seconds] of [
+    ['1h', 3600],
+    ['15m', 900],
+    ['90s', 90],
+    ['600', 600],
+    ['2d', 172_800],
+  ] as const) {
+    test(`--ttl ${ttl} → exp − iat = ${seconds}`, async () => {
+      const signed = await cli(['sign', '--sub', 'alice', '--ttl', ttl], env);
+      assert.equal(signed.code, 0, signed.stderr);
+      const verified = await cli(['verify', signed.stdout.trim()], env);
+      const claims = JSON.parse(verified.stdout) as { exp: number; iat: number };
+      assert.equal(claims.exp - claims.iat, seconds);
+    });
+  }
+  for (const ttl of ['forever', '0', '500ms', '-1h']) {
+    test(`--ttl ${ttl} exits 1 naming --ttl`, async () => {
+      const run = await cli(['sign', '--sub', 'alice', `--ttl=${ttl}`], env);
+      assert.equal(run.code, 1);
+      assert.match(run.stderr, /^nginx-jwt-auth: .*--ttl: expected a duration of at least 1s/s);
+      assert.equal(run.stdout, '');
+    });
+  }
+});
+
+describe('verify of a token past its exp but within JWT_CLOCK_TOLERANCE', { timeout: 30_000 }, () => {
+  test('prints the claims, exits 0, and says "expired, within tolerance"', async () => {
+    const env = { JWT_SECRET: hmacSecret('HS256'), JWT_CLOCK_TOLERANCE: '60s' };
+    const run = await cli(['verify', signJws({ alg: 'HS256' }, { sub: 'a', exp: nowSeconds() - 10 }, env.JWT_SECRET)], env);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal((JSON.parse(run.stdout) as { sub: string }).sub, 'a');
+    assert.match(run.stderr, /^expired, within tolerance: exp was 1\ds ago, JWT_CLOCK_TOLERANCE is 60s$/m);
+  });
+
+  test('a token still inside its lifetime gets no such note', async () => {
+    const env = { JWT_SECRET: hmacSecret('HS256') };
+    const run = await cli(['verify', signJws({ alg: 'HS256' }, { sub: 'a', exp: nowSeconds() + 60 }, env.JWT_SECRET)], env);
+    assert.equal(run.code, 0);
+    assert.equal(run.stderr, '');
+  });
+});
+
+describe('start-up failures are one line and exit 1', { timeout: 60_000 }, () => {
+  test('a busy port', async () => {
+    const busy = net.createServer();
+    busy.listen(0, '127.0.0.1');
+    await once(busy, 'listening');
+    const port = (busy.address() as net.AddressInfo).port;
+    try {
+      const run = await cli(['serve'], { JWT_SECRET: hmacSecret(), HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'silent' });
+      assert.equal(run.code, 1);
+      assert.equal(run.stderr, `nginx-jwt-auth: cannot listen on 127.0.0.1:${port}: address already in use\n`);
+    } finally {
+      busy.close();
+    }
+  });
+
+  test('a host name that does not resolve', async () => {
+    const run = await cli(['serve'], { JWT_SECRET: hmacSecret(), HOST: 'no-such-host.invalid', PORT: '0', LOG_LEVEL: 'silent' });
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /^nginx-jwt-auth: cannot listen on no-such-host\.invalid:0: host name (not found|lookup failed.*)\n$/);
+  });
+
+  for (const host of ['999.1.1.1', '1.2.3', 'local host', 'a_b.example', '-x.example']) {
+    test(`HOST=${host} is refused by check-config and by serve`, async () => {
+      for (const command of ['check-config', 'serve']) {
+        const run = await cli([command], { JWT_SECRET: hmacSecret(), HOST: host });
+        assert.equal(run.code, 1, `${command}: ${run.stdout}`);
+        assert.match(run.stderr, new RegExp(`HOST: expected an IP address .* got "${host.replace('.', '\\.')}"`));
+      }
+    });
+  }
+
+  for (const host of ['::1', '0.0.0.0', 'localhost', 'auth.internal.example.']) {
+    test(`HOST=${host} is accepted`, async () => {
+      const run = await cli(['check-config'], { JWT_SECRET: hmacSecret(), HOST: host });
+      assert.equal(run.code, 0, run.stderr);
+    });
+  }
+});
+
+describe('npm start', () => {
+  test('starts the built service: it neither cleans nor rebuilds dist/ under a running instance', () => {
+    const { scripts } = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    assert.equal(scripts.start, 'node dist/src/cli.js serve');
+    assert.doesNotMatch(scripts.prestart ?? '', /rmSync|tsc|npm run (build|clean)(?! first)/);
   });
 });

@@ -94,6 +94,10 @@ describe('server section', () => {
   });
   test('equal bounds are accepted', () => assert.deepEqual(read(readServer, { SERVER_HEADERS_TIMEOUT: '30s', SERVER_REQUEST_TIMEOUT: '30s' }).problems, []));
   test('a bound under 100 ms is refused', () => assertRefused(read(readServer, { SERVER_REQUEST_TIMEOUT: '50ms' }).problems, 'SERVER_REQUEST_TIMEOUT', '50ms'));
+  for (const host of ['999.1.1.1', '1.2.3.4.5', '10.0.0', 'host name', 'a..b', 'http://127.0.0.1', '[::1]'])
+    test(`HOST=${host} is refused: neither an IP address nor a host name`, () => assertRefused(read(readServer, { HOST: host }).problems, 'HOST', host));
+  for (const host of ['127.0.0.1', '::', '::1', '0.0.0.0', 'localhost', 'auth-1.internal.example'])
+    test(`HOST=${host} is accepted`, () => assert.equal(read(readServer, { HOST: host }).value.host, host));
 });
 
 describe('logging section', () => {

@@ -342,7 +342,7 @@ describe('a key or certificate is refused as an HMAC secret (whoever has a publi
         assert.equal(problems.length, 1, problems.join('\n'));
         const [problem = ''] = problems;
         assert.ok(problem.startsWith(`${variable} holds `), problem);
-        for (const advice of ['JWT_ALGORITHM=RS256', 'JWT_PUBLIC_KEY_FILE', 'JWT_PRIVATE_KEY_FILE', 'nginx-jwt-auth keygen'])
+        for (const advice of ['JWT_ALGORITHM=RS256', 'JWT_PUBLIC_KEY_FILE', 'JWT_PRIVATE_KEY_FILE', 'node dist/src/cli.js keygen'])
           assert.ok(problem.includes(advice), `${advice} missing: ${problem}`);
       });
     }

@@ -141,7 +141,7 @@ describe("a key file of the wrong kind is refused with what to do, never OpenSSL
       'ES256',
       'text',
       'not a key',
-      /not a PEM private key \(expected -----BEGIN PRIVATE KEY-----\): make a pair with `nginx-jwt-auth keygen --alg ES256`/,
+      /not a PEM private key \(expected -----BEGIN PRIVATE KEY-----\): make a pair with `node dist\/src\/cli\.js keygen --alg ES256`/,
     ],
     [
       'JWT_PUBLIC_KEY_FILE',
