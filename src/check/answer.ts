@@ -13,7 +13,7 @@ import type { Lifecycle } from '../http/app.js';
 import { rawAnswer, type RawAnswer } from '../http/raw-answer.js';
 import type { Logger } from '../logging.js';
 import type { Metrics } from '../metrics.js';
-import { denyCodes, type AccessAllowed, type AccessDecision, type DecideAccess } from './decision.js';
+import { denyCodes, reusesAllowDecisions, type AccessAllowed, type AccessDecision, type DecideAccess } from './decision.js';
 
 export interface CheckAnswer {
   readonly status: number;
@@ -53,19 +53,20 @@ const ALLOW_FRAMING = ['Content-Type', 'text/plain; charset=utf-8', 'Content-Len
 /** The answer for a decision: pure, no I/O. */
 export type AnswerFor = (decision: AccessDecision) => CheckAnswer;
 
-export function createCheckAnswers(check: Config['check']): AnswerFor {
+export function createCheckAnswers(config: Pick<Config, 'check' | 'jwt'>): AnswerFor {
+  const { check } = config;
   const denials = new Map(denyCodes(check).map((code) => [code, buildDenyAnswer(code, check)]));
   const checkFailed = denials.get('check_failed') as CheckAnswer;
-  // A reused decision (same claims object from fast-jwt's verify cache) gets the same answer.
-  const allows = new WeakMap<AccessAllowed, CheckAnswer>();
+  // A reused decision gets the same answer; when decisions are never reused, a memo is only work.
+  const allows = reusesAllowDecisions(config) ? new WeakMap<AccessAllowed, CheckAnswer>() : undefined;
   const allow = (decision: AccessAllowed): CheckAnswer => {
-    let answer = allows.get(decision);
+    let answer = allows?.get(decision);
     if (answer !== undefined) return answer;
     // Always said, 0 included: X-Accel-Expires overrides any proxy_cache_valid in the auth location,
     // so with CHECK_CACHE_MAX_AGE=0 no nginx setting can keep an allow, let alone past exp.
     const headers = [...decision.identityHeaders, 'x-accel-expires', String(decision.cacheSeconds), ...ALLOW_FRAMING];
     answer = { status: 200, headers, body: '' };
-    allows.set(decision, answer);
+    allows?.set(decision, answer);
     return answer;
   };
   return (decision) => (decision.code === undefined ? allow(decision) : (denials.get(decision.code) ?? checkFailed));
@@ -92,7 +93,7 @@ export interface CheckAnswerWriter {
 }
 
 export function createCheckAnswerWriter({ config, decideAccess, metrics, logger, denyLog, lifecycle }: CheckAnswerWriterDeps): CheckAnswerWriter {
-  const answerFor = createCheckAnswers(config.check);
+  const answerFor = createCheckAnswers(config);
   const recorded = metrics.check;
   // When even writing the answer fails: still a deny, never a 5xx that nginx would turn into its 500.
   const failed = buildDenyAnswer('check_failed', config.check);

@@ -64,6 +64,16 @@ export function denyCodes(check: Config['check']): ErrorCode[] {
   return ERROR_CODES.filter((code) => [401, 403].includes(statusFor(code, check.unauthenticatedStatus)));
 }
 
+/**
+ * Whether an allow is decided once per token and then handed out again: fast-jwt's verify cache
+ * gives back the same claims object for the same token, and without a cache lifetime (which depends
+ * on the clock) nothing else in the allow changes. Without the verify cache every token gives a new
+ * object, and a memo of allows (here or of their answers) would only add work.
+ */
+export function reusesAllowDecisions(config: Pick<Config, 'check' | 'jwt'>): boolean {
+  return config.check.cacheMaxAgeMs === 0 && config.jwt.verifyCacheSize > 0;
+}
+
 export function createAccessDecider({ config, verify, identityHeaders, now = () => Date.now() / 1000 }: AccessDeciderDeps): DecideAccess {
   // One frozen denial per code: a deny allocates nothing.
   const denials = new Map(denyCodes(config.check).map((code): [ErrorCode, AccessDenied] => [code, Object.freeze({ code, claims: undefined })]));
@@ -80,11 +90,8 @@ export function createAccessDecider({ config, verify, identityHeaders, now = () 
     const site = readRequestSite(rawHeaders);
     if (!isSafeMethod(site.originalMethod ?? method ?? 'GET') && crossSite(site)) throw new AppError('cross_site_request');
   };
-  // fast-jwt's verify cache hands back the same claims object for the same token, so the allow
-  // built for it can be reused as long as that object lives (a WeakMap never keeps it alive).
-  // Without the cache every token gives a new object and a memo would only add work; with a cache
-  // lifetime the allow depends on the clock.
-  const allows = cacheMaxAge === 0 && config.jwt.verifyCacheSize > 0 ? new WeakMap<Claims, AccessAllowed>() : undefined;
+  // Reused as long as its claims object lives (a WeakMap never keeps it alive).
+  const allows = reusesAllowDecisions(config) ? new WeakMap<Claims, AccessAllowed>() : undefined;
   const allow = (claims: Claims): AccessAllowed => {
     let decision = allows?.get(claims);
     if (decision !== undefined) return decision;

@@ -64,7 +64,7 @@ after(() => {
 
 let outcomeOf: ReturnType<typeof checkOutcomes> | undefined;
 const check = (rawHeaders: string[], query = '') =>
-  (outcomeOf ??= checkOutcomes(service.deps.decideAccess, createCheckAnswers(service.deps.config.check)))({ rawHeaders, query });
+  (outcomeOf ??= checkOutcomes(service.deps.decideAccess, createCheckAnswers(service.deps.config)))({ rawHeaders, query });
 const withBearer = (token: string) => check(['Authorization', `Bearer ${token}`]);
 
 // ---------------------------------------------------------------------------------------------------

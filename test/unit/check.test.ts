@@ -30,7 +30,7 @@ function checkFor(env: Record<string, string> = {}, now = NOW): Check {
     identityHeaders: createIdentityHeaders(config.identityHeaders),
     now: () => now,
   });
-  return checkOutcomes(decideAccess, createCheckAnswers(config.check));
+  return checkOutcomes(decideAccess, createCheckAnswers(config));
 }
 
 /** Header list → lower-case name → values, so duplicates show. */
@@ -193,7 +193,7 @@ describe('denials: status in 403 and 401 modes, WWW-Authenticate per RFC 6750', 
       },
       identityHeaders: createIdentityHeaders(config.identityHeaders),
     });
-    const check = checkOutcomes(decideAccess, createCheckAnswers(config.check));
+    const check = checkOutcomes(decideAccess, createCheckAnswers(config));
     const decision = check({ rawHeaders: bearer(token()), query: '' });
     assert.equal(decision.status, 403);
     assert.equal(decision.code, 'check_failed');
