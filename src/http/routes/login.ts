@@ -4,7 +4,8 @@ import getRawBody from 'raw-body';
 import type { AuthenticatorClient } from '../../authenticator.js';
 import { clientAddress } from '../../client-address.js';
 import type { Config } from '../../config/index.js';
-import { createCrossSiteCheck, type SiteSignals } from '../../cross-site.js';
+import { readRequestSite } from '../../credentials.js';
+import { createCrossSiteCheck } from '../../cross-site.js';
 import { AppError } from '../../errors.js';
 import type { Logger } from '../../logging.js';
 import { createLoginFlow, type LoginMetrics, type LoginOutcome } from '../../login/flow.js';
@@ -34,20 +35,6 @@ async function readBody(ctx: Context, limit: number): Promise<Buffer> {
     const type = (error as { type?: string }).type;
     throw new AppError(type === 'entity.too.large' ? 'body_too_large' : 'body_invalid', type ?? 'unreadable body', { cause: error });
   }
-}
-
-function siteSignals(ctx: Context): SiteSignals {
-  const header = (name: string): string | undefined => {
-    const value = ctx.req.headers[name];
-    return typeof value === 'string' ? value : undefined;
-  };
-  return {
-    origin: header('origin'),
-    secFetchSite: header('sec-fetch-site'),
-    host: header('host'),
-    forwardedHost: header('x-forwarded-host'),
-    forwardedProto: header('x-forwarded-proto'),
-  };
 }
 
 /** The outcome as a response; a refusal is thrown for the one error path to answer. */
@@ -98,7 +85,7 @@ export function loginRoutes(router: Router, { config, logger, metrics, authentic
     const outcome = await attemptLogin({
       requestId,
       clientAddress: clientAddress(ctx.req.socket.remoteAddress, ctx.headers, trustedProxies),
-      site: siteSignals(ctx),
+      site: readRequestSite(ctx.req.rawHeaders),
       contentType: ctx.req.headers['content-type'],
       readBody: (limit) => readBody(ctx, limit),
     });
@@ -108,7 +95,7 @@ export function loginRoutes(router: Router, { config, logger, metrics, authentic
 
   router.post('/logout', (ctx) => {
     ctx.set('cache-control', 'no-store');
-    if (isCrossSite?.(siteSignals(ctx))) throw new AppError('cross_site_request', 'Origin or Sec-Fetch-Site names another site');
+    if (isCrossSite?.(readRequestSite(ctx.req.rawHeaders))) throw new AppError('cross_site_request', 'Origin or Sec-Fetch-Site names another site');
     if (cookieName !== undefined) ctx.append('set-cookie', clearedTokenCookie(cookieName, config.cookie));
     ctx.status = 204;
   });
