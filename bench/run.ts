@@ -1,54 +1,74 @@
 /**
- * `npm run bench`: every row measured in the same run, interleaved round by round, and
- * reported as ratios to its baseline, because on a shared 2-core machine absolute numbers drift.
+ * `npm run bench`: every row measured in the same run, interleaved round by round, and reported
+ * as ratios to a baseline from the same round, because on a shared 2-core machine absolute numbers
+ * drift. Every row runs twice per round: with wrk's default headers and with a browser's (about
+ * 1.5 KB more, bench/lib/headers.ts).
  *
- *   B0   nginx → upstream, no auth                                   (the baseline)
- *   B1   nginx auth_request → service → upstream, no caching at all  (shipped snippets)
- *   B1R  B1 with R, uncached, as the auth service: the reference B1 is held to
- *   B2   B1 with decision caching: fast-jwt's verify cache + nginx proxy_cache (jwt-auth-cache.conf)
- *   B3   the service's /check alone                                  (vs R)
- *   B3d  B3 flooded with a bad-signature token: every request a deny     (vs B3, by CPU per request)
- *   R    bare node:http + fast-jwt doing the same verify             (bench/servers/reference.ts)
- *   B3w2 B3 with WORKERS=2                                           (vs B3: what a second core buys)
- *   B4   /login against a local stub authenticator                   (bench/servers/authenticator.ts)
+ *   B0   nginx → app, no auth                                          (the baseline)
+ *   L    the original recipe: access_by_lua + an HS256 verify in Lua, then the app
+ *   B1   nginx auth_request → service /check → app: the shipped files and service defaults, no cache
+ *   B1c  B1 with as many connections as the shipped pool holds: does the pool churn?
+ *   B2   B1 with the decision cache (jwt-auth-cache.conf, CHECK_CACHE_MAX_AGE=30s)
+ *   F0   floor: auth_request answered by nginx itself (return 204), then the app
+ *   FC   floor for B2: auth_request answered from a minimal nginx cache, then the app
+ *   B3   the service's /check alone                                    (vs R)
+ *   B3d  B3 flooded with a bad-signature token: every request a deny     (vs B3, service CPU)
+ *   R    bare node:http + fast-jwt doing the same verify               (bench/servers/reference.ts)
+ *   B4   /login against a stub authenticator that answers at once     (service CPU per login)
+ *   B3w2 B3 with WORKERS=2 (only when asked for in BENCH_ROWS)
  *
  * Loopback only; everything it starts it stops, also on failure or Ctrl-C. Environment:
  *   BENCH_DURATION  seconds per row per round (2)     BENCH_ROUNDS       rounds (6)
  *   BENCH_WARMUP    seconds of warm-up per row (1)    BENCH_CONNECTIONS  wrk -c (64)
- *   BENCH_THREADS   wrk -t (2)                        BENCH_ROWS         e.g. B3,R (all)
+ *   BENCH_THREADS   wrk -t (2)                        BENCH_ROWS         e.g. B0,B1 (the default set)
  *   BENCH_JSON      also write the results to this file
  *   WRK_BIN, NGINX_BIN  the programs (default: wrk on PATH, nginx on PATH or /usr/sbin)
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { availableParallelism, totalmem } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { startServiceProcess, type ServiceProcess } from '../support/service.js';
-import { findNginx } from '../support/nginx.js';
+import { findNginx, nginxModulesDir, startNginx, type NginxInstance } from '../support/nginx.js';
+import { NGINX_CONFIG_DIR } from '../support/paths.js';
 import { makeTempDir, removeTempDir } from '../support/temp-dir.js';
 import { makeSecret, mintToken } from '../support/tokens.js';
-import { startNginx, type NginxInstance } from '../support/nginx.js';
+import { closedConnections, type ClosedCounter } from './lib/connections.js';
+import { BROWSER_HEADER_BYTES, BROWSER_HEADERS, COLUMNS, type Column } from './lib/headers.js';
+import { LUA_MODULES, luaRecipeProblem, luaRecipeServer, writeLuaRecipe } from './lib/lua-recipe.js';
 import { cpuSeconds, processTree, rssMb } from './lib/procfs.js';
 import { startBenchServer } from './lib/servers.js';
 import { findWrk, runWrk, writeWrkScript, type WrkLoad, type WrkResult } from './lib/wrk.js';
 import { runMain, SettingsError } from './lib/main.js';
 
 const IDENTITY_HEADERS = 'sub:X-Auth-User,roles:X-Auth-Roles,name:X-Auth-Name';
-const ROW_IDS = ['B0', 'B1', 'B1R', 'B2', 'B3', 'B3d', 'R', 'B3w2', 'B4'] as const;
+const ROW_IDS = ['B0', 'L', 'B1', 'B1c', 'B2', 'F0', 'FC', 'B3', 'B3d', 'R', 'B4', 'B3w2'] as const;
 type RowId = (typeof ROW_IDS)[number];
+/** Rows run unless BENCH_ROWS names others. */
+const DEFAULT_ROWS: readonly RowId[] = ROW_IDS.filter((id) => id !== 'B3w2');
+/** Rows behind nginx, whose CPU is compared with B0's ("added CPU"). */
+const THROUGH_NGINX: ReadonlySet<RowId> = new Set(['B0', 'L', 'B1', 'B1c', 'B2', 'F0', 'FC']);
+
+type Role = 'nginx' | 'service' | 'reference' | 'upstream' | 'authenticator';
+const ROLES: readonly Role[] = ['nginx', 'service', 'reference', 'upstream', 'authenticator'];
 
 interface Row {
   readonly id: RowId;
   readonly what: string;
   readonly url: string;
-  readonly script: string;
+  readonly method?: string;
+  readonly body?: string;
+  readonly headers: Readonly<Record<string, string>>;
   /** The processes whose CPU the row spends (wrk excluded), by role. */
   readonly parts: () => ReadonlyArray<readonly [Role, number[]]>;
+  /** The service whose connection closes are counted. */
+  readonly closes?: ClosedCounter;
   /** Every answer is meant to be a 4xx (a flood of denials): then a 2xx is the error. */
   readonly denies?: boolean;
+  /** wrk -c for this row, when not the run's. */
+  readonly connections?: number;
+  readonly columns: readonly Column[];
 }
-
-type Role = 'nginx' | 'service' | 'reference' | 'upstream' | 'authenticator';
-const ROLES: readonly Role[] = ['nginx', 'service', 'reference', 'upstream', 'authenticator'];
 
 interface Options {
   readonly seconds: number;
@@ -81,7 +101,7 @@ function readOptions(env: NodeJS.ProcessEnv): Options {
     warmup: int('BENCH_WARMUP', 1, 0, 60),
     threads: int('BENCH_THREADS', 2, 1, 64),
     connections: int('BENCH_CONNECTIONS', 64, 1, 10_000),
-    rows: rows.length === 0 ? ROW_IDS : ROW_IDS.filter((id) => rows.includes(id)),
+    rows: rows.length === 0 ? DEFAULT_ROWS : ROW_IDS.filter((id) => rows.includes(id)),
     json: env.BENCH_JSON || undefined,
   };
   if (problems.length > 0) throw new SettingsError(`bench: ${problems.join('; ')}`);
@@ -89,7 +109,8 @@ function readOptions(env: NodeJS.ProcessEnv): Options {
 }
 
 const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
+  const sorted = values.filter((value) => Number.isFinite(value)).sort((a, b) => a - b);
+  if (sorted.length === 0) return Number.NaN;
   const middle = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 };
@@ -100,11 +121,26 @@ function version(command: string, args: string[]): string {
   return `${run.stdout ?? ''}${run.stderr ?? ''}`.trim().split('\n')[0] ?? '?';
 }
 
-interface Measured {
-  readonly results: WrkResult[];
-  /** CPU µs per request of each role, one entry per round. */
-  readonly cpu: Array<Partial<Record<Role, number>>>;
+/** The `keepalive N;` of the shipped upstream jwt_auth: the pool size B1c loads. */
+function shippedPoolSize(): number {
+  const template = readFileSync(join(NGINX_CONFIG_DIR, 'templates', 'default.conf.template'), 'utf8');
+  const block = /^upstream\s+jwt_auth\s*\{([\s\S]*?)^\}/m.exec(template)?.[1] ?? '';
+  const size = Number(/^\s*keepalive\s+(\d+)\s*;/m.exec(block)?.[1]);
+  if (!Number.isInteger(size)) throw new Error('nginx/templates/default.conf.template: no `keepalive N;` in upstream jwt_auth');
+  return size;
 }
+
+/** One wrk run of one row in one header column. */
+interface Sample {
+  readonly result: WrkResult;
+  /** CPU µs per request of each role. */
+  readonly cpu: Partial<Record<Role, number>>;
+  /** Service connections closed per second during the run. */
+  readonly closesPerSecond: number | undefined;
+}
+
+type Key = `${RowId}/${Column}`;
+const keyOf = (id: RowId, column: Column): Key => `${id}/${column}`;
 
 async function main(): Promise<number> {
   const options = readOptions(process.env);
@@ -118,16 +154,20 @@ async function main(): Promise<number> {
     console.error('bench: nginx not found: apt-get install -y nginx, or set NGINX_BIN');
     return 2;
   }
-  const perRound = options.rows.length * options.seconds;
+  const poolSize = shippedPoolSize();
+  const luaProblem = luaRecipeProblem(nginxModulesDir(nginxBin));
+  const wanted = new Set<RowId>(options.rows.filter((id) => id !== 'L' || luaProblem === undefined));
+  const units = [...wanted].reduce((sum, id) => sum + (id === 'B1c' ? 1 : COLUMNS.length), 0);
   console.log(
-    `nginx-jwt-auth benchmark: ${options.rows.join(' ')} · wrk -t${options.threads} -c${options.connections} · ` +
-      `${options.rounds} rounds × ${options.seconds}s (+${options.warmup}s warm-up) per row · about ` +
-      `${Math.ceil((perRound * options.rounds + options.rows.length * options.warmup) / 60 + 0.2)} min`,
+    `nginx-jwt-auth benchmark: ${[...wanted].join(' ')} · each with default and browser-like headers (+${BROWSER_HEADER_BYTES} bytes) · ` +
+      `wrk -t${options.threads} -c${options.connections} · ${options.rounds} rounds × ${options.seconds}s (+${options.warmup}s warm-up) per row · about ` +
+      `${Math.ceil((units * (options.seconds * options.rounds + options.warmup)) / 60 + 0.3)} min`,
   );
   console.log(
     `machine: ${availableParallelism()} CPUs, ${(totalmem() / 2 ** 30).toFixed(1)} GiB · node ${process.version} · ${version(nginxBin, ['-v'])} · ` +
-      `${version(wrk.bin, ['-v'])}`,
+      `${version(wrk.bin, ['-v'])} · nginx worker_processes 1 · shipped upstream pool: keepalive ${poolSize}`,
   );
+  if (luaProblem !== undefined && options.rows.includes('L')) console.log(`row L (the Lua recipe) left out: ${luaProblem}`);
 
   const dir = makeTempDir('bench');
   const stoppers: Array<() => Promise<void>> = [];
@@ -147,35 +187,37 @@ async function main(): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
 
+  const counters: ClosedCounter[] = [];
   try {
     const secret = makeSecret();
     const token = await mintToken(secret, { sub: 'alice', name: 'Alice', roles: ['admin', 'user'] }, { expiresIn: 86_400 });
-    const authorization = `Bearer ${token}`;
+    const auth = { Authorization: `Bearer ${token}` };
     const base = { JWT_SECRET: secret, IDENTITY_HEADERS };
-    const wanted = new Set<RowId>(options.rows);
     const needs = (...ids: RowId[]): boolean => ids.some((id) => wanted.has(id));
 
-    const upstream = needs('B0', 'B1', 'B2') ? track(await startBenchServer('upstream', { dir, probePath: '/', probeStatus: 200 })) : undefined;
+    const upstream = needs('B0', 'L', 'B1', 'B1c', 'B2', 'F0', 'FC')
+      ? track(await startBenchServer('upstream', { dir, probePath: '/', probeStatus: 200 }))
+      : undefined;
     const stub = needs('B4') ? track(await startBenchServer('authenticator', { dir, probePath: '/', probeStatus: 404 })) : undefined;
     // R mirrors the service's fast-jwt options: HS256, exp required, 30 s tolerance, cache of 1000.
-    const reference = needs('R')
+    // FC's cache is filled from it (once per 30 s).
+    const reference = needs('R', 'FC')
       ? track(await startBenchServer('reference', { dir, env: { JWT_SECRET: secret, JWT_VERIFY_CACHE_SIZE: '1000' }, probePath: '/check', probeStatus: 403 }))
       : undefined;
-    const referenceUncached = needs('B1R')
-      ? track(await startBenchServer('reference', { dir, env: { JWT_SECRET: secret, JWT_VERIFY_CACHE_SIZE: '0' }, probePath: '/check', probeStatus: 403 }))
-      : undefined;
 
-    const services: Array<{ label: string; instance: ServiceProcess; pids: () => number[]; rssBefore: number }> = [];
-    const service = async (label: string, env: Record<string, string>, settle?: (pid: number) => Promise<void>): Promise<ServiceProcess> => {
-      const instance = track(await startServiceProcess({ ...base, ...env }, { dir }));
+    const services: Array<{ label: string; pids: () => number[]; rssBefore: number }> = [];
+    const service = async (label: string, env: Record<string, string>, settle?: (pid: number) => Promise<void>) => {
+      const instance: ServiceProcess = track(await startServiceProcess({ ...base, ...env }, { dir }));
       await settle?.(instance.process.pid);
       const pids = (): number[] => processTree(instance.process.pid);
-      services.push({ label, instance, pids, rssBefore: rssMb(pids()) });
-      return instance;
+      services.push({ label, pids, rssBefore: rssMb(pids()) });
+      const closes = closedConnections(instance.url);
+      counters.push(closes);
+      return { instance, closes };
     };
-    // B1: no caching anywhere. B2: both layers. B3/B4: the defaults (verify cache on, CHECK_CACHE_MAX_AGE=0).
-    const uncached = needs('B1') ? await service('B1 service (JWT_VERIFY_CACHE_SIZE=0)', { JWT_VERIFY_CACHE_SIZE: '0', CHECK_CACHE_MAX_AGE: '0' }) : undefined;
-    const cached = needs('B2') ? await service('B2 service (CHECK_CACHE_MAX_AGE=60s)', { CHECK_CACHE_MAX_AGE: '60s' }) : undefined;
+    // B1: the service as shipped (its verify cache of 1000 included); nginx's decision cache off.
+    const shipped = needs('B1', 'B1c') ? await service('B1 service (defaults)', {}) : undefined;
+    const cached = needs('B2') ? await service('B2 service (CHECK_CACHE_MAX_AGE=30s)', { CHECK_CACHE_MAX_AGE: '30s' }) : undefined;
     // B4 measures /login itself: the failed-login limiter counts every attempt in flight (64 here) as a
     // possible failure, so with it on most of the load would be 429s.
     const alone = needs('B3', 'B3d', 'B4')
@@ -193,175 +235,303 @@ async function main(): Promise<number> {
         })
       : undefined;
 
-    const b0Server = (ports: readonly number[]): string => `
-# B0: the same upstream, no auth (a protected location minus auth_request).
+    const floorCache = join(dir, 'floor-cache');
+    mkdirSync(floorCache, { mode: 0o777 });
+    const plainServers = (ports: readonly number[]): string => `
+# B0: the same app, no auth (a protected location minus auth_request).
 server {
-    listen ${ports[0]};
+    listen 127.0.0.1:${ports[0]};
     location / {
         proxy_http_version 1.1;
         proxy_set_header Connection "";
         proxy_set_header Host $host;
         proxy_pass http://app;
     }
+}
+# F0: the cheapest auth_request there is, answered by nginx itself.
+server {
+    listen 127.0.0.1:${ports[1]};
+    location / {
+        auth_request /_floor;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+        proxy_set_header Host $host;
+        proxy_pass http://app;
+    }
+    location = /_floor {
+        internal;
+        return 204;
+    }
+}
+# FC: auth_request answered from a minimal nginx cache (key: the Authorization header), with the
+# cached answer's identity headers passed to the app as jwt-auth-protect.conf does.
+proxy_cache_path ${floorCache} levels=1:2 keys_zone=bench_floor:1m max_size=10m inactive=10m use_temp_path=off;
+upstream bench_floor_auth {
+    server ${reference?.addr ?? '127.0.0.1:9'};
+    keepalive 16;
+}
+server {
+    listen 127.0.0.1:${ports[2]};
+    location / {
+        auth_request /_floor_cache;
+        auth_request_set $floor_user $upstream_http_x_auth_user;
+        auth_request_set $floor_roles $upstream_http_x_auth_roles;
+        auth_request_set $floor_name $upstream_http_x_auth_name;
+        proxy_set_header X-Auth-User $floor_user;
+        proxy_set_header X-Auth-Roles $floor_roles;
+        proxy_set_header X-Auth-Name $floor_name;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+        proxy_set_header Host $host;
+        proxy_pass http://app;
+    }
+    location = /_floor_cache {
+        internal;
+        proxy_pass http://bench_floor_auth/check;
+        proxy_pass_request_body off;
+        proxy_set_header Content-Length "";
+        proxy_pass_request_headers off;
+        proxy_set_header Authorization $http_authorization;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+        proxy_cache bench_floor;
+        proxy_cache_key $http_authorization;
+        proxy_cache_valid 200 30s;
+    }
 }`;
     let nginxPlain: NginxInstance | undefined;
-    let nginxCached: NginxInstance | undefined;
-    if (upstream && needs('B0', 'B1')) {
+    if (upstream && needs('B0', 'B1', 'B1c', 'F0', 'FC')) {
       nginxPlain = track(
         await startNginx({
           dir,
-          jwtAuthAddr: (uncached ?? alone ?? cached)?.addr ?? '127.0.0.1:9',
+          jwtAuthAddr: shipped?.instance.addr ?? '127.0.0.1:9',
           appAddr: upstream.addr,
           workers: 1,
           accessLog: false,
-          extraServers: b0Server,
+          extraServers: plainServers,
+          extraPorts: 3,
+        }),
+      );
+    }
+    let nginxLua: NginxInstance | undefined;
+    if (upstream && wanted.has('L')) {
+      const folder = writeLuaRecipe(dir, secret);
+      nginxLua = track(
+        await startNginx({
+          dir,
+          jwtAuthAddr: '127.0.0.1:9',
+          appAddr: upstream.addr,
+          workers: 1,
+          accessLog: false,
+          modules: LUA_MODULES,
+          extraServers: (ports) => luaRecipeServer(ports[0] as number, folder),
           extraPorts: 1,
         }),
       );
     }
-    let nginxReference: NginxInstance | undefined;
-    if (upstream && referenceUncached) {
-      nginxReference = track(await startNginx({ dir, jwtAuthAddr: referenceUncached.addr, appAddr: upstream.addr, workers: 1, accessLog: false }));
-    }
+    let nginxCached: NginxInstance | undefined;
     if (upstream && cached) {
-      nginxCached = track(await startNginx({ dir, jwtAuthAddr: cached.addr, appAddr: upstream.addr, workers: 1, accessLog: false, cache: true }));
+      nginxCached = track(await startNginx({ dir, jwtAuthAddr: cached.instance.addr, appAddr: upstream.addr, workers: 1, accessLog: false, cache: true }));
     }
 
-    const auth = { Authorization: authorization };
     const rows: Row[] = [];
+    const both = COLUMNS;
     const tree =
-      (...parts: Array<readonly [Role, { process: { pid: number } }]>) =>
+      (...parts: Array<readonly [Role, { process: { pid: number } } | undefined]>) =>
       () =>
-        parts.map(([role, part]) => [role, processTree(part.process.pid)] as const);
-    if (wanted.has('B0') && nginxPlain && upstream) {
-      rows.push({
+        parts.filter(([, part]) => part !== undefined).map(([role, part]) => [role, processTree((part as { process: { pid: number } }).process.pid)] as const);
+    const add = (row: Row | false | undefined): void => {
+      if (row && wanted.has(row.id)) rows.push(row);
+    };
+    if (nginxPlain && upstream) {
+      const [b0Port, f0Port, fcPort] = nginxPlain.extraPorts;
+      add({
         id: 'B0',
-        what: 'nginx → upstream, no auth',
-        url: `http://127.0.0.1:${nginxPlain.extraPorts[0]}/`,
-        script: writeWrkScript(dir, 'b0', { headers: auth }),
+        what: 'nginx → app, no auth',
+        url: `http://127.0.0.1:${b0Port}/`,
+        headers: auth,
         parts: tree(['nginx', nginxPlain], ['upstream', upstream]),
+        columns: both,
+      });
+      add(
+        shipped && {
+          id: 'B1',
+          what: 'ours: shipped files, no cache',
+          url: `${nginxPlain.url}/`,
+          headers: auth,
+          parts: tree(['nginx', nginxPlain], ['service', shipped.instance], ['upstream', upstream]),
+          closes: shipped.closes,
+          columns: both,
+        },
+      );
+      add(
+        shipped && {
+          id: 'B1c',
+          what: `B1 at wrk -c${poolSize} (the pool size)`,
+          url: `${nginxPlain.url}/`,
+          headers: auth,
+          parts: tree(['nginx', nginxPlain], ['service', shipped.instance], ['upstream', upstream]),
+          closes: shipped.closes,
+          connections: poolSize,
+          columns: ['default'],
+        },
+      );
+      add({
+        id: 'F0',
+        what: 'floor: auth_request → return 204',
+        url: `http://127.0.0.1:${f0Port}/`,
+        headers: auth,
+        parts: tree(['nginx', nginxPlain], ['upstream', upstream]),
+        columns: both,
+      });
+      add({
+        id: 'FC',
+        what: 'floor: auth_request from nginx cache',
+        url: `http://127.0.0.1:${fcPort}/`,
+        headers: auth,
+        parts: tree(['nginx', nginxPlain], ['reference', reference], ['upstream', upstream]),
+        columns: both,
       });
     }
-    if (wanted.has('B1') && nginxPlain && upstream && uncached) {
-      rows.push({
-        id: 'B1',
-        what: 'nginx auth_request → service → upstream',
-        url: `${nginxPlain.url}/`,
-        script: writeWrkScript(dir, 'b1', { headers: auth }),
-        parts: tree(['nginx', nginxPlain], ['service', uncached], ['upstream', upstream]),
+    if (nginxLua && upstream)
+      add({
+        id: 'L',
+        what: 'original recipe: access_by_lua',
+        url: `http://127.0.0.1:${nginxLua.extraPorts[0]}/`,
+        headers: auth,
+        parts: tree(['nginx', nginxLua], ['upstream', upstream]),
+        columns: both,
       });
-    }
-    if (wanted.has('B1R') && nginxReference && upstream && referenceUncached) {
-      rows.push({
-        id: 'B1R',
-        what: 'B1 with R (uncached) as auth service',
-        url: `${nginxReference.url}/`,
-        script: writeWrkScript(dir, 'b1r', { headers: auth }),
-        parts: tree(['nginx', nginxReference], ['reference', referenceUncached], ['upstream', upstream]),
-      });
-    }
-    if (wanted.has('B2') && nginxCached && upstream && cached) {
-      rows.push({
+    if (nginxCached && upstream && cached)
+      add({
         id: 'B2',
-        what: 'B1 + verify cache + nginx cache',
+        what: 'ours + decision cache (30s)',
         url: `${nginxCached.url}/`,
-        script: writeWrkScript(dir, 'b2', { headers: auth }),
-        parts: tree(['nginx', nginxCached], ['service', cached], ['upstream', upstream]),
+        headers: auth,
+        parts: tree(['nginx', nginxCached], ['service', cached.instance], ['upstream', upstream]),
+        closes: cached.closes,
+        columns: both,
       });
-    }
-    if (wanted.has('B3') && alone)
-      rows.push({
+    if (alone) {
+      add({
         id: 'B3',
         what: 'service /check alone',
-        url: `${alone.url}/check`,
-        script: writeWrkScript(dir, 'b3', { headers: auth }),
-        parts: tree(['service', alone]),
+        url: `${alone.instance.url}/check`,
+        headers: auth,
+        parts: tree(['service', alone.instance]),
+        columns: both,
       });
-    if (wanted.has('B3d') && alone) {
       // The same token with its signature's last characters replaced: well-formed, a deny at fast-jwt.
       const forged = `${token.slice(0, -6)}${token.endsWith('AAAAAA') ? 'BBBBBB' : 'AAAAAA'}`;
-      rows.push({
+      add({
         id: 'B3d',
         what: 'B3, every token forged (deny flood)',
-        url: `${alone.url}/check`,
-        script: writeWrkScript(dir, 'b3d', { headers: { Authorization: `Bearer ${forged}` } }),
-        parts: tree(['service', alone]),
+        url: `${alone.instance.url}/check`,
+        headers: { Authorization: `Bearer ${forged}` },
+        parts: tree(['service', alone.instance]),
         denies: true,
+        columns: both,
       });
     }
-    if (wanted.has('R') && reference)
-      rows.push({
-        id: 'R',
-        what: 'bare node:http + fast-jwt',
-        url: `${reference.url}/check`,
-        script: writeWrkScript(dir, 'r', { headers: auth }),
-        parts: tree(['reference', reference]),
-      });
-    if (wanted.has('B3w2') && twoWorkers)
-      rows.push({
+    if (reference)
+      add({ id: 'R', what: 'bare node:http + fast-jwt', url: `${reference.url}/check`, headers: auth, parts: tree(['reference', reference]), columns: both });
+    if (twoWorkers)
+      add({
         id: 'B3w2',
         what: 'B3 with WORKERS=2',
-        url: `${twoWorkers.url}/check`,
-        script: writeWrkScript(dir, 'b3w2', { headers: auth }),
-        parts: tree(['service', twoWorkers]),
+        url: `${twoWorkers.instance.url}/check`,
+        headers: auth,
+        parts: tree(['service', twoWorkers.instance]),
+        columns: both,
       });
-    if (wanted.has('B4') && alone && stub) {
-      const body = JSON.stringify({ username: 'alice', password: 'wonderland' });
-      rows.push({
+    if (alone && stub)
+      add({
         id: 'B4',
         what: '/login → stub authenticator, sign',
-        url: `${alone.url}/login`,
-        script: writeWrkScript(dir, 'b4', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body }),
-        parts: tree(['service', alone], ['authenticator', stub]),
+        url: `${alone.instance.url}/login`,
+        method: 'POST',
+        body: JSON.stringify({ username: 'alice', password: 'wonderland' }),
+        headers: { 'Content-Type': 'application/json' },
+        parts: tree(['service', alone.instance], ['authenticator', stub]),
+        columns: both,
       });
-    }
+    rows.sort((a, b) => ROW_IDS.indexOf(a.id) - ROW_IDS.indexOf(b.id));
 
-    const load: WrkLoad = { threads: options.threads, connections: options.connections, seconds: options.seconds };
+    interface Unit {
+      readonly row: Row;
+      readonly column: Column;
+      readonly script: string;
+    }
+    const unitList: Unit[] = rows.flatMap((row) =>
+      row.columns.map((column) => ({
+        row,
+        column,
+        script: writeWrkScript(dir, `${row.id}-${column}`, {
+          method: row.method,
+          body: row.body,
+          headers: column === 'browser' ? { ...BROWSER_HEADERS, ...row.headers } : row.headers,
+        }),
+      })),
+    );
+    const loadOf = (row: Row, seconds: number): WrkLoad => ({
+      threads: options.threads,
+      connections: row.connections ?? options.connections,
+      seconds,
+    });
     if (options.warmup > 0) {
       process.stdout.write('warm-up:');
-      for (const row of rows) {
-        await runWrk(wrk.bin, row.script, row.url, { ...load, seconds: options.warmup });
-        process.stdout.write(` ${row.id}`);
+      for (const unit of unitList) {
+        await runWrk(wrk.bin, unit.script, unit.row.url, loadOf(unit.row, options.warmup));
+        process.stdout.write(` ${unit.row.id}${unit.column === 'browser' ? '*' : ''}`);
       }
       process.stdout.write('\n');
     }
-    const measured = new Map<RowId, Measured>(rows.map((row) => [row.id, { results: [], cpu: [] }]));
+    const nginxPids = (): number[] => [nginxPlain, nginxLua, nginxCached].flatMap((instance) => (instance ? processTree(instance.process.pid) : []));
+    const nginxRssBefore = rssMb(nginxPids());
+    const samples = new Map<Key, Sample[]>(unitList.map((unit) => [keyOf(unit.row.id, unit.column), []]));
     for (let round = 1; round <= options.rounds; round++) {
       process.stdout.write(`round ${round}/${options.rounds}:`);
-      // Rows rotate from round to round, so no row always runs right after the same other one.
-      const order = rows.map((_, i) => rows[(i + round - 1) % rows.length] as Row);
-      for (const row of order) {
+      // Units rotate from round to round, so none always runs right after the same other one.
+      const order = unitList.map((_, i) => unitList[(i + round - 1) % unitList.length] as Unit);
+      for (const { row, column, script } of order) {
+        const closedBefore = await row.closes?.read();
         const parts = row.parts();
         const before = parts.map(([, pids]) => cpuSeconds(pids));
-        const result = await runWrk(wrk.bin, row.script, row.url, load);
+        const result = await runWrk(wrk.bin, script, row.url, loadOf(row, options.seconds));
         const cpu: Partial<Record<Role, number>> = {};
         parts.forEach(([role, pids], i) => {
           cpu[role] = result.requests > 0 ? ((cpuSeconds(pids) - (before[i] as number)) * 1e6) / result.requests : Number.NaN;
         });
-        const entry = measured.get(row.id) as Measured;
+        const closedAfter = await row.closes?.read();
+        const closesPerSecond = closedBefore === undefined || closedAfter === undefined ? undefined : (closedAfter - closedBefore) / result.seconds;
         // wrk counts 4xx/5xx as status errors: in a deny row those are the point, and a 2xx is wrong.
-        entry.results.push(row.denies ? { ...result, badStatus: result.requests - result.badStatus } : result);
-        entry.cpu.push(cpu);
-        process.stdout.write(` ${row.id} ${Math.round(result.rps)}/s`);
+        const counted = row.denies ? { ...result, badStatus: result.requests - result.badStatus } : result;
+        samples.get(keyOf(row.id, column))?.push({ result: counted, cpu, closesPerSecond });
+        process.stdout.write(` ${row.id}${column === 'browser' ? '*' : ''} ${Math.round(result.rps)}/s`);
       }
       process.stdout.write('\n');
     }
 
-    const report = summarise(rows, measured, options);
+    const report = summarise(rows, samples, options, poolSize);
     console.log(`\n${report.table}`);
     console.log(`\nCPU µs per request, by process (median of rounds; wrk's own CPU not counted):\n${report.cpuTable}`);
-    console.log('\nservice RSS (MB), before load → after:');
+    console.log('\nRSS (MB), before load → after:');
     const rss = services.map(({ label, pids, rssBefore }) => ({ label, before: rssBefore, after: rssMb(pids()) }));
-    for (const { label, before, after } of rss) console.log(`  ${label.padEnd(40)} ${before.toFixed(1).padStart(6)} → ${after.toFixed(1).padStart(6)}`);
+    rss.push({ label: 'nginx (every instance, master + worker)', before: nginxRssBefore, after: rssMb(nginxPids()) });
+    for (const { label, before, after } of rss) console.log(`  ${label.padEnd(42)} ${before.toFixed(1).padStart(6)} → ${after.toFixed(1).padStart(6)}`);
     console.log(`\n${report.targets.join('\n')}`);
-    console.log('\nratios are medians of per-round ratios (rows interleaved, paired by round); p50/p99 ratios below 1 mean lower latency than the baseline.');
+    console.log(
+      '\nratios and "added" figures are medians of per-round values against the same round and header set (rows interleaved);' +
+        ' * marks the browser-like header set.',
+    );
     if (options.json) {
-      const results = { date: new Date().toISOString(), options, node: process.version, cpus: availableParallelism(), rows: report.rows, rss };
+      const results = { date: new Date().toISOString(), options, node: process.version, cpus: availableParallelism(), poolSize, rows: report.rows, rss };
       writeFileSync(options.json, `${JSON.stringify(results, null, 2)}\n`);
       console.log(`results written to ${options.json}`);
     }
     return report.failedRows > 0 ? 1 : 0;
   } finally {
+    for (const counter of counters) counter.close();
     await stopAll();
     removeTempDir(dir);
     process.removeListener('SIGINT', onSignal);
@@ -369,134 +539,184 @@ server {
   }
 }
 
-interface RowSummary {
-  readonly id: RowId;
-  readonly what: string;
+interface CellSummary {
   readonly rps: number;
-  readonly p50: number;
   readonly p99: number;
+  /** Total CPU µs per request of the row's processes. */
   readonly cpuUs: number;
   readonly cpuByRole: Partial<Record<Role, number>>;
-  readonly ratios: Readonly<Record<string, { rps: number; p50: number; p99: number }>>;
+  /** Against B0 of the same column and round. */
+  readonly rpsVsB0: number;
+  readonly p99VsB0: number;
+  readonly addedCpuUs: number;
+  readonly closesPerSecond: number | undefined;
+  readonly maxClosesPerSecond: number | undefined;
   readonly errors: number;
 }
 
-/** Median of the per-round ratios of `row` to `baseline` (rounds are paired: same round, close in time). */
-function pairedRatio(row: Measured, baseline: Measured, pick: (result: WrkResult) => number): number {
-  const ratios = row.results.map((result, i) => {
-    const base = baseline.results[i];
-    return base === undefined ? Number.NaN : pick(result) / pick(base);
-  });
-  return median(ratios);
+interface RowSummary {
+  readonly id: RowId;
+  readonly what: string;
+  readonly cells: Partial<Record<Column, CellSummary>>;
 }
 
-function summarise(rows: readonly Row[], measured: ReadonlyMap<RowId, Measured>, options: Options) {
-  const baselines: Partial<Record<RowId, readonly string[]>> = { B1: ['B1R'], B3: ['R'], B3d: ['B3'], B3w2: ['B3', 'R'] };
+/** Median over rounds of `pick(row sample, baseline sample)`, rounds paired by index. */
+function paired(row: readonly Sample[], baseline: readonly Sample[] | undefined, pick: (sample: Sample, base: Sample) => number): number {
+  if (baseline === undefined) return Number.NaN;
+  return median(row.map((sample, i) => (baseline[i] === undefined ? Number.NaN : pick(sample, baseline[i] as Sample))));
+}
+
+const totalCpu = (sample: Sample): number => Object.values(sample.cpu).reduce((sum, value) => sum + value, 0);
+
+function summarise(rows: readonly Row[], samples: ReadonlyMap<Key, Sample[]>, options: Options, poolSize: number) {
   const summaries: RowSummary[] = rows.map((row) => {
-    const data = measured.get(row.id) as Measured;
-    const ratios: Record<string, { rps: number; p50: number; p99: number }> = {};
-    for (const baseline of ['B0', ...(baselines[row.id] ?? [])]) {
-      const base = measured.get(baseline as RowId);
-      if (base === undefined) continue;
-      ratios[baseline] = {
-        rps: pairedRatio(data, base, (result) => result.rps),
-        p50: pairedRatio(data, base, (result) => result.p50),
-        p99: pairedRatio(data, base, (result) => result.p99),
+    const cells: Partial<Record<Column, CellSummary>> = {};
+    for (const column of row.columns) {
+      const data = samples.get(keyOf(row.id, column)) ?? [];
+      const b0 = row.connections === undefined ? samples.get(keyOf('B0', column)) : undefined;
+      const closes = data.map((sample) => sample.closesPerSecond).filter((value): value is number => value !== undefined);
+      cells[column] = {
+        rps: median(data.map((sample) => sample.result.rps)),
+        p99: median(data.map((sample) => sample.result.p99)),
+        cpuUs: median(data.map(totalCpu)),
+        cpuByRole: Object.fromEntries(
+          ROLES.filter((role) => data[0]?.cpu[role] !== undefined).map((role) => [role, median(data.map((sample) => sample.cpu[role] ?? Number.NaN))]),
+        ),
+        rpsVsB0: THROUGH_NGINX.has(row.id) ? paired(data, b0, (s, b) => s.result.rps / b.result.rps) : Number.NaN,
+        p99VsB0: THROUGH_NGINX.has(row.id) ? paired(data, b0, (s, b) => s.result.p99 / b.result.p99) : Number.NaN,
+        addedCpuUs: THROUGH_NGINX.has(row.id) ? paired(data, b0, (s, b) => totalCpu(s) - totalCpu(b)) : Number.NaN,
+        closesPerSecond: closes.length > 0 ? median(closes) : undefined,
+        maxClosesPerSecond: closes.length > 0 ? Math.max(...closes) : undefined,
+        errors: data.reduce((sum, sample) => sum + sample.result.badStatus + sample.result.socketErrors, 0),
       };
     }
-    return {
-      id: row.id,
-      what: row.what,
-      rps: median(data.results.map((result) => result.rps)),
-      p50: median(data.results.map((result) => result.p50)),
-      p99: median(data.results.map((result) => result.p99)),
-      cpuUs: median(data.cpu.map((round) => Object.values(round).reduce((sum, value) => sum + value, 0))),
-      cpuByRole: Object.fromEntries(
-        ROLES.filter((role) => data.cpu[0]?.[role] !== undefined).map((role) => [role, median(data.cpu.map((round) => round[role] ?? Number.NaN))]),
-      ),
-      ratios,
-      errors: data.results.reduce((sum, result) => sum + result.badStatus + result.socketErrors, 0),
-    };
+    return { id: row.id, what: row.what, cells };
   });
 
   const fmt = (value: number | undefined, digits = 2): string => (value === undefined || !Number.isFinite(value) ? '–' : value.toFixed(digits));
-  const header = ['row', 'path', 'req/s', '×B0', 'p50 ms', '×B0', 'p99 ms', '×B0', 'vs', 'req/s ×', 'p50 ×', 'p99 ×', 'errors'];
-  const lines = summaries.flatMap((s) => {
-    const other = Object.entries(s.ratios).filter(([base]) => base !== 'B0');
-    const first = other[0];
-    const main = [
-      s.id,
-      s.what,
-      fmt(s.rps, 0),
-      fmt(s.ratios.B0?.rps),
-      fmt(s.p50),
-      fmt(s.ratios.B0?.p50),
-      fmt(s.p99),
-      fmt(s.ratios.B0?.p99),
-      first?.[0] ?? '',
-      fmt(first?.[1].rps),
-      fmt(first?.[1].p50),
-      fmt(first?.[1].p99),
-      String(s.errors),
-    ];
-    const more = other.slice(1).map(([base, ratio]) => ['', '', '', '', '', '', '', '', base, fmt(ratio.rps), fmt(ratio.p50), fmt(ratio.p99), '']);
-    return [main, ...more];
-  });
-  const widths = header.map((title, i) => Math.max(title.length, ...lines.map((line) => (line[i] ?? '').length)));
-  const render = (cells: readonly string[]): string =>
-    `| ${cells.map((cell, i) => (i <= 1 ? cell.padEnd(widths[i] as number) : cell.padStart(widths[i] as number))).join(' | ')} |`;
-  const table = [
-    render(header),
-    `|${widths.map((width, i) => (i <= 1 ? `:${'-'.repeat(width + 1)}` : `${'-'.repeat(width + 1)}:`)).join('|')}|`,
-    ...lines.map(render),
-  ].join('\n');
+  const cellColumns = (id: RowId, cell: CellSummary | undefined): string[] =>
+    cell === undefined
+      ? ['', '', '', '', '', '', '']
+      : [
+          fmt(cell.rps, 0),
+          fmt(cell.rpsVsB0),
+          fmt(cell.p99, 1),
+          fmt(cell.p99VsB0),
+          THROUGH_NGINX.has(id) ? fmt(cell.addedCpuUs, 1) : fmt(cell.cpuUs, 1),
+          fmt(cell.closesPerSecond, 1),
+          String(cell.errors),
+        ];
+  const header = [
+    'row',
+    'path',
+    'req/s',
+    '×B0',
+    'p99 ms',
+    '×B0',
+    'CPU µs',
+    'closes/s',
+    'err',
+    'req/s*',
+    '×B0*',
+    'p99 ms*',
+    '×B0*',
+    'CPU µs*',
+    'closes/s*',
+    'err*',
+  ];
+  const lines = summaries.map((s) => [s.id, s.what, ...cellColumns(s.id, s.cells.default), ...cellColumns(s.id, s.cells.browser)]);
+  const table = renderTable(header, lines, 2);
+  const legend =
+    '(CPU µs: added over B0 of the same round, nginx + service + app, for rows through nginx; the process itself for the others.' +
+    ' closes/s: connections the service saw closed per second. * browser-like headers.)';
 
-  const roles = ROLES.filter((role) => summaries.some((s) => s.cpuByRole[role] !== undefined));
-  const cpuHeader = ['row', ...roles, 'total'];
-  const cpuLines = summaries.map((s) => [s.id, ...roles.map((role) => fmt(s.cpuByRole[role], 1)), fmt(s.cpuUs, 1)]);
-  const cpuWidths = cpuHeader.map((title, i) => Math.max(title.length, ...cpuLines.map((line) => (line[i] ?? '').length)));
-  const cpuRender = (cells: readonly string[]): string =>
-    `| ${cells.map((cell, i) => (i === 0 ? cell.padEnd(cpuWidths[i] as number) : cell.padStart(cpuWidths[i] as number))).join(' | ')} |`;
-  const cpuTable = [
-    cpuRender(cpuHeader),
-    `|${cpuWidths.map((width, i) => (i === 0 ? `:${'-'.repeat(width + 1)}` : `${'-'.repeat(width + 1)}:`)).join('|')}|`,
-    ...cpuLines.map(cpuRender),
-  ].join('\n');
+  const roles = ROLES.filter((role) => summaries.some((s) => COLUMNS.some((column) => s.cells[column]?.cpuByRole[role] !== undefined)));
+  const cpuLines = summaries.flatMap((s) =>
+    COLUMNS.filter((column) => s.cells[column] !== undefined).map((column) => {
+      const cell = s.cells[column] as CellSummary;
+      return [`${s.id}${column === 'browser' ? '*' : ''}`, ...roles.map((role) => fmt(cell.cpuByRole[role], 1)), fmt(cell.cpuUs, 1)];
+    }),
+  );
+  const cpuTable = renderTable(['row', ...roles, 'total'], cpuLines, 1);
 
-  const byId = new Map(summaries.map((s) => [s.id, s]));
-  const targets: string[] = [`targets (wrk -t${options.threads} -c${options.connections}, ${options.rounds} × ${options.seconds}s):`];
-  const target = (label: string, value: number | undefined, goal: number): void => {
+  const cell = (id: RowId, column: Column): CellSummary | undefined => summaries.find((s) => s.id === id)?.cells[column];
+  const targets: string[] = [`targets (wrk -t${options.threads} -c${options.connections}, ${options.rounds} × ${options.seconds}s, nginx 1 worker):`];
+  const verdict = (ok: boolean): string => (ok ? 'met    ' : 'NOT met');
+  const atMost = (label: string, value: number | undefined, goal: number, unit = '', digits = 2): void => {
     if (value === undefined || !Number.isFinite(value)) return;
-    targets.push(`  ${value >= goal ? 'met    ' : 'NOT met'}  ${label}: ${value.toFixed(2)} (target ≥ ${goal})`);
+    targets.push(`  ${verdict(value <= goal)}  ${label}: ${value.toFixed(digits)}${unit} (target ≤ ${goal}${unit})`);
   };
-  target('B3 / R ', byId.get('B3')?.ratios.R?.rps, 0.9);
-  const b3 = byId.get('B3');
-  const r = byId.get('R');
-  if (b3 && r && Number.isFinite(b3.cpuUs / r.cpuUs))
-    targets.push(`  info     B3 / R by CPU time per request: ${(r.cpuUs / b3.cpuUs).toFixed(2)} (${r.cpuUs.toFixed(1)} / ${b3.cpuUs.toFixed(1)} µs)`);
-  const b3d = byId.get('B3d');
-  if (b3 && b3d && Number.isFinite(b3d.cpuUs / b3.cpuUs)) {
-    targets.push(
-      `  info     B3d / B3 by service CPU time per request (deny flood vs allow): ${(b3d.cpuUs / b3.cpuUs).toFixed(2)} (${b3d.cpuUs.toFixed(1)} / ` +
-        `${b3.cpuUs.toFixed(1)} µs)`,
-    );
+  const atLeast = (label: string, value: number | undefined, goal: number): void => {
+    if (value === undefined || !Number.isFinite(value)) return;
+    targets.push(`  ${verdict(value >= goal)}  ${label}: ${value.toFixed(2)} (target ≥ ${goal})`);
+  };
+  const info = (text: string): void => void targets.push(`  info     ${text}`);
+
+  atMost('1. B1 added CPU over B0, default headers', cell('B1', 'default')?.addedCpuUs, 60, ' µs', 1);
+  atMost('1. B1 added CPU over B0, browser-like headers', cell('B1', 'browser')?.addedCpuUs, 75, ' µs', 1);
+  atMost('1. B1 p99 / B0 p99, default headers', cell('B1', 'default')?.p99VsB0, 2);
+  atMost('1. B1 p99 / B0 p99, browser-like headers', cell('B1', 'browser')?.p99VsB0, 2);
+  // "No churn": fewer than one reconnect a second in every round (a kept pool closes nothing).
+  for (const [id, column, label] of [
+    ['B1', 'default', `B1 at -c${options.connections}`],
+    ['B1', 'browser', `B1* at -c${options.connections}`],
+    ['B1c', 'default', `B1c at -c${poolSize} (= keepalive ${poolSize})`],
+  ] as const)
+    atMost(`1. service connections closed per second, worst round, ${label}`, cell(id, column)?.maxClosesPerSecond, 1, '/s', 1);
+  atLeast('2. B2 / FC req/s (decision cache vs the cache floor), default headers', paired2('B2', 'FC', 'default'), 0.95);
+  atLeast('2. B2 / FC req/s, browser-like headers', paired2('B2', 'FC', 'browser'), 0.95);
+  const ratioOf = (a: CellSummary | undefined, b: CellSummary | undefined): number | undefined => (a && b ? a.cpuUs / b.cpuUs : undefined);
+  atMost('3. B3d / B3 service CPU per request (deny flood vs allow), default headers', ratioOf(cell('B3d', 'default'), cell('B3', 'default')), 1.5);
+  atMost('3. B3d / B3 service CPU per request, browser-like headers', ratioOf(cell('B3d', 'browser'), cell('B3', 'browser')), 1.5);
+  targets.push('  –        4. memory: `npm run bench:rss` (1,000,000 /check requests; prints its own met / not met)');
+  atMost('5. B4 service CPU per successful login, default headers', cell('B4', 'default')?.cpuByRole.service, 400, ' µs', 0);
+  atMost('5. B4 service CPU per successful login, browser-like headers', cell('B4', 'browser')?.cpuByRole.service, 400, ' µs', 0);
+  for (const column of COLUMNS) {
+    const mark = column === 'browser' ? '*' : '';
+    const l = cell('L', column);
+    const b1 = cell('B1', column);
+    if (l && b1)
+      info(
+        `B1${mark} / L${mark} req/s: ${fmt(paired2('B1', 'L', column))}; added CPU B1${mark} ${fmt(b1.addedCpuUs, 1)} µs vs L${mark} ${fmt(l.addedCpuUs, 1)} µs`,
+      );
+    const b2 = cell('B2', column);
+    if (l && b2) info(`B2${mark} / L${mark} req/s: ${fmt(paired2('B2', 'L', column))}`);
+    const f0 = cell('F0', column);
+    if (f0 && b1) info(`F0${mark} (nginx answering auth_request itself) adds ${fmt(f0.addedCpuUs, 1)} µs: the floor of any auth_request`);
+    const b3 = cell('B3', column);
+    const r = cell('R', column);
+    if (b3 && r)
+      info(
+        `B3${mark} / R${mark} req/s ${fmt(paired2('B3', 'R', column))}, by CPU per request ${fmt(r.cpuUs / b3.cpuUs)} (${fmt(b3.cpuUs, 1)} vs ${fmt(r.cpuUs, 1)} µs)`,
+      );
   }
-  target('B1 / B0', byId.get('B1')?.ratios.B0?.rps, 0.5);
-  const b1r = byId.get('B1R')?.ratios.B0?.rps;
-  if (b1r !== undefined && Number.isFinite(b1r)) targets.push(`  info     B1R / B0: ${b1r.toFixed(2)} (the same path with the bare reference as auth service)`);
-  target('B2 / B0', byId.get('B2')?.ratios.B0?.rps, 0.9);
-  const scaling = byId.get('B3w2')?.ratios.B3?.rps;
-  if (scaling !== undefined && Number.isFinite(scaling))
-    targets.push(`  info     WORKERS=2 / WORKERS=1 on /check: ${scaling.toFixed(2)}× (wrk shares the same ${availableParallelism()} CPUs)`);
-  const failedRows = summaries.filter((s) => s.errors > 0).length;
-  if (failedRows > 0)
+  const failed = summaries.filter((s) => COLUMNS.some((column) => (s.cells[column]?.errors ?? 0) > 0));
+  if (failed.length > 0)
     targets.push(
-      `  ERRORS   ${summaries
-        .filter((s) => s.errors > 0)
-        .map((s) => `${s.id}: ${s.errors}`)
+      `  ERRORS   ${failed
+        .map((s) => `${s.id}: ${COLUMNS.map((column) => s.cells[column]?.errors ?? 0).join('/')}`)
         .join(', ')} non-2xx answers or socket errors: those rows do not measure what they claim`,
     );
-  return { table, cpuTable, targets, rows: summaries, failedRows };
+  return { table: `${table}\n${legend}`, cpuTable, targets, rows: summaries, failedRows: failed.length };
+
+  function paired2(id: RowId, baseline: RowId, column: Column): number | undefined {
+    const row = samples.get(keyOf(id, column));
+    const base = samples.get(keyOf(baseline, column));
+    if (row === undefined || base === undefined) return undefined;
+    return paired(row, base, (s, b) => s.result.rps / b.result.rps);
+  }
+}
+
+/** A Markdown table: the first `textColumns` columns left-aligned, the rest right-aligned. */
+function renderTable(header: readonly string[], lines: ReadonlyArray<readonly string[]>, textColumns: number): string {
+  const widths = header.map((title, i) => Math.max(title.length, ...lines.map((line) => (line[i] ?? '').length)));
+  const render = (cells: readonly string[]): string =>
+    `| ${header.map((_, i) => (i < textColumns ? (cells[i] ?? '').padEnd(widths[i] as number) : (cells[i] ?? '').padStart(widths[i] as number))).join(' | ')} |`;
+  return [
+    render(header),
+    `|${widths.map((width, i) => (i < textColumns ? `:${'-'.repeat(width + 1)}` : `${'-'.repeat(width + 1)}:`)).join('|')}|`,
+    ...lines.map(render),
+  ].join('\n');
 }
 
 runMain(main);

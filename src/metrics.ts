@@ -23,6 +23,14 @@ export interface Metrics {
   readonly rateLimited: Counter<'key'>;
   /** Requests node's HTTP parser refused, by its error code (llhttp's HPE_ names). */
   readonly refusedRequests: Counter<'reason'>;
+  /** jwt_auth_http_connections_total{event="opened"|"closed"}: connection churn from nginx's pool. */
+  readonly connections: ConnectionMetrics;
+}
+
+/** TCP (or unix socket) connections the server accepted and saw close. */
+export interface ConnectionMetrics {
+  opened(): void;
+  closed(): void;
 }
 
 const CHECK_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.1] as const;
@@ -119,6 +127,33 @@ function createCheckMetrics(registry: Registry): CheckMetrics {
   };
 }
 
+/**
+ * Counted as plain numbers, turned into series at scrape time like /check's. A steady rate of
+ * closes under load means nginx's upstream pool is too small (`keepalive` in the upstream block)
+ * or something closes connections under its feet: each new connection costs both sides far more
+ * than a request on a kept one (BENCHMARKS.md).
+ */
+function createConnectionMetrics(registry: Registry): ConnectionMetrics {
+  let opened = 0;
+  let closed = 0;
+  new Counter({
+    name: 'jwt_auth_http_connections_total',
+    help: 'Connections to the service, by event (opened, closed)',
+    labelNames: ['event'],
+    registers: [registry],
+    collect() {
+      this.labels('opened').inc(opened);
+      this.labels('closed').inc(closed);
+      opened = 0;
+      closed = 0;
+    },
+  });
+  return {
+    opened: () => void opened++,
+    closed: () => void closed++,
+  };
+}
+
 export function createMetrics(options: { version: string; defaultMetrics?: boolean }): Metrics {
   const registry = new Registry();
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
@@ -154,5 +189,6 @@ export function createMetrics(options: { version: string; defaultMetrics?: boole
       labelNames: ['reason'],
       registers: [registry],
     }),
+    connections: createConnectionMetrics(registry),
   };
 }

@@ -19,6 +19,8 @@
  * - `extraServers`: more server blocks (the benchmark's no-auth baseline B0, tests' own sites).
  * - `accessLog: false`: nginx still formats and writes every access-log line, to /dev/null, so a
  *   million-request run does not fill the disk.
+ * - `modules`: more dynamic modules to load (file names in nginx's modules folder), such as the
+ *   benchmark's Lua recipe (ndk_http_module.so, ngx_http_lua_module.so).
  */
 import { spawnSync } from 'node:child_process';
 import { accessSync, chmodSync, constants, cpSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -54,6 +56,8 @@ export interface NginxOptions {
   readonly extraServers?: (ports: readonly number[]) => string;
   readonly extraPorts?: number;
   readonly accessLog?: boolean;
+  /** Dynamic modules to load, by file name in nginx's modules folder. */
+  readonly modules?: readonly string[];
 }
 
 export interface NginxInstance {
@@ -202,12 +206,15 @@ export async function startNginx(options: NginxOptions): Promise<NginxInstance> 
     writeFileSync(confPath, conf.replace(/^worker_processes\s+\S+;/m, `worker_processes ${options.workers};`));
   }
   const extra: string[] = [];
-  if (options.cache) {
-    // The cache key is computed by njs: load the module the way an operator would, from the
-    // prefix's modules/ folder (the official image has it there; here it points at nginx's own).
+  // The cache key is computed by njs: load the module the way an operator would, from the
+  // prefix's modules/ folder (the official image has it there; here it points at nginx's own).
+  const modules = [...(options.cache ? ['ngx_http_js_module.so'] : []), ...(options.modules ?? [])];
+  if (modules.length > 0) {
     const conf = readFileSync(confPath, 'utf8');
-    writeFileSync(confPath, `load_module modules/ngx_http_js_module.so;\n${conf}`);
+    writeFileSync(confPath, `${modules.map((name) => `load_module modules/${name};\n`).join('')}${conf}`);
     symlinkSync(nginxModulesDir(bin), join(prefix, 'modules'));
+  }
+  if (options.cache) {
     const cacheDir = join(prefix, 'cache');
     extra.push('include snippets/jwt-auth-cache-http.conf;');
     extra.push(`proxy_cache_path ${cacheDir} levels=1:2 keys_zone=jwt_auth:10m max_size=100m inactive=10m use_temp_path=off;`);

@@ -14,9 +14,17 @@ import { rawAnswer, type RawAnswer } from './raw-answer.js';
 /**
  * keepAliveTimeout stays above nginx's upstream keepalive_timeout (60 s in nginx/), so nginx, not us,
  * closes idle connections: otherwise nginx may reuse one we just closed and answer its client with a
- * 502. Slow clients are bounded by SERVER_HEADERS_TIMEOUT and SERVER_REQUEST_TIMEOUT.
+ * 502. Slow clients are bounded by SERVER_HEADERS_TIMEOUT and SERVER_REQUEST_TIMEOUT, which only run
+ * while a request is being received, never on an idle kept connection.
  */
 const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
+/**
+ * No limit on requests per connection (node's default, stated so it stays): nginx decides when a
+ * pooled connection retires (upstream `keepalive_requests`). A limit here would close connections
+ * under nginx's feet, and each reconnect costs both sides far more than a request (BENCHMARKS.md).
+ */
+const MAX_REQUESTS_PER_SOCKET = 0;
 
 /**
  * Every header block nginx 1.22 can forward must fit, or node answers 431 and nginx turns that into
@@ -57,7 +65,13 @@ export function createHttpServer(service: Service, overrides: http.ServerOptions
   // Authorization or an X-Auth-Require there would go unseen by /check. The header block is still
   // bounded in bytes by maxHeaderSize, which bounds the count too.
   server.maxHeadersCount = 0;
+  server.maxRequestsPerSocket = MAX_REQUESTS_PER_SOCKET;
   server.on('clientError', createClientErrorHandler(service));
+  const { connections } = service.deps.metrics;
+  server.on('connection', (socket: Duplex) => {
+    connections.opened();
+    socket.once('close', connections.closed);
+  });
   return server;
 }
 
