@@ -8,6 +8,7 @@
  *   L    the original recipe: access_by_lua + an HS256 verify in Lua, then the app
  *   B1   nginx auth_request → service /check → app: the shipped files and service defaults, no cache
  *   B1c  B1 with as many connections as the shipped pool holds: does the pool churn?
+ *   B1u  B1 with the service on a unix socket (SOCKET_PATH, `server unix:…;` in the upstream)
  *   B2   B1 with the decision cache (jwt-auth-cache.conf, CHECK_CACHE_MAX_AGE=30s)
  *   F0   floor: auth_request answered by nginx itself (return 204), then the app
  *   FC   floor for B2: auth_request answered from a minimal nginx cache, then the app
@@ -22,6 +23,7 @@
  *   BENCH_WARMUP    seconds of warm-up per row (1)    BENCH_CONNECTIONS  wrk -c (64)
  *   BENCH_THREADS   wrk -t (2)                        BENCH_ROWS         e.g. B0,B1 (the default set)
  *   BENCH_JSON      also write the results to this file
+ *   BENCH_NODE_ARGS node flags for every service process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
  *   WRK_BIN, NGINX_BIN  the programs (default: wrk on PATH, nginx on PATH or /usr/sbin)
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -42,12 +44,12 @@ import { findWrk, runWrk, writeWrkScript, type WrkLoad, type WrkResult } from '.
 import { runMain, SettingsError } from './lib/main.js';
 
 const IDENTITY_HEADERS = 'sub:X-Auth-User,roles:X-Auth-Roles,name:X-Auth-Name';
-const ROW_IDS = ['B0', 'L', 'B1', 'B1c', 'B2', 'F0', 'FC', 'B3', 'B3d', 'R', 'B4', 'B3w2'] as const;
+const ROW_IDS = ['B0', 'L', 'B1', 'B1c', 'B1u', 'B2', 'F0', 'FC', 'B3', 'B3d', 'R', 'B4', 'B3w2'] as const;
 type RowId = (typeof ROW_IDS)[number];
 /** Rows run unless BENCH_ROWS names others. */
 const DEFAULT_ROWS: readonly RowId[] = ROW_IDS.filter((id) => id !== 'B3w2');
 /** Rows behind nginx, whose CPU is compared with B0's ("added CPU"). */
-const THROUGH_NGINX: ReadonlySet<RowId> = new Set(['B0', 'L', 'B1', 'B1c', 'B2', 'F0', 'FC']);
+const THROUGH_NGINX: ReadonlySet<RowId> = new Set(['B0', 'L', 'B1', 'B1c', 'B1u', 'B2', 'F0', 'FC']);
 
 type Role = 'nginx' | 'service' | 'reference' | 'upstream' | 'authenticator';
 const ROLES: readonly Role[] = ['nginx', 'service', 'reference', 'upstream', 'authenticator'];
@@ -78,6 +80,7 @@ interface Options {
   readonly connections: number;
   readonly rows: readonly RowId[];
   readonly json: string | undefined;
+  readonly nodeArgs: readonly string[];
 }
 
 function readOptions(env: NodeJS.ProcessEnv): Options {
@@ -103,6 +106,7 @@ function readOptions(env: NodeJS.ProcessEnv): Options {
     connections: int('BENCH_CONNECTIONS', 64, 1, 10_000),
     rows: rows.length === 0 ? DEFAULT_ROWS : ROW_IDS.filter((id) => rows.includes(id)),
     json: env.BENCH_JSON || undefined,
+    nodeArgs: (env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter((arg) => arg !== ''),
   };
   if (problems.length > 0) throw new SettingsError(`bench: ${problems.join('; ')}`);
   return options;
@@ -195,7 +199,7 @@ async function main(): Promise<number> {
     const base = { JWT_SECRET: secret, IDENTITY_HEADERS };
     const needs = (...ids: RowId[]): boolean => ids.some((id) => wanted.has(id));
 
-    const upstream = needs('B0', 'L', 'B1', 'B1c', 'B2', 'F0', 'FC')
+    const upstream = needs('B0', 'L', 'B1', 'B1c', 'B1u', 'B2', 'F0', 'FC')
       ? track(await startBenchServer('upstream', { dir, probePath: '/', probeStatus: 200 }))
       : undefined;
     const stub = needs('B4') ? track(await startBenchServer('authenticator', { dir, probePath: '/', probeStatus: 404 })) : undefined;
@@ -207,16 +211,17 @@ async function main(): Promise<number> {
 
     const services: Array<{ label: string; pids: () => number[]; rssBefore: number }> = [];
     const service = async (label: string, env: Record<string, string>, settle?: (pid: number) => Promise<void>) => {
-      const instance: ServiceProcess = track(await startServiceProcess({ ...base, ...env }, { dir }));
+      const instance: ServiceProcess = track(await startServiceProcess({ ...base, ...env }, { dir, nodeArgs: options.nodeArgs }));
       await settle?.(instance.process.pid);
       const pids = (): number[] => processTree(instance.process.pid);
       services.push({ label, pids, rssBefore: rssMb(pids()) });
-      const closes = closedConnections(instance.url);
+      const closes = closedConnections(instance.url, instance.socketPath);
       counters.push(closes);
       return { instance, closes };
     };
     // B1: the service as shipped (its verify cache of 1000 included); nginx's decision cache off.
     const shipped = needs('B1', 'B1c') ? await service('B1 service (defaults)', {}) : undefined;
+    const overUnix = needs('B1u') ? await service('B1u service (SOCKET_PATH)', { SOCKET_PATH: join(dir, 'jwt-auth.sock') }) : undefined;
     const cached = needs('B2') ? await service('B2 service (CHECK_CACHE_MAX_AGE=30s)', { CHECK_CACHE_MAX_AGE: '30s' }) : undefined;
     // B4 measures /login itself: the failed-login limiter counts every attempt in flight (64 here) as a
     // possible failure, so with it on most of the load would be 429s.
@@ -329,6 +334,10 @@ server {
         }),
       );
     }
+    let nginxUnix: NginxInstance | undefined;
+    if (upstream && overUnix) {
+      nginxUnix = track(await startNginx({ dir, jwtAuthAddr: overUnix.instance.addr, appAddr: upstream.addr, workers: 1, accessLog: false }));
+    }
     let nginxCached: NginxInstance | undefined;
     if (upstream && cached) {
       nginxCached = track(await startNginx({ dir, jwtAuthAddr: cached.instance.addr, appAddr: upstream.addr, workers: 1, accessLog: false, cache: true }));
@@ -393,6 +402,16 @@ server {
         columns: both,
       });
     }
+    if (nginxUnix && upstream && overUnix)
+      add({
+        id: 'B1u',
+        what: 'B1, service on a unix socket',
+        url: `${nginxUnix.url}/`,
+        headers: auth,
+        parts: tree(['nginx', nginxUnix], ['service', overUnix.instance], ['upstream', upstream]),
+        closes: overUnix.closes,
+        columns: both,
+      });
     if (nginxLua && upstream)
       add({
         id: 'L',
@@ -486,7 +505,7 @@ server {
       }
       process.stdout.write('\n');
     }
-    const nginxPids = (): number[] => [nginxPlain, nginxLua, nginxCached].flatMap((instance) => (instance ? processTree(instance.process.pid) : []));
+    const nginxPids = (): number[] => [nginxPlain, nginxLua, nginxUnix, nginxCached].flatMap((instance) => (instance ? processTree(instance.process.pid) : []));
     const nginxRssBefore = rssMb(nginxPids());
     const samples = new Map<Key, Sample[]>(unitList.map((unit) => [keyOf(unit.row.id, unit.column), []]));
     for (let round = 1; round <= options.rounds; round++) {
@@ -494,16 +513,19 @@ server {
       // Units rotate from round to round, so none always runs right after the same other one.
       const order = unitList.map((_, i) => unitList[(i + round - 1) % unitList.length] as Unit);
       for (const { row, column, script } of order) {
-        const closedBefore = await row.closes?.read();
         const parts = row.parts();
         const before = parts.map(([, pids]) => cpuSeconds(pids));
-        const result = await runWrk(wrk.bin, script, row.url, loadOf(row, options.seconds));
+        const running = runWrk(wrk.bin, script, row.url, loadOf(row, options.seconds));
+        // Closes are counted inside the run, a quarter of it after wrk starts to a quarter before it
+        // ends: when wrk stops it drops connections with requests in flight, and nginx must then close
+        // the service connections those requests were waiting on. That is the end of a test, not churn.
+        const closes = row.closes === undefined ? undefined : countCloses(row.closes, options.seconds);
+        const result = await running;
+        const closesPerSecond = await closes;
         const cpu: Partial<Record<Role, number>> = {};
         parts.forEach(([role, pids], i) => {
           cpu[role] = result.requests > 0 ? ((cpuSeconds(pids) - (before[i] as number)) * 1e6) / result.requests : Number.NaN;
         });
-        const closedAfter = await row.closes?.read();
-        const closesPerSecond = closedBefore === undefined || closedAfter === undefined ? undefined : (closedAfter - closedBefore) / result.seconds;
         // wrk counts 4xx/5xx as status errors: in a deny row those are the point, and a 2xx is wrong.
         const counted = row.denies ? { ...result, badStatus: result.requests - result.badStatus } : result;
         samples.get(keyOf(row.id, column))?.push({ result: counted, cpu, closesPerSecond });
@@ -537,6 +559,18 @@ server {
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
   }
+}
+
+/** Service connections closed per second over the middle half of a wrk run of `seconds`. */
+async function countCloses(counter: ClosedCounter, seconds: number): Promise<number | undefined> {
+  const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+  await sleep(seconds * 250);
+  const started = performance.now();
+  const first = await counter.read();
+  await sleep(seconds * 500);
+  const last = await counter.read();
+  const elapsed = (performance.now() - started) / 1000;
+  return first === undefined || last === undefined ? undefined : (last - first) / elapsed;
 }
 
 interface CellSummary {
@@ -678,6 +712,11 @@ function summarise(rows: readonly Row[], samples: ReadonlyMap<Key, Sample[]>, op
     if (l && b1)
       info(
         `B1${mark} / L${mark} req/s: ${fmt(paired2('B1', 'L', column))}; added CPU B1${mark} ${fmt(b1.addedCpuUs, 1)} µs vs L${mark} ${fmt(l.addedCpuUs, 1)} µs`,
+      );
+    const b1u = cell('B1u', column);
+    if (b1 && b1u)
+      info(
+        `B1u${mark} (unix socket) / B1${mark} req/s: ${fmt(paired2('B1u', 'B1', column))}; added CPU ${fmt(b1u.addedCpuUs, 1)} µs vs ${fmt(b1.addedCpuUs, 1)} µs over TCP`,
       );
     const b2 = cell('B2', column);
     if (l && b2) info(`B2${mark} / L${mark} req/s: ${fmt(paired2('B2', 'L', column))}`);

@@ -5,6 +5,8 @@
 import cluster from 'node:cluster';
 import type { Server } from 'node:http';
 import { once } from 'node:events';
+import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
+import { connect } from 'node:net';
 import { loadConfig, type Config } from './config/index.js';
 import { loadKeys } from './keys.js';
 import { createHttpServer } from './http/server.js';
@@ -30,6 +32,27 @@ function reasonOf(error: unknown): string {
   return (code === undefined ? undefined : REASONS[code]) ?? (error instanceof Error ? error.message : String(error));
 }
 
+/**
+ * A socket file left by a service that did not stop cleanly makes listen fail with EADDRINUSE. It is
+ * removed only when nothing answers on it: a second instance must not take over a running one's path.
+ */
+async function removeStaleSocket(path: string): Promise<void> {
+  try {
+    if (!lstatSync(path).isSocket()) return;
+  } catch {
+    return;
+  }
+  const answered = await new Promise<boolean>((resolve) => {
+    const probe = connect({ path });
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+  if (!answered) unlinkSync(path);
+}
+
 /** While draining, how often connections that have gone idle are closed. */
 const IDLE_SWEEP_MS = 100;
 
@@ -45,12 +68,18 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const service = createService(config, { logger });
   const { lifecycle } = service.deps;
   const server = createHttpServer(service);
-  server.listen({ host: config.server.host, port: config.server.port });
+  const { socketPath } = config.server;
+  // With WORKERS > 1 the primary did this before forking (workers share its socket).
+  if (socketPath !== undefined && cluster.isPrimary) await removeStaleSocket(socketPath);
+  server.listen(socketPath !== undefined ? { path: socketPath } : { host: config.server.host, port: config.server.port });
   try {
     await once(server, 'listening');
   } catch (error) {
-    throw new StartupError(`cannot listen on ${config.server.host}:${config.server.port}: ${reasonOf(error)}`);
+    throw new StartupError(`cannot listen on ${socketPath ?? `${config.server.host}:${config.server.port}`}: ${reasonOf(error)}`);
   }
+  // nginx's workers run as another user. Like a loopback port, the socket itself is open to every
+  // local user; who may reach it is decided by the permissions of its folder.
+  if (socketPath !== undefined) chmodSync(socketPath, 0o666);
   lifecycle.ready = true;
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.server.port;
@@ -100,7 +129,8 @@ function onSignals(logger: Logger, handler: (signal: NodeJS.Signals) => void): v
 
 async function runWorker(config: Config, logger: Logger): Promise<void> {
   const running = await startServer(config, logger);
-  logger.info({ host: config.server.host, port: running.port, algorithm: config.jwt.algorithm, pid: process.pid }, 'listening');
+  const where = config.server.socketPath !== undefined ? { socket: config.server.socketPath } : { host: config.server.host, port: running.port };
+  logger.info({ ...where, algorithm: config.jwt.algorithm, pid: process.pid }, 'listening');
   onSignals(logger, (signal) => {
     logger.info({ signal }, 'shutting down: finishing in-flight requests');
     void running.stop().then(() => {
@@ -110,7 +140,8 @@ async function runWorker(config: Config, logger: Logger): Promise<void> {
   });
 }
 
-function runPrimary(config: Config, logger: Logger): void {
+async function runPrimary(config: Config, logger: Logger): Promise<void> {
+  if (config.server.socketPath !== undefined) await removeStaleSocket(config.server.socketPath);
   logger.info({ workers: config.server.workers }, 'starting workers');
   let stopping = false;
   for (let i = 0; i < config.server.workers; i++) cluster.fork();
@@ -136,6 +167,6 @@ export async function serve(env: NodeJS.ProcessEnv): Promise<void> {
   if (config.server.workers > 1 && cluster.isPrimary) {
     // Keys are checked here too, so bad keys stop the start instead of a fork-and-die loop.
     loadKeys(config.jwt);
-    runPrimary(config, logger);
+    await runPrimary(config, logger);
   } else await runWorker(config, logger);
 }

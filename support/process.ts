@@ -92,9 +92,9 @@ export interface HttpProbe {
 }
 
 /** One GET with a short timeout; undefined when nothing answers. */
-export function probe(url: string, timeoutMs = 1000): Promise<HttpProbe | undefined> {
+export function probe(url: string, timeoutMs = 1000, socketPath?: string): Promise<HttpProbe | undefined> {
   return new Promise((resolve) => {
-    const req = request(url, { method: 'GET', agent: false, timeout: timeoutMs }, (res) => {
+    const req = request(url, { method: 'GET', agent: false, timeout: timeoutMs, socketPath }, (res) => {
       res.resume();
       res.once('end', () => resolve({ status: res.statusCode ?? 0 }));
     });
@@ -108,7 +108,11 @@ export function probe(url: string, timeoutMs = 1000): Promise<HttpProbe | undefi
  * Polls `url` until it answers `status`. Fails early, with the process log, when the process
  * exits first, and after `timeoutMs` otherwise.
  */
-export async function waitForHttp(proc: ManagedProcess, url: string, { status = 200, timeoutMs = 15_000 } = {}): Promise<void> {
+export async function waitForHttp(
+  proc: ManagedProcess,
+  url: string,
+  { status = 200, timeoutMs = 15_000, socketPath }: { status?: number; timeoutMs?: number; /** ask over this unix socket */ socketPath?: string } = {},
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last: HttpProbe | undefined;
   while (Date.now() < deadline) {
@@ -116,7 +120,7 @@ export async function waitForHttp(proc: ManagedProcess, url: string, { status = 
       const exit = await proc.exited;
       throw new Error(`${proc.name} exited (code ${exit.code}, signal ${exit.signal}) before ${url} answered\n${proc.log()}`);
     }
-    last = await probe(url);
+    last = await probe(url, 1000, socketPath);
     if (last?.status === status) return;
     await delay(50);
   }

@@ -7,7 +7,7 @@
  * - startServiceInProcess: createService in this process on 127.0.0.1 port 0, with every log line
  *   captured and the service object at hand; for the route and hardening tests.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type http from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
@@ -21,9 +21,12 @@ import { LOOPBACK, freePort } from './ports.js';
 import { startProcess, waitForHttp, type ManagedProcess } from './process.js';
 
 export interface ServiceProcess {
+  /** Its base URL; with `socketPath`, requests must go through that socket (node's `socketPath` option). */
   readonly url: string;
-  /** host:port, for nginx's upstream. */
+  /** host:port, or unix:/path, for nginx's upstream. */
   readonly addr: string;
+  /** SOCKET_PATH, when it listens on a unix socket. */
+  readonly socketPath?: string;
   readonly port: number;
   readonly process: ManagedProcess;
   log(maxChars?: number): string;
@@ -34,20 +37,26 @@ export interface ServiceProcess {
 /**
  * Starts the service with HOST=127.0.0.1, a free PORT and `env` on top of a clean environment
  * (the developer's own JWT_* variables must not leak in); resolves once GET /readyz is 200.
+ * With SOCKET_PATH in `env` it listens on that unix socket instead.
  */
-export async function startServiceProcess(env: Readonly<Record<string, string>>, { dir }: { dir: string }): Promise<ServiceProcess> {
+export async function startServiceProcess(
+  env: Readonly<Record<string, string>>,
+  { dir, nodeArgs = [] }: { dir: string; /** node's own flags before the script (npm start's, for bench:rss). */ nodeArgs?: readonly string[] },
+): Promise<ServiceProcess> {
   if (!existsSync(SERVICE_CLI)) throw new Error(`${SERVICE_CLI} is missing: run \`npm run build\` first`);
   const port = await freePort();
-  const proc = startProcess('nginx-jwt-auth', process.execPath, [SERVICE_CLI, 'serve'], {
+  const proc = startProcess('nginx-jwt-auth', process.execPath, [...nodeArgs, SERVICE_CLI, 'serve'], {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...env, HOST: LOOPBACK, PORT: String(port) },
     logFile: join(dir, `service-${port}.log`),
   });
   const url = `http://${LOOPBACK}:${port}`;
-  await waitForHttp(proc, `${url}/readyz`);
+  const socketPath = env.SOCKET_PATH;
+  await waitForHttp(proc, `${url}/readyz`, { socketPath });
   return {
     url,
-    addr: `${LOOPBACK}:${port}`,
+    addr: socketPath === undefined ? `${LOOPBACK}:${port}` : `unix:${socketPath}`,
+    ...(socketPath === undefined ? {} : { socketPath }),
     port,
     process: proc,
     log: (maxChars) => proc.log(maxChars),
@@ -96,4 +105,13 @@ export async function startServiceInProcess(
       service.close();
     },
   };
+}
+
+/** node's flags in `npm start` ("node --flag … dist/src/cli.js serve"): what the shipped service runs with. */
+export function npmStartNodeArgs(): string[] {
+  const { scripts } = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  const words = (scripts.start ?? '').trim().split(/\s+/);
+  const script = words.indexOf('dist/src/cli.js');
+  if (words[0] !== 'node' || script < 0) throw new Error(`package.json: npm start is not "node [flags] dist/src/cli.js serve": ${scripts.start}`);
+  return words.slice(1, script);
 }

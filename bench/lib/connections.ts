@@ -12,12 +12,12 @@ export interface ClosedCounter {
 
 const CLOSED = /^jwt_auth_http_connections_total\{event="closed"\} (\d+(?:\.\d+)?(?:e\+?\d+)?)$/m;
 
-export function closedConnections(serviceUrl: string): ClosedCounter {
+export function closedConnections(serviceUrl: string, socketPath?: string): ClosedCounter {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   return {
     read: () =>
       new Promise((resolve) => {
-        const req = request(`${serviceUrl}/metrics`, { agent }, (res) => {
+        const req = request(`${serviceUrl}/metrics`, { agent, socketPath }, (res) => {
           let text = '';
           res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
           res.on('end', () => {

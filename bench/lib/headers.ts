@@ -1,7 +1,7 @@
 /**
  * The two header sets every row is measured with. "default" is what wrk sends (Host) plus the
  * row's own headers (Authorization); "browser" adds what a current Chrome sends on a same-origin
- * navigation to an app with analytics and consent cookies: 15 more headers, about 1.5 KB.
+ * navigation to an app with analytics and consent cookies: 16 more headers, about 1.5 KB.
  */
 
 export const COLUMNS = ['default', 'browser'] as const;
@@ -18,6 +18,8 @@ const cookies = [
   `_hjSessionUser_3141592=${'eyJpZCI6IjVmYzM0ZTFhLWI0NWMtNTJkOC1hNzc1LTk5YjE4ZDc1ZjMyNCIsImNyZWF0ZWQiOjE3MzMwMTEyMDAwMDAsImV4aXN0aW5nIjp0cnVlfQ=='}`,
   `_hjSession_3141592=${'eyJpZCI6ImQ0YjM1YTM3LWRkMzMtNDc2ZC05YzZjLWI0ZTI4ZTkwZTRmYyIsImMiOjE3MzMwMTQ4MDAwMDAsInMiOjAsInIiOjAsInNiIjowfQ=='}`,
   'intercom-device-id-x1y2z3=6d4c2b1a-0f9e-4d8c-b7a6-5e4d3c2b1a09',
+  '_fbp=fb.1.1733011200000.1234567890',
+  'ajs_anonymous_id=%227c9e6679-7425-40de-944b-e07fc1f90ae7%22',
 ];
 
 /** Header names and values a browser adds; none of them is the service's token cookie. */

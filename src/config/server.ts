@@ -13,9 +13,29 @@ function readHost(env: EnvReader): string {
   return '127.0.0.1';
 }
 
+/** sun_path holds 108 bytes on Linux, its terminating NUL included. */
+const MAX_SOCKET_PATH_BYTES = 107;
+
+/**
+ * SOCKET_PATH: a unix socket to listen on instead of HOST:PORT, for an nginx on the same machine
+ * (`server unix:/path;` in its upstream). It skips the TCP stack on both sides: about 10 % less
+ * CPU per protected request in BENCHMARKS.md.
+ */
+function readSocketPath(env: EnvReader): string | undefined {
+  const path = env.string('SOCKET_PATH');
+  if (path === undefined) return undefined;
+  if (!path.startsWith('/') || path.includes('\0') || Buffer.byteLength(path) > MAX_SOCKET_PATH_BYTES) {
+    env.problem(`SOCKET_PATH: expected an absolute path of at most ${MAX_SOCKET_PATH_BYTES} bytes, got "${path}"`);
+    return undefined;
+  }
+  return path;
+}
+
 export interface ServerConfig {
   readonly host: string;
   readonly port: number;
+  /** A unix socket to listen on instead of host and port. */
+  readonly socketPath: string | undefined;
   readonly workers: number;
   readonly shutdownTimeoutMs: number;
   /** How long a client may take to send the request headers (node's server.headersTimeout). */
@@ -32,6 +52,7 @@ export function readServer(env: EnvReader): ServerConfig {
   return {
     host: readHost(env),
     port: env.integer('PORT', 8000, 0, 65_535),
+    socketPath: readSocketPath(env),
     workers: env.integer('WORKERS', 1, 1, 256),
     shutdownTimeoutMs: env.durationMs('SHUTDOWN_TIMEOUT', '10s'),
     headersTimeoutMs,

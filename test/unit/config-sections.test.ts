@@ -98,6 +98,13 @@ describe('server section', () => {
     test(`HOST=${host} is refused: neither an IP address nor a host name`, () => assertRefused(read(readServer, { HOST: host }).problems, 'HOST', host));
   for (const host of ['127.0.0.1', '::', '::1', '0.0.0.0', 'localhost', 'auth-1.internal.example'])
     test(`HOST=${host} is accepted`, () => assert.equal(read(readServer, { HOST: host }).value.host, host));
+  for (const [why, path] of [
+    ['a relative path', 'run/auth.sock'],
+    ['longer than a unix socket address holds (107 bytes)', `/${'a'.repeat(107)}`],
+  ] as const)
+    test(`SOCKET_PATH ${why} is refused`, () => assertRefused(read(readServer, { SOCKET_PATH: path }).problems, 'SOCKET_PATH', path));
+  test('SOCKET_PATH of 107 bytes is accepted', () =>
+    assert.equal(read(readServer, { SOCKET_PATH: `/${'a'.repeat(106)}` }).value.socketPath, `/${'a'.repeat(106)}`));
 });
 
 describe('logging section', () => {
