@@ -10,6 +10,7 @@ import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { loadConfig } from '../../src/config/index.js';
+import { npmStartNodeArgs } from '../../support/service.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8')) as {
@@ -137,5 +138,13 @@ describe('Dockerfiles', () => {
     assert.match(text, /^HEALTHCHECK .*\n?.*\/healthz/m);
     assert.match(text, /^FROM node:22/m);
     assert.doesNotMatch(text, /JWT_SECRET|PRIVATE_KEY/, 'no secret in the image');
+  });
+
+  test("the service image runs node with npm start's flags (the ones npm run bench:rss measures), in NODE_OPTIONS", () => {
+    const text = readFileSync(join(root, 'Dockerfile'), 'utf8');
+    const options = /^\s*NODE_OPTIONS="([^"]*)"/m.exec(text)?.[1];
+    assert.ok(options !== undefined, 'Dockerfile sets NODE_OPTIONS');
+    assert.deepEqual(options.split(/\s+/), npmStartNodeArgs());
+    assert.match(text, /^ENTRYPOINT \["node", "dist\/src\/cli\.js"\]$/m);
   });
 });
