@@ -142,7 +142,7 @@ describe('Dockerfiles', () => {
 
   test("the service image runs node with npm start's flags (the ones npm run bench:rss measures), in NODE_OPTIONS", () => {
     const text = readFileSync(join(root, 'Dockerfile'), 'utf8');
-    const options = /^\s*NODE_OPTIONS="([^"]*)"/m.exec(text)?.[1];
+    const options = /^ENV NODE_OPTIONS="([^"]*)"$/m.exec(text)?.[1];
     assert.ok(options !== undefined, 'Dockerfile sets NODE_OPTIONS');
     assert.deepEqual(options.split(/\s+/), npmStartNodeArgs());
     assert.match(text, /^ENTRYPOINT \["node", "dist\/src\/cli\.js"\]$/m);
