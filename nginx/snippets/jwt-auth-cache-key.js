@@ -30,11 +30,16 @@ function key(r) {
     v.http_sec_fetch_site,
     v.http_host,
   ];
-  // JSON keeps the parts apart whatever they contain.
-  return crypto
-    .createHash('sha256')
-    .update(JSON.stringify(inputs.map((value) => value || '')))
-    .digest('base64url');
+  // Each part is written as "<length>:<part>;", which keeps the parts apart whatever they contain
+  // (the lengths say where each one ends). njs runs this on every cached request: a plain loop and
+  // one string cost nginx ~14 µs less per request than JSON.stringify over a mapped array
+  // (BENCHMARKS.md).
+  let text = '';
+  for (let i = 0; i < inputs.length; i++) {
+    const value = inputs[i] || '';
+    text += value.length + ':' + value + ';';
+  }
+  return crypto.createHash('sha256').update(text).digest('base64url');
 }
 
 export default { key };
