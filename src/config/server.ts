@@ -18,8 +18,8 @@ const MAX_SOCKET_PATH_BYTES = 107;
 
 /**
  * SOCKET_PATH: a unix socket to listen on instead of HOST:PORT, for an nginx on the same machine
- * (`server unix:/path;` in its upstream). It skips the TCP stack on both sides: about 10 % less
- * CPU per protected request in BENCHMARKS.md.
+ * (`server unix:/path;` in its upstream). It skips the TCP stack on both sides: 7-13 % less
+ * CPU per protected request in BENCHMARKS.md's A/B runs.
  */
 function readSocketPath(env: EnvReader): string | undefined {
   const path = env.string('SOCKET_PATH');
