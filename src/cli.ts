@@ -141,7 +141,7 @@ async function verify(args: string[]): Promise<number> {
   const config = loadConfig(process.env);
   const token = args[0] ?? (await readStdin());
   try {
-    const claims = createTokenVerifier(config.jwt, keySourceFromConfig(config.jwt))(token);
+    const { claims } = await createTokenVerifier(config.jwt, keySourceFromConfig(config.jwt))(token);
     console.log(JSON.stringify(claims, null, 2));
     // /check accepts it too, but the token's own clock says it is over: an operator reading this should know.
     const exp = (claims as { exp?: unknown }).exp;

@@ -255,7 +255,9 @@ export function loadKeys(jwt: Config['jwt']): KeySet {
     }
     byKid.set(key.kid, twin ?? key);
   }
-  if (byKid.size === 0 && problems.length === 0) problems.push('no verification key is configured');
+  // No key material at all is a verify-only service for identity providers, which the configuration allowed.
+  const anyMaterial = [jwt.secret, jwt.privateKeyPem, jwt.publicKeyPem, jwt.verifyJwks].some((material) => material !== undefined);
+  if (byKid.size === 0 && problems.length === 0 && anyMaterial) problems.push('no verification key is configured');
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({ signing, verification: Object.freeze([...byKid.values()]) });
 }

@@ -11,8 +11,8 @@ import { readCheckInputs, readRequestSite } from '../credentials.js';
 import { createCrossSiteCheck, isSafeMethod } from '../cross-site.js';
 import { AppError, ERROR_CODES, statusFor, toAppError, type ErrorCode } from '../errors.js';
 import type { IdentityHeaderBuilder } from '../identity-headers.js';
-import { checkPolicy, createPolicyCache } from '../policy.js';
-import type { Claims, TokenVerifier } from '../token/verify.js';
+import { checkPolicy, createPolicyCache, type Policy } from '../policy.js';
+import type { Claims, TokenVerifier, Verified } from '../token/verify.js';
 
 export interface AccessRequest {
   /** node's `req.rawHeaders`: name/value pairs with repeated headers kept. */
@@ -45,8 +45,11 @@ export interface AccessDenied {
 
 export type AccessDecision = AccessAllowed | AccessDenied;
 
-/** Never throws: every failure, a bug included, is a deny. */
-export type DecideAccess = (request: AccessRequest) => AccessDecision;
+/**
+ * Never throws, and a promise never rejects: every failure, a bug included, is a deny. A promise
+ * only when the token's kid is unknown to an issuer whose keys are fetched and a refetch is allowed.
+ */
+export type DecideAccess = (request: AccessRequest) => AccessDecision | Promise<AccessDecision>;
 
 export interface AccessDeciderDeps {
   readonly config: Config;
@@ -107,6 +110,11 @@ export function createAccessDecider({ config, verify, identityHeaders, now = () 
     return { code: 'check_failed', claims: undefined, cause: error };
   };
 
+  const decide = ({ claims, issuer }: Verified, policy: Policy): AccessDecision => {
+    if (!checkPolicy(policy, claims, issuer.claims ?? config.check)) throw new AppError('insufficient_scope');
+    return allow(claims);
+  };
+
   return ({ rawHeaders, query, method }) => {
     try {
       const { token, requirement, fromCookie } = readCheckInputs(rawHeaders, config);
@@ -114,9 +122,9 @@ export function createAccessDecider({ config, verify, identityHeaders, now = () 
       if (fromCookie) refuseCrossSite(rawHeaders, method);
       // The policy is parsed before the token is verified, so a broken policy denies every request alike.
       const policy = policyFor(requirement, query);
-      const claims = verify(token);
-      if (!checkPolicy(policy, claims, config.check)) throw new AppError('insufficient_scope');
-      return allow(claims);
+      const verified = verify(token);
+      if (verified instanceof Promise) return verified.then((result) => decide(result, policy)).catch(deny);
+      return decide(verified, policy);
     } catch (error) {
       return deny(error);
     }
