@@ -69,17 +69,19 @@ export interface InProcessService {
 
 /**
  * `serverOptions` replace production's (a shorter timeout, say); `keySource` the configuration's keys
- * (a source the test swaps); everything else is as `serve` runs it.
+ * (a source the test swaps); `remoteKeys` how identity providers' keys are fetched; everything else
+ * is as `serve` runs it.
  */
 export async function startServiceInProcess(
   env: Readonly<Record<string, string | undefined>>,
   serverOptions: http.ServerOptions = {},
-  { keySource }: Pick<ServiceOptions, 'keySource'> = {},
+  { keySource, remoteKeys }: Pick<ServiceOptions, 'keySource' | 'remoteKeys'> = {},
 ): Promise<InProcessService> {
   const config = loadConfig(env);
   const logs: string[] = [];
   const logger = createLogger(config.logging.level, { write: (line: string) => void logs.push(line) });
-  const service = createService(config, { logger, defaultMetrics: false, keySource });
+  const service = createService(config, { logger, defaultMetrics: false, keySource, remoteKeys });
+  service.start();
   const server = createHttpServer(service, serverOptions);
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
