@@ -10,7 +10,8 @@ import type { ReplaceableKeySource } from './key-source.js';
 import { loadKeys } from './keys.js';
 import type { Logger } from './logging.js';
 
-export type KeyReloadResult = { readonly reloaded: true; readonly kids: readonly string[] } | { readonly reloaded: false; readonly problems: readonly string[] };
+export type KeyReloadResult =
+  { readonly reloaded: true; readonly kids: readonly string[] } | { readonly reloaded: false; readonly problems: readonly string[] };
 
 export function reloadKeys(source: ReplaceableKeySource, env: Env, logger: Logger): KeyReloadResult {
   const result = tryReload(source, env);

@@ -41,10 +41,7 @@ export interface ServiceOptions {
 }
 
 /** @throws ConfigError when the keys cannot be used. */
-export function createService(
-  config: Config,
-  { logger, defaultMetrics = true, keySource, remoteKeys }: ServiceOptions,
-): Service {
+export function createService(config: Config, { logger, defaultMetrics = true, keySource, remoteKeys }: ServiceOptions): Service {
   // The configuration's key files, replaced whole by a reload.
   const ownKeys: ReplaceableKeySource | undefined = keySource === undefined ? replaceableKeySource(loadKeys(config.jwt)) : undefined;
   keySource ??= ownKeys as ReplaceableKeySource;

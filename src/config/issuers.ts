@@ -150,7 +150,9 @@ function readFileEntry(env: EnvReader, where: string, entry: unknown, allowInsec
   }
   const audienceList = typeof audiences === 'string' ? [audiences] : audiences;
   if (!Array.isArray(audienceList) || audienceList.length === 0 || audienceList.some((aud) => typeof aud !== 'string' || aud === '')) {
-    env.problem(`${where}.audiences: expected the audiences your API's tokens carry (["my-api"]): without them any token the provider issues to any client would pass`);
+    env.problem(
+      `${where}.audiences: expected the audiences your API's tokens carry (["my-api"]): without them any token the provider issues to any client would pass`,
+    );
     usable = false;
   }
   const algorithms = fields.algorithms === undefined ? [...PUBLIC_KEY_ALGORITHMS] : readAlgorithms(env, `${where}.algorithms`, fields.algorithms);

@@ -383,7 +383,13 @@ describe('issuers section: identity providers and how their keys are fetched', (
     const path = issuersFile({
       issuers: [
         { issuer: 'https://kc.example/realms/a', audiences: ['api'], roles_claim: 'realm_access.roles' },
-        { issuer: 'https://tenant.auth0.example/', jwks_uri: 'https://tenant.auth0.example/.well-known/jwks.json', audiences: 'https://api.example', algorithms: ['RS256'], scopes_claim: 'permissions' },
+        {
+          issuer: 'https://tenant.auth0.example/',
+          jwks_uri: 'https://tenant.auth0.example/.well-known/jwks.json',
+          audiences: 'https://api.example',
+          algorithms: ['RS256'],
+          scopes_claim: 'permissions',
+        },
       ],
     });
     const { value, problems } = read(readIssuers, { ISSUERS_FILE: path });
@@ -415,7 +421,14 @@ describe('issuers section: identity providers and how their keys are fetched', (
     ['an HMAC algorithm', [{ issuer: 'https://a.example', audiences: ['api'], algorithms: ['HS256'] }], 'ISSUERS_FILE[0].algorithms'],
     ['a bad claim name', [{ issuer: 'https://a.example', audiences: ['api'], roles_claim: 'https://x/roles' }], 'ISSUERS_FILE[0].roles_claim'],
     ['an http jwks_uri', [{ issuer: 'https://a.example', audiences: ['api'], jwks_uri: 'http://a.example/keys' }], 'ISSUERS_FILE[0].jwks_uri'],
-    ['the same issuer twice', [{ issuer: 'https://a.example', audiences: ['api'] }, { issuer: 'https://a.example', audiences: ['b'] }], 'already configured by ISSUERS_FILE[0]'],
+    [
+      'the same issuer twice',
+      [
+        { issuer: 'https://a.example', audiences: ['api'] },
+        { issuer: 'https://a.example', audiences: ['b'] },
+      ],
+      'already configured by ISSUERS_FILE[0]',
+    ],
   ];
   for (const [name, content, mentions] of refusedFiles) {
     test(`ISSUERS_FILE with ${name} is refused: ${mentions}`, () => {

@@ -22,7 +22,11 @@ describe('inspectJws', () => {
   test('returns alg and kid of a well-formed compact JWS, and the iss it claims', () => {
     assert.deepEqual(inspectJws(`${b64url({ alg: 'RS256', kid: 'k1' })}.${PAYLOAD}.${SIGNATURE}`), { alg: 'RS256', kid: 'k1', iss: undefined });
     assert.deepEqual(inspectJws(`${HEADER}.${PAYLOAD}.${SIGNATURE}`), { alg: 'HS256', kid: undefined, iss: undefined });
-    assert.deepEqual(inspectJws(`${HEADER}.${b64url({ iss: 'https://idp.example' })}.${SIGNATURE}`), { alg: 'HS256', kid: undefined, iss: 'https://idp.example' });
+    assert.deepEqual(inspectJws(`${HEADER}.${b64url({ iss: 'https://idp.example' })}.${SIGNATURE}`), {
+      alg: 'HS256',
+      kid: undefined,
+      iss: 'https://idp.example',
+    });
   });
 
   test('an iss that is not a string is refused before any key is chosen', () => {
