@@ -33,9 +33,13 @@ export interface ServiceProcess {
 
 /**
  * Starts the service with HOST=127.0.0.1, a free PORT and `env` on top of a clean environment
- * (the developer's own JWT_* variables must not leak in); resolves once GET /readyz is 200.
+ * (the developer's own JWT_* variables must not leak in); resolves once GET /readyz is 200, or with
+ * `waitFor: 'healthz'` once it answers at all (a service waiting for an identity provider's keys).
  */
-export async function startServiceProcess(env: Readonly<Record<string, string>>, { dir }: { dir: string }): Promise<ServiceProcess> {
+export async function startServiceProcess(
+  env: Readonly<Record<string, string>>,
+  { dir, waitFor = 'readyz' }: { dir: string; waitFor?: 'readyz' | 'healthz' },
+): Promise<ServiceProcess> {
   if (!existsSync(SERVICE_CLI)) throw new Error(`${SERVICE_CLI} is missing: run \`npm run build\` first`);
   const port = await freePort();
   const proc = startProcess('nginx-jwt-auth', process.execPath, [SERVICE_CLI, 'serve'], {
@@ -44,7 +48,7 @@ export async function startServiceProcess(env: Readonly<Record<string, string>>,
     logFile: join(dir, `service-${port}.log`),
   });
   const url = `http://${LOOPBACK}:${port}`;
-  await waitForHttp(proc, `${url}/readyz`);
+  await waitForHttp(proc, `${url}/${waitFor}`);
   return {
     url,
     addr: `${LOOPBACK}:${port}`,
