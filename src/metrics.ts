@@ -23,6 +23,11 @@ export interface Metrics {
   readonly rateLimited: Counter<'key'>;
   /** Requests node's HTTP parser refused, by its error code (llhttp's HPE_ names). */
   readonly refusedRequests: Counter<'reason'>;
+  /**
+   * /check denials because of who issued the token, by configured issuer ("unknown" for an iss no
+   * one is trusted for: a label never takes a value from a token) and reason.
+   */
+  readonly issuerDenials: Counter<'issuer' | 'reason'>;
 }
 
 const CHECK_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.1] as const;
@@ -152,6 +157,12 @@ export function createMetrics(options: { version: string; defaultMetrics?: boole
       name: 'jwt_auth_http_refused_total',
       help: "Requests node's HTTP parser refused (any route), by parser error code",
       labelNames: ['reason'],
+      registers: [registry],
+    }),
+    issuerDenials: new Counter({
+      name: 'jwt_auth_check_issuer_denials_total',
+      help: '/check denials for the token issuer: token_issuer_unknown, issuer_keys_unavailable',
+      labelNames: ['issuer', 'reason'],
       registers: [registry],
     }),
   };

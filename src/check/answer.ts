@@ -116,7 +116,14 @@ export function createCheckAnswerWriter({ config, decideAccess, metrics, logger,
       return;
     }
     recorded.deny(decision.code, seconds);
-    denyLog.deny(decision.code, () => deniedRequest(req), decision.cause);
+    const { issuer } = decision;
+    if (issuer === undefined) {
+      denyLog.deny(decision.code, () => deniedRequest(req), decision.cause);
+      return;
+    }
+    metrics.issuerDenials.inc({ issuer: issuer.configured ? (issuer.name ?? 'unknown') : 'unknown', reason: decision.code });
+    // The issuer a token claims is the client's text: bounded like every other field of the line.
+    denyLog.deny(decision.code, () => ({ ...deniedRequest(req), issuer: issuer.name === undefined ? undefined : clip(issuer.name) }), decision.cause);
   };
 
   const write = (req: IncomingMessage, res: ServerResponse, query: string): void => {

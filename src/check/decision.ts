@@ -12,7 +12,7 @@ import { createCrossSiteCheck, isSafeMethod } from '../cross-site.js';
 import { AppError, ERROR_CODES, statusFor, toAppError, type ErrorCode } from '../errors.js';
 import type { IdentityHeaderBuilder } from '../identity-headers.js';
 import { checkPolicy, createPolicyCache, type Policy } from '../policy.js';
-import type { Claims, TokenVerifier, Verified } from '../token/verify.js';
+import { IssuerError, type Claims, type TokenVerifier, type Verified } from '../token/verify.js';
 
 export interface AccessRequest {
   /** node's `req.rawHeaders`: name/value pairs with repeated headers kept. */
@@ -41,6 +41,8 @@ export interface AccessDenied {
   readonly claims: undefined;
   /** The unexpected error behind a check_failed denial, for the log. */
   readonly cause?: unknown;
+  /** Whose token it was, when the issuer is the reason: named in the log line and the metric. */
+  readonly issuer?: { readonly name: string | undefined; readonly configured: boolean };
 }
 
 export type AccessDecision = AccessAllowed | AccessDenied;
@@ -104,6 +106,7 @@ export function createAccessDecider({ config, verify, identityHeaders, now = () 
     return decision;
   };
   const deny = (error: unknown): AccessDenied => {
+    if (error instanceof IssuerError) return { code: error.code, claims: undefined, issuer: { name: error.issuer, configured: error.configured } };
     const denial = denials.get(toAppError(error).code);
     if (denial !== undefined) return denial;
     // A bug is still a deny, and a 403/401 rather than a 5xx that nginx would turn into its own 500.

@@ -14,6 +14,19 @@ import { inspectJws, type JwsHeader } from './jws.js';
 
 export type Claims = Readonly<Record<string, unknown>>;
 
+/** A denial because of the token's issuer: which one, for the log line and the metric. */
+export class IssuerError extends AppError {
+  constructor(
+    code: 'token_issuer_unknown' | 'issuer_keys_unavailable',
+    /** The configured issuer's label; for an unknown one, the iss the token claims (for the log only). */
+    readonly issuer: string | undefined,
+    /** Whether `issuer` is a configured one, and so may be a metric label. */
+    readonly configured: boolean,
+  ) {
+    super(code, configured ? `${code}: ${issuer}` : code);
+  }
+}
+
 export interface Verified {
   readonly claims: Claims;
   /** Whose rules the token met: the policy reads its claim mapping. */
@@ -154,7 +167,7 @@ function createIssuerVerifier(jwt: Config['jwt'], issuer: TrustedIssuer, options
     }
     if (candidates !== undefined) return candidates;
     // A key we cannot use may be the one: "unavailable" rather than a verdict on the token.
-    if (unusable) throw new AppError('issuer_keys_unavailable', `no usable keys for issuer ${issuer.label}`);
+    if (unusable) throw new IssuerError('issuer_keys_unavailable', issuer.label, true);
     if (kidWithOtherAlg || kid === undefined) throw new AppError('token_algorithm_not_allowed');
     return 'unknown_kid';
   };
@@ -232,7 +245,7 @@ export function createTokenVerifier(jwt: Config['jwt'], trust: KeySource | Trust
     if (token.length > jwt.maxTokenLength) throw new AppError('token_too_long');
     const header = inspect(token);
     const issuer = select(header.iss);
-    if (issuer === undefined) throw new AppError('token_issuer_unknown', 'no trusted issuer has this iss');
+    if (issuer === undefined) throw new IssuerError('token_issuer_unknown', header.iss, false);
     return (verifiers.get(issuer) as IssuerVerifier)(token, header);
   };
 }

@@ -10,10 +10,11 @@ import { createAccessDecider } from '../../src/check/decision.js';
 import { parseClaimPath } from '../../src/claim-path.js';
 import { loadConfig } from '../../src/config/index.js';
 import { createIdentityHeaders } from '../../src/identity-headers.js';
-import { replaceableKeySource, staticKeySource, type ReplaceableKeySource } from '../../src/key-source.js';
+import { staticKeySource } from '../../src/key-source.js';
 import { loadKeys, type KeySet } from '../../src/keys.js';
 import type { IssuerKeySource, TrustedIssuer } from '../../src/trusted-issuer.js';
 import { createTokenVerifier, ownIssuer, type Trust } from '../../src/token/verify.js';
+import { controlledKeys, type ControlledKeys } from '../../support/controlled-keys.js';
 import { checkOutcomes, codeOf, settledCheckOutcomes, settledCodeOf } from '../../support/check.js';
 import { signJws } from '../../support/jws.js';
 import { KeyFiles, generatePair, type KeyPair } from '../../support/keys.js';
@@ -38,39 +39,7 @@ const ownKeys = staticKeySource(keysOf(ownPair, 'ES256', 'own'));
 const token = (pair: KeyPair, alg: string, kid: string | undefined, claims: Record<string, unknown>): string =>
   signJws({ alg, typ: 'JWT', ...(kid === undefined ? {} : { kid }) }, { sub: 'alice', iat: NOW, exp: NOW + 600, ...claims }, pair.privateKey);
 
-/** An identity provider's fetched keys, as the verifier sees them: replaced, unusable, asked again for a kid. */
-interface FakeRemote extends IssuerKeySource {
-  usable: boolean;
-  /** What the next refresh brings, and how many were asked for. */
-  next: KeySet | undefined;
-  refreshes: number;
-  coolingDown: boolean;
-}
-
-function fakeRemote(initial: KeySet): FakeRemote {
-  const source: ReplaceableKeySource = replaceableKeySource(initial);
-  const remote: FakeRemote = {
-    current: () => source.current(),
-    get ready() {
-      return source.ready;
-    },
-    onChange: (listener) => source.onChange(listener),
-    usable: true,
-    next: undefined,
-    refreshes: 0,
-    coolingDown: false,
-    refreshForKid(kid) {
-      if (remote.coolingDown) return undefined;
-      remote.refreshes++;
-      remote.coolingDown = true;
-      return Promise.resolve().then(() => {
-        if (remote.next !== undefined) source.replace(remote.next);
-        return source.current().verification.some((key) => key.kid === kid);
-      });
-    },
-  };
-  return remote;
-}
+const fakeRemote = (initial: KeySet): ControlledKeys => controlledKeys(initial);
 
 function idpIssuer(sources: IssuerKeySource[], rolesClaim = 'realm_access.roles'): TrustedIssuer {
   return { iss: IDP, label: IDP, audiences: ['api'], claims: { rolesClaim: parseClaimPath(rolesClaim), scopesClaims: [parseClaimPath('scope')] }, sources };
