@@ -6,7 +6,7 @@
  * so is a key that publishes its private members.
  */
 import { createPublicKey, type JsonWebKey } from 'node:crypto';
-import { factsOf, isAlgorithm, type Algorithm } from '../algorithms.js';
+import { factsOf, isAlgorithm, type Algorithm, type AlgorithmFamily } from '../algorithms.js';
 import { asymmetricVerificationKey, keyMismatch, sameMaterial, type VerificationKey } from '../keys.js';
 
 export interface IgnoredKey {
@@ -24,7 +24,8 @@ export interface ParsedKeySet {
 /** No identity provider publishes this many keys at once (a few, up to a dozen); verifiers are built per key. */
 export const MAX_KEYS = 100;
 
-const KEY_TYPES = new Set(['RSA', 'EC', 'OKP']);
+const FAMILIES_OF_KTY: Readonly<Record<string, readonly AlgorithmFamily[]>> = { RSA: ['RSA', 'RSA-PSS'], EC: ['EC'], OKP: ['EdDSA'] };
+const KEY_TYPES = new Set(Object.keys(FAMILIES_OF_KTY));
 /** RFC 7518 §6.3.2 and §6.2.2, RFC 8037 §2: members only a private key has. */
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
 
@@ -65,8 +66,13 @@ function keysOfJwk(jwk: Record<string, unknown>, kid: string, algorithms: readon
   }
   const fitting = candidates.filter((candidate) => keyMismatch(publicKey, candidate) === undefined);
   if (fitting.length === 0) {
+    // The reason of an algorithm of the key's own family says more than "none fits" (a short RSA key).
+    const ownFamily = candidates.find((candidate) => FAMILIES_OF_KTY[kty]?.includes(factsOf(candidate).family));
+    const detail = ownFamily === undefined ? '' : `: ${keyMismatch(publicKey, ownFamily)}`;
     const why =
-      candidates.length === 1 ? keyMismatch(publicKey, candidates[0] as Algorithm) : `no allowed algorithm (${describeAlgorithms(candidates)}) fits it`;
+      candidates.length === 1
+        ? keyMismatch(publicKey, candidates[0] as Algorithm)
+        : `no allowed algorithm (${describeAlgorithms(candidates)}) fits it${detail}`;
     throw new Error(`${kty}${typeof jwk.crv === 'string' ? ` ${jwk.crv}` : ''} key: ${why}`);
   }
   return fitting.map((fit) => asymmetricVerificationKey(publicKey, fit, kid));

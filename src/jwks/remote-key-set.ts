@@ -79,6 +79,8 @@ export interface RemoteKeySet extends KeySource {
   /** False before the first good fetch and once the last good one is older than its lifetime + maxStaleMs. */
   readonly usable: boolean;
   health(): KeySetHealth;
+  /** Settles when no fetch is in flight (at once when none is): for start-up and tests, never the request path. */
+  idle(): Promise<void>;
   /** Stops timers and fetches; the keys stay readable. */
   close(): void;
 }
@@ -325,6 +327,9 @@ export function remoteKeySet(options: RemoteKeySetOptions): RemoteKeySet {
         lastError,
         url: jwksUrl,
       };
+    },
+    async idle() {
+      while (inFlight !== undefined) await inFlight;
     },
     close() {
       if (closed) return;
