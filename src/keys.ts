@@ -31,8 +31,8 @@ export interface KeySet {
   readonly verification: readonly VerificationKey[];
 }
 
-/** Why `key` cannot sign or verify `alg`, or undefined when it fits. */
-function keyMismatch(key: KeyObject, alg: Algorithm): string | undefined {
+/** Why `key` cannot sign or verify `alg`, or undefined when it fits. Also judges keys from a remote JWK Set (src/jwks/). */
+export function keyMismatch(key: KeyObject, alg: Algorithm): string | undefined {
   const type = key.asymmetricKeyType;
   const details = key.asymmetricKeyDetails ?? {};
   const facts = factsOf(alg);
@@ -76,7 +76,8 @@ function publicJwkOf(key: KeyObject, alg: Algorithm, kid: string): JsonWebKey {
   return Object.fromEntries(Object.entries({ kty, n, e, crv, x, y, kid, alg, use: 'sig' }).filter(([, value]) => value !== undefined));
 }
 
-function asymmetricVerificationKey(publicKey: KeyObject, alg: Algorithm, kid: string | undefined): VerificationKey {
+/** The verification key of a public key for one algorithm; the kid defaults to the key's RFC 7638 thumbprint. */
+export function asymmetricVerificationKey(publicKey: KeyObject, alg: Algorithm, kid: string | undefined): VerificationKey {
   const keyId = kid ?? jwkThumbprint(publicKey.export({ format: 'jwk' }));
   return {
     alg,
@@ -262,7 +263,7 @@ export function loadKeys(jwt: Config['jwt']): KeySet {
   return Object.freeze({ signing, verification: Object.freeze([...byKid.values()]) });
 }
 
-function sameMaterial(a: Buffer | string, b: Buffer | string): boolean {
+export function sameMaterial(a: Buffer | string, b: Buffer | string): boolean {
   return Buffer.from(a).equals(Buffer.from(b));
 }
 
