@@ -11,6 +11,7 @@ import { createIdentityHeaders } from './identity-headers.js';
 import { replaceableKeySource, type KeySource, type ReplaceableKeySource } from './key-source.js';
 import { reloadKeys, type KeyReloadResult } from './key-reload.js';
 import { loadKeys } from './keys.js';
+import { remoteKeysFactory } from './jwks/factory.js';
 import { createTrust, type RemoteKeysFactory } from './trust.js';
 import type { Logger } from './logging.js';
 import { createLoginLimiter } from './login/limiter.js';
@@ -36,12 +37,14 @@ export interface ServiceOptions {
   readonly defaultMetrics?: boolean;
   /** Where the service's own keys come from; the configuration's, read once, by default. */
   readonly keySource?: KeySource;
-  /** How identity providers' keys are fetched; required when the configuration names any. */
+  /** How identity providers' keys are fetched; over HTTP with the JWKS_* settings by default. */
   readonly remoteKeys?: RemoteKeysFactory;
 }
 
 /** @throws ConfigError when the keys cannot be used. */
-export function createService(config: Config, { logger, defaultMetrics = true, keySource, remoteKeys }: ServiceOptions): Service {
+export function createService(config: Config, { logger, defaultMetrics = true, keySource, remoteKeys: givenRemoteKeys }: ServiceOptions): Service {
+  const metrics = createMetrics({ version: VERSION, defaultMetrics });
+  const remoteKeys = givenRemoteKeys ?? remoteKeysFactory(config.issuers.jwks, logger, metrics);
   // The configuration's key files, replaced whole by a reload.
   const ownKeys: ReplaceableKeySource | undefined = keySource === undefined ? replaceableKeySource(loadKeys(config.jwt)) : undefined;
   keySource ??= ownKeys as ReplaceableKeySource;
@@ -53,7 +56,7 @@ export function createService(config: Config, { logger, defaultMetrics = true, k
     config,
     logger,
     denyLog,
-    metrics: createMetrics({ version: VERSION, defaultMetrics }),
+    metrics,
     keySource,
     trust,
     decideAccess: createAccessDecider({

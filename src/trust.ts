@@ -97,8 +97,12 @@ export function createTrust(config: Pick<Config, 'jwt' | 'issuers'>, localKeys: 
     issuers,
     own,
     get ready() {
-      // An issuer is ready once one of its sources is: local keys beside a JWKS URL serve at once.
-      return all.every((issuer) => issuer.sources.some((source) => source.ready && source.usable !== false));
+      // An issuer is ready once one of its sources has had keys: local keys beside a JWKS URL serve
+      // at once. A provider whose keys went stale past their bound later does not make the service
+      // unready: every instance would be in the same state, and taking them all out of the load
+      // balancer would refuse every other issuer's tokens too. Its own tokens are denied
+      // (issuer_keys_unavailable) and /readyz's detail says so.
+      return all.every((issuer) => issuer.sources.some((source) => source.ready));
     },
     health: () => all.map(issuerHealth),
     start: () => fetched.forEach((keys) => keys.start()),

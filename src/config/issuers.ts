@@ -4,9 +4,10 @@
  * number of issuers from ISSUERS_FILE, each with its own keys, audiences, algorithms and claims.
  * How their keys are fetched and cached (JWKS_*) applies to all of them.
  */
-import { isIP } from 'node:net';
 import { ALGORITHMS, factsOf, isAlgorithm, type Algorithm } from '../algorithms.js';
 import { ClaimPathError, parseClaimPath, type ClaimPath } from '../claim-path.js';
+import { issuerUrlProblem } from '../jwks/discovery.js';
+import { keySetUrlProblem } from '../jwks/url.js';
 import type { EnvReader } from './env-reader.js';
 
 /** What `role=` and `scope=` terms read in a token of this issuer. */
@@ -64,30 +65,14 @@ export function namesRemoteKeys(env: EnvReader): boolean {
   return ['OIDC_ISSUER', 'JWT_JWKS_URL', 'ISSUERS_FILE'].some((name) => env.string(name) !== undefined);
 }
 
-function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, '');
-  if (host === 'localhost' || host.endsWith('.localhost')) return true;
-  if (isIP(host) === 4) return host.startsWith('127.');
-  return host === '::1';
-}
-
 /**
  * Why a URL keys are fetched from is refused, if it is: https always; plain http only to loopback (a
- * sidecar, the tests) unless explicitly allowed, since anyone on the path could swap the keys.
+ * sidecar, the tests) unless JWKS_ALLOW_HTTP, since anyone on the path could swap the keys. The rules
+ * are the key client's own (src/jwks/), so configuration refuses what it would refuse.
  */
-export function keyUrlProblem(text: string, allowInsecureHttp: boolean): string | undefined {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    return `not a URL: "${text}"`;
-  }
-  if (url.username !== '' || url.password !== '') return 'must not carry credentials';
-  if (url.hash !== '') return 'must not have a #fragment';
-  if (url.protocol === 'https:') return undefined;
-  if (url.protocol !== 'http:') return `must be https://, got ${url.protocol}`;
-  if (allowInsecureHttp || isLoopbackHost(url.hostname)) return undefined;
-  return 'plain http:// is only for loopback hosts: use https://, or set JWKS_ALLOW_HTTP=true if the network to it is trusted';
+function keyUrlProblem(text: string, allowInsecureHttp: boolean, issuer = false): string | undefined {
+  const problem = issuer ? issuerUrlProblem(text, allowInsecureHttp) : keySetUrlProblem(text, allowInsecureHttp);
+  return problem === undefined ? undefined : `${problem}${problem.includes('plain http') ? ' (JWKS_ALLOW_HTTP=true)' : ''}`;
 }
 
 function readAlgorithms(env: EnvReader, where: string, value: unknown): Algorithm[] {
@@ -138,7 +123,7 @@ function readFileEntry(env: EnvReader, where: string, entry: unknown, allowInsec
     env.problem(`${where}.issuer: expected the exact "iss" of the provider's tokens`);
     usable = false;
   } else if (jwksUri === undefined) {
-    const problem = keyUrlProblem(issuer, allowInsecureHttp);
+    const problem = keyUrlProblem(issuer, allowInsecureHttp, true);
     if (problem !== undefined) env.problem(`${where}.issuer: ${problem} (its keys are found by OpenID discovery under it)`);
   }
   if (jwksUri !== undefined) {
@@ -193,7 +178,7 @@ function readOidcIssuer(env: EnvReader, allowInsecureHttp: boolean, algorithms: 
     if (audiences.length > 0) env.problem('OIDC_AUDIENCE is set without OIDC_ISSUER');
     return undefined;
   }
-  const problem = keyUrlProblem(issuer, allowInsecureHttp);
+  const problem = keyUrlProblem(issuer, allowInsecureHttp, true);
   if (problem !== undefined) env.problem(`OIDC_ISSUER: ${problem}`);
   if (audiences.length === 0) {
     env.problem(

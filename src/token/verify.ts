@@ -81,10 +81,14 @@ interface KeyEntry {
   readonly verify: KeyVerifier;
 }
 
-/** The fast-jwt verifiers of one key snapshot, by kid and by algorithm. */
+/**
+ * The fast-jwt verifiers of one key snapshot, by kid and by algorithm. A kid may stand for one key
+ * under several algorithms: a provider that publishes a key without `alg` (Entra ID does) lets it
+ * verify each allowed algorithm its type fits, and the token's alg picks one.
+ */
 interface PreparedKeys {
   readonly snapshot: KeySnapshot;
-  readonly byKid: ReadonlyMap<string, KeyEntry>;
+  readonly byKid: ReadonlyMap<string, readonly KeyEntry[]>;
   readonly byAlg: ReadonlyMap<string, readonly KeyVerifier[]>;
 }
 
@@ -125,11 +129,11 @@ function createIssuerVerifier(jwt: Config['jwt'], issuer: TrustedIssuer, options
     }) as KeyVerifier;
 
   const prepare = (snapshot: KeySnapshot): PreparedKeys => {
-    const byKid = new Map<string, KeyEntry>();
+    const byKid = new Map<string, KeyEntry[]>();
     const byAlg = new Map<string, KeyVerifier[]>();
     for (const key of snapshot.verification) {
       const verify = build(key);
-      byKid.set(key.kid, { alg: key.alg, verify });
+      byKid.set(key.kid, [...(byKid.get(key.kid) ?? []), { alg: key.alg, verify }]);
       byAlg.set(key.alg, [...(byAlg.get(key.alg) ?? []), verify]);
     }
     return { snapshot, byKid, byAlg };
@@ -156,9 +160,10 @@ function createIssuerVerifier(jwt: Config['jwt'], issuer: TrustedIssuer, options
       }
       const { byKid, byAlg } = preparedFor(index);
       if (kid !== undefined) {
-        const selected = byKid.get(kid);
-        if (selected === undefined) continue;
-        if (selected.alg !== alg) kidWithOtherAlg = true;
+        const entries = byKid.get(kid);
+        if (entries === undefined) continue;
+        const selected = entries.find((entry) => entry.alg === alg);
+        if (selected === undefined) kidWithOtherAlg = true;
         else (candidates ??= []).push(selected.verify);
       } else {
         const ofAlg = byAlg.get(alg);

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { eventually } from '../../support/eventually.js';
+import { waitUntil } from '../../support/wait.js';
 import { request } from '../../support/http.js';
 import { nowSeconds, signJws } from '../../support/jws.js';
 import { generatePair, hmacSecret } from '../../support/keys.js';
@@ -45,7 +45,7 @@ describe('SIGHUP reloads the key files', () => {
     assert.equal(await check(tokenOf(first)), 'allowed');
     writeFileSync(keyFile, second.privatePem);
     service.process.signal('SIGHUP');
-    await eventually('the reload', () => (reloadsLogged('keys_reloaded') === 1 ? true : undefined));
+    await waitUntil(() => reloadsLogged('keys_reloaded') === 1, 'the reload');
     assert.equal(await check(tokenOf(second)), 'allowed');
     assert.equal(await check(tokenOf(first)), 'token_signature_invalid');
     const jwks = JSON.parse((await request(`${service.url}/.well-known/jwks.json`)).body) as { keys: Array<{ x: string }> };
@@ -65,7 +65,7 @@ describe('SIGHUP reloads the key files', () => {
       const before = reloadsLogged('keys_reload_refused');
       writeFileSync(keyFile, content);
       service.process.signal('SIGHUP');
-      await eventually('the refusal', () => (reloadsLogged('keys_reload_refused') === before + 1 ? true : undefined));
+      await waitUntil(() => reloadsLogged('keys_reload_refused') === before + 1, 'the refusal');
       assert.match(service.log(4000), /JWT_PRIVATE_KEY_FILE/);
       assert.equal(await check(tokenOf(second)), 'allowed');
       assert.ok(!service.process.hasExited(), 'the service keeps running');
