@@ -6,7 +6,10 @@ import { SignJWT, exportJWK, generateKeyPair, type CryptoKey } from 'jose';
 import { ALGORITHMS, factsOf, type Algorithm } from '../../src/algorithms.js';
 import { remoteKeySet, type RemoteKeySet } from '../../src/jwks/index.js';
 import { createLogger } from '../../src/logging.js';
+import { request } from '../../support/http.js';
 import { startJwksServer, type JwksServer } from '../../support/jwks-server.js';
+import { startServiceInProcess, type InProcessService } from '../../support/service.js';
+import { waitUntil } from '../../support/wait.js';
 
 const ASYMMETRIC = ALGORITHMS.filter((alg) => factsOf(alg).family !== 'HMAC');
 const ENTRA_KID = 'entra-style-no-alg';
@@ -63,8 +66,8 @@ after(async () => {
 });
 
 /** A token of `signer`'s algorithm, signed with the private key of `keyOf` (default: its own). */
-const sign = (signer: Signer, keyOf = signer.kid): Promise<string> =>
-  new SignJWT({ sub: 'alice' })
+const sign = (signer: Signer, keyOf = signer.kid, claims: Record<string, unknown> = {}): Promise<string> =>
+  new SignJWT({ sub: 'alice', ...claims })
     .setProtectedHeader({ alg: signer.alg, kid: signer.kid, typ: 'JWT' })
     .setIssuer(server.issuer)
     .setIssuedAt()
@@ -108,5 +111,31 @@ describe('jose-signed tokens verify with the keys of a remote JWK Set', () => {
   test("a token signed with another key than its kid's fails", async () => {
     const forged = await sign({ alg: 'RS256', kid: 'jose-RS256' }, ENTRA_KID);
     assert.throws(() => verifyWith(forged, 'jose-RS256', 'RS256'), /signature/i);
+  });
+});
+
+describe("the same tokens through the service's /check, the provider found by OIDC_ISSUER alone", () => {
+  let service: InProcessService;
+  before(async () => {
+    service = await startServiceInProcess({ OIDC_ISSUER: server.issuer, OIDC_AUDIENCE: 'interop-api', LOG_LEVEL: 'silent' });
+    service.service.deps.lifecycle.ready = true;
+    await waitUntil(() => service.service.deps.trust.ready, 'the provider keys');
+  });
+  after(() => service?.close());
+
+  for (const signer of SIGNERS) {
+    test(`${signer.alg}, kid ${signer.kid}: allowed, X-Auth-User from sub`, async () => {
+      const token = await sign(signer, signer.kid, { aud: 'interop-api' });
+      const reply = await request(`${service.url}/check`, { headers: { authorization: `Bearer ${token}` } });
+      assert.equal(reply.status, 200, String(reply.headers['x-auth-error']));
+      assert.equal(reply.headers['x-auth-user'], 'alice');
+    });
+  }
+
+  test('without the audience: token_claims_invalid; with the wrong key: token_signature_invalid', async () => {
+    const check = async (token: string) =>
+      (await request(`${service.url}/check`, { headers: { authorization: `Bearer ${token}` } })).headers['x-auth-error'];
+    assert.equal(await check(await sign({ alg: 'ES256', kid: 'jose-ES256' })), 'token_claims_invalid');
+    assert.equal(await check(await sign({ alg: 'RS256', kid: 'jose-RS256' }, ENTRA_KID, { aud: 'interop-api' })), 'token_signature_invalid');
   });
 });
