@@ -133,8 +133,7 @@ describe("the same tokens through the service's /check, the provider found by OI
   }
 
   test('without the audience: token_claims_invalid; with the wrong key: token_signature_invalid', async () => {
-    const check = async (token: string) =>
-      (await request(`${service.url}/check`, { headers: { authorization: `Bearer ${token}` } })).headers['x-auth-error'];
+    const check = async (token: string) => (await request(`${service.url}/check`, { headers: { authorization: `Bearer ${token}` } })).headers['x-auth-error'];
     assert.equal(await check(await sign({ alg: 'ES256', kid: 'jose-ES256' })), 'token_claims_invalid');
     assert.equal(await check(await sign({ alg: 'RS256', kid: 'jose-RS256' }, ENTRA_KID, { aud: 'interop-api' })), 'token_signature_invalid');
   });

@@ -39,7 +39,11 @@ describe('tokens of a real OpenID Provider through nginx', { skip, timeout: 120_
     await stack?.stop();
     await op?.close();
   });
-  const spec = (name: string, body: () => Promise<void>) => test(name, withDiagnostics(() => stack, body));
+  const spec = (name: string, body: () => Promise<void>) =>
+    test(
+      name,
+      withDiagnostics(() => stack, body),
+    );
   const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}` } });
 
   spec('a client-credentials access token (RFC 9068, for the API by resource indicator) opens a protected page', async () => {
@@ -75,7 +79,10 @@ describe('tokens of a real OpenID Provider through nginx', { skip, timeout: 120_
       const res = await stack.request('/whoami', bearer(token));
       return res.status === 200 ? 'allowed' : String(res.headers['x-auth-error']);
     };
-    await pollUntil(answer, (seen) => seen === 'issuer_keys_unavailable', 'the denial once the staleness bound has passed', { timeoutMs: 30_000, intervalMs: 200 });
+    await pollUntil(answer, (seen) => seen === 'issuer_keys_unavailable', 'the denial once the staleness bound has passed', {
+      timeoutMs: 30_000,
+      intervalMs: 200,
+    });
     assert.ok(Date.now() - stoppedAt >= 3000, 'not before the keys were stale past their bound');
     assert.equal((await stack.request('/whoami', bearer(own))).status, 200, "the service's own tokens are not the provider's");
 
