@@ -61,7 +61,7 @@ export function createService(config: Config, { logger, defaultMetrics = true, k
     trust,
     decideAccess: createAccessDecider({
       config,
-      verify: createTokenVerifier(config.jwt, trust),
+      verify: createTokenVerifier(config.jwt, trust, { unknownKidWaitMs: config.issuers.jwks.unknownKidWaitMs }),
       identityHeaders: createIdentityHeaders(config.identityHeaders),
     }),
     authenticator,
