@@ -61,11 +61,14 @@ export interface RunningServer {
   readonly port: number;
   /** Stops accepting, lets in-flight requests finish, then closes; forced after SHUTDOWN_TIMEOUT. */
   stop(): Promise<void>;
+  /** Reads the key files again; the old keys stay unless the new ones pass every check. */
+  reloadKeys(): void;
 }
 
 /** Starts one service on a socket. Used by `serve` and by tests that want a real port. */
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
   const service = createService(config, { logger });
+  service.start();
   const { lifecycle } = service.deps;
   const server = createHttpServer(service);
   const { socketPath } = config.server;
@@ -105,7 +108,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       });
       server.closeIdleConnections();
     }));
-  return { server, port, stop };
+  return { server, port, stop, reloadKeys: () => void service.reloadKeys(process.env) };
 }
 
 /**
@@ -131,6 +134,8 @@ async function runWorker(config: Config, logger: Logger): Promise<void> {
   const running = await startServer(config, logger);
   const where = config.server.socketPath !== undefined ? { socket: config.server.socketPath } : { host: config.server.host, port: running.port };
   logger.info({ ...where, algorithm: config.jwt.algorithm, pid: process.pid }, 'listening');
+  // Like nginx -s reload for the key files: rotate keys without dropping a request.
+  process.on('SIGHUP', () => running.reloadKeys());
   onSignals(logger, (signal) => {
     logger.info({ signal }, 'shutting down: finishing in-flight requests');
     void running.stop().then(() => {
@@ -152,6 +157,10 @@ async function runPrimary(config: Config, logger: Logger): Promise<void> {
     }
     logger.error({ pid: worker.process.pid, code, signal }, 'worker died: starting another');
     cluster.fork();
+  });
+  process.on('SIGHUP', () => {
+    logger.info({ signal: 'SIGHUP' }, 'reloading key files in every worker');
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGHUP');
   });
   onSignals(logger, (signal) => {
     stopping = true;
