@@ -132,8 +132,8 @@ function onSignals(logger: Logger, handler: (signal: NodeJS.Signals) => void): v
 
 async function runWorker(config: Config, logger: Logger): Promise<void> {
   const running = await startServer(config, logger);
-  const where = config.server.socketPath !== undefined ? { socket: config.server.socketPath } : { host: config.server.host, port: running.port };
-  logger.info({ ...where, algorithm: config.jwt.algorithm, pid: process.pid }, 'listening');
+  // Handlers first, then the line that says we listen: a supervisor (or a test) that signals as soon
+  // as it reads that line must reach our handler, not node's default action, which ends the process.
   // Like nginx -s reload for the key files: rotate keys without dropping a request.
   process.on('SIGHUP', () => running.reloadKeys());
   onSignals(logger, (signal) => {
@@ -143,6 +143,8 @@ async function runWorker(config: Config, logger: Logger): Promise<void> {
       process.exit(0);
     });
   });
+  const where = config.server.socketPath !== undefined ? { socket: config.server.socketPath } : { host: config.server.host, port: running.port };
+  logger.info({ ...where, algorithm: config.jwt.algorithm, pid: process.pid }, 'listening');
 }
 
 async function runPrimary(config: Config, logger: Logger): Promise<void> {
