@@ -14,11 +14,10 @@ import { REPO_ROOT, SERVICE_CLI } from '../support/paths.js';
 import type { ManagedProcess } from '../support/process.js';
 import { freePort, LOOPBACK } from '../support/ports.js';
 import { startServiceProcess, type ServiceProcess } from '../support/service.js';
-import { IDENTITY_HEADERS } from '../support/stack.js';
+import { DEMO_SERVICE_ENV } from '../support/stack.js';
 import { makeTempDir, removeTempDir } from '../support/temp-dir.js';
 
 const KEY_DIR = join(REPO_ROOT, '.local', 'demo', 'keys');
-const COOKIE = 'jwt_auth';
 
 /** The port nginx listens on: DEMO_PORT, else 8080 when free, else any free port. */
 async function nginxPort(): Promise<number> {
@@ -89,16 +88,12 @@ async function main(): Promise<void> {
 
     const service: ServiceProcess = await startServiceProcess(
       {
+        // 401 mode, the token in a cookie (plain HTTP on loopback, so not Secure: behind TLS keep
+        // the default), browsers sent to /whoami after signing in; docker-compose.yml sets the same.
+        ...DEMO_SERVICE_ENV,
         JWT_SECRET_FILE: secretFile,
         JWT_ISSUER: 'nginx-jwt-auth-demo',
-        IDENTITY_HEADERS,
         AUTHENTICATOR_URL: authenticator.loginUrl,
-        // 401 mode: browsers are sent to the login page, API clients get the 401 itself.
-        CHECK_UNAUTHENTICATED_STATUS: '401',
-        TOKEN_COOKIE: COOKIE,
-        LOGIN_SET_COOKIE: 'true',
-        // The demo is plain HTTP on loopback; behind TLS keep the default (Secure).
-        COOKIE_SECURE: 'false',
         LOG_LEVEL: 'info',
       },
       { dir },

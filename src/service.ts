@@ -38,6 +38,7 @@ export function createService(config: Config, { logger, defaultMetrics = true, k
   const lifecycle: Lifecycle = { ready: false, shuttingDown: false };
   const authenticator = createAuthenticatorClient(config.authenticator);
   const denyLog = createDenyLog(logger, config.logging.denyRate);
+  const verifyToken = createTokenVerifier(config.jwt, keySource);
   const parts: Omit<AppDeps, 'checkAnswers'> = {
     config,
     logger,
@@ -46,12 +47,13 @@ export function createService(config: Config, { logger, defaultMetrics = true, k
     keySource,
     decideAccess: createAccessDecider({
       config,
-      verify: createTokenVerifier(config.jwt, keySource),
+      verify: verifyToken,
       identityHeaders: createIdentityHeaders(config.identityHeaders),
     }),
     authenticator,
     signer: signing === undefined ? undefined : createTokenSigner(config.jwt, signing),
     limiter: createLoginLimiter(config.login),
+    verifyToken,
     lifecycle,
   };
   const deps: AppDeps = { ...parts, checkAnswers: createCheckAnswerWriter(parts) };

@@ -2,7 +2,7 @@
  * Runs the repository's nginx/ configuration on loopback: the same files docker-compose mounts
  * into the official image, laid out the way that image lays them out, under a private prefix.
  *
- *   <prefix>/nginx.conf, snippets/, html/   copied from nginx/
+ *   <prefix>/nginx.conf, snippets/          copied from nginx/
  *   <prefix>/conf.d/*.conf                  nginx/templates/*.template with ${NAME} replaced
  *   <prefix>/conf.d/zz-test-harness.conf    temp paths under the prefix (the image's defaults
  *                                           are root-owned system folders)
@@ -130,7 +130,7 @@ function openUpPermissions(dir: string): void {
 
 /** Writes a runnable nginx prefix for `vars` into `prefix` (an existing, empty folder). */
 export function renderNginxPrefix(prefix: string, vars: NginxTemplateVars): void {
-  for (const name of ['nginx.conf', 'snippets', 'html']) {
+  for (const name of ['nginx.conf', 'snippets']) {
     cpSync(join(NGINX_CONFIG_DIR, name), join(prefix, name), { recursive: true });
   }
   const confD = join(prefix, 'conf.d');
@@ -228,7 +228,7 @@ export async function startNginx(options: NginxOptions): Promise<NginxInstance> 
   const proc = startProcess(
     'nginx',
     bin,
-    // -p: relative paths (root html) under the prefix; -e: startup errors before error_log is read.
+    // -p: relative paths under the prefix; -e: startup errors before error_log is read.
     ['-p', `${prefix}/`, '-c', confPath, '-e', errorLog, '-g', globals],
     { env: { PATH: process.env.PATH ?? '' }, logFile: errorLog, stdoutFile: accessLog },
   );

@@ -13,6 +13,7 @@ import { readIdentityHeaders, type IdentityHeadersConfig } from './identity-head
 import { readJwt, type JwtConfig } from './jwt.js';
 import { readLogging, type LoggingConfig } from './logging.js';
 import { readLogin, type LoginConfig } from './login.js';
+import { readPages, type PagesConfig } from './pages.js';
 import { readServer, type ServerConfig } from './server.js';
 
 export { ALGORITHMS, type Algorithm } from './jwt.js';
@@ -29,6 +30,7 @@ export interface Config {
   readonly login: LoginConfig;
   readonly csrf: CsrfConfig;
   readonly authenticator: AuthenticatorConfig;
+  readonly pages: PagesConfig;
 }
 
 /** Thrown with every configuration problem at once; `problems` name the variables. */
@@ -55,6 +57,7 @@ export function loadConfig(env: Env): Config {
     login: readLogin(reader),
     csrf: readCsrf(reader),
     authenticator: readAuthenticator(reader),
+    pages: readPages(reader),
   };
   if (reader.problems.length > 0) throw new ConfigError(reader.problems);
   return deepFreeze(config);

@@ -16,8 +16,10 @@ import type { Logger } from '../logging.js';
 import type { LoginLimiter } from '../login/limiter.js';
 import type { Metrics } from '../metrics.js';
 import type { TokenSigner } from '../token/sign.js';
+import type { TokenVerifier } from '../token/verify.js';
 import { loginRoutes } from './routes/login.js';
 import { opsRoutes } from './routes/ops.js';
+import { createBrowserPages } from './routes/pages.js';
 
 /** Mutable process state the routes read: set by main as it starts and stops. */
 export interface Lifecycle {
@@ -40,6 +42,8 @@ export interface AppDeps {
   /** Absent in verify-only setups: /login then answers 404. */
   readonly signer: TokenSigner | undefined;
   readonly limiter: LoginLimiter;
+  /** The verifier /check uses, for the pages that say who is signed in. */
+  readonly verifyToken: TokenVerifier;
   readonly lifecycle: Lifecycle;
 }
 
@@ -69,7 +73,10 @@ export function createApp(deps: AppDeps): Koa {
   app.silent = true;
   const router = new Router();
   koaCheckRoute(router, deps.checkAnswers);
-  loginRoutes(router, deps);
+  const pages = createBrowserPages(deps);
+  // GET /login and /logout (pages) before the login routes' catch-all 405 for other methods.
+  pages.register(router);
+  loginRoutes(router, { ...deps, pages });
   opsRoutes(router, deps);
   app.use(errorResponder(deps));
   app.use(router.routes());

@@ -14,10 +14,11 @@ import type { LoginLimiter } from '../../login/limiter.js';
 import type { TokenSigner } from '../../token/sign.js';
 import { clearedTokenCookie } from '../cookie.js';
 import { requestIdOf } from '../request-id.js';
+import type { BrowserPages } from './pages.js';
 
 /** What /login and /logout use, and nothing more. */
 export interface LoginRouteDeps {
-  readonly config: Pick<Config, 'login' | 'csrf' | 'authenticator' | 'cookie'> & {
+  readonly config: Pick<Config, 'login' | 'csrf' | 'authenticator' | 'cookie' | 'pages'> & {
     readonly jwt: Pick<Config['jwt'], 'maxTokenLength'>;
   };
   readonly logger: Logger;
@@ -26,6 +27,8 @@ export interface LoginRouteDeps {
   /** Absent in verify-only setups: /login then answers 404. */
   readonly signer: TokenSigner | undefined;
   readonly limiter: LoginLimiter;
+  /** Browsers' forms get pages and redirects instead of JSON (src/http/routes/pages.ts). */
+  readonly pages: BrowserPages;
 }
 
 async function readBody(ctx: Context, limit: number): Promise<Buffer> {
@@ -61,7 +64,7 @@ function methodNotAllowed(allow: string) {
 }
 
 /** /login: the login flow (src/login/flow.ts) between reading the request and writing its outcome. /logout: clears the cookie. */
-export function loginRoutes(router: Router, { config, logger, metrics, authenticator, signer, limiter }: LoginRouteDeps): void {
+export function loginRoutes(router: Router, { config, logger, metrics, authenticator, signer, limiter, pages }: LoginRouteDeps): void {
   const trustedProxies = config.login.trustedProxies;
   const cookieName = config.cookie.name;
   // With the token in a cookie, a page of another site could log its visitor in as the attacker
@@ -78,26 +81,36 @@ export function loginRoutes(router: Router, { config, logger, metrics, authentic
     logger,
   });
 
-  router.post('/login', async (ctx) => {
+  router.post(pages.loginPath, async (ctx) => {
     const requestId = requestIdOf(ctx);
     ctx.set('x-request-id', requestId);
     ctx.set('cache-control', 'no-store');
+    const formPost = pages.isFormPost(ctx);
+    let body: Buffer | undefined;
     const outcome = await attemptLogin({
       requestId,
       clientAddress: clientAddress(ctx.req.socket.remoteAddress, ctx.headers, trustedProxies),
       site: readRequestSite(ctx.req.rawHeaders),
       contentType: ctx.req.headers['content-type'],
-      readBody: (limit) => readBody(ctx, limit),
+      readBody: async (limit) => (body = await readBody(ctx, limit)),
     });
-    respond(ctx, outcome);
+    if (!formPost) return respond(ctx, outcome);
+    // Only to fill the form in again; the flow's strict parse is what counts.
+    const username = body === undefined ? undefined : (new URLSearchParams(body.toString('utf8')).get(config.login.usernameField) ?? undefined);
+    pages.answerLogin(ctx, outcome, username);
   });
-  router.all('/login', methodNotAllowed('POST'));
+  router.all(pages.loginPath, methodNotAllowed('GET, POST'));
 
-  router.post('/logout', (ctx) => {
+  router.post(pages.logoutPath, (ctx) => {
     ctx.set('cache-control', 'no-store');
-    if (isCrossSite?.(readRequestSite(ctx.req.rawHeaders))) throw new AppError('cross_site_request', 'Origin or Sec-Fetch-Site names another site');
+    if (isCrossSite?.(readRequestSite(ctx.req.rawHeaders))) {
+      const error = new AppError('cross_site_request', 'Origin or Sec-Fetch-Site names another site');
+      if (!pages.acceptsPage(ctx)) throw error;
+      return pages.answerRefusal(ctx, error);
+    }
     if (cookieName !== undefined) ctx.append('set-cookie', clearedTokenCookie(cookieName, config.cookie));
+    if (pages.acceptsPage(ctx)) return pages.answerLogout(ctx);
     ctx.status = 204;
   });
-  router.all('/logout', methodNotAllowed('POST'));
+  router.all(pages.logoutPath, methodNotAllowed('GET, POST'));
 }
