@@ -41,6 +41,7 @@ export function readPages(env: EnvReader): PagesConfig {
   const extraStyle = env.file('PAGES_STYLE_FILE') ?? '';
   if (/<\/style/i.test(extraStyle)) env.problem('PAGES_STYLE_FILE: a stylesheet may not contain "</style"');
   const siteName = env.string('PAGES_SITE_NAME') ?? 'nginx-jwt-auth';
+  // eslint-disable-next-line no-control-regex -- control characters are what is refused
   if (siteName.length > 200 || /[\x00-\x1f\x7f]/.test(siteName)) env.problem('PAGES_SITE_NAME: at most 200 characters, no control characters');
   return {
     pathPrefix,

@@ -223,7 +223,7 @@ describe('allows', () => {
   });
 
   test('identity headers are sanitised: a CR/LF in a claim cannot add a header', () => {
-    const decision = checkFor()({ rawHeaders: bearer(token({ sub: 'alice\r\nX-Auth-Roles: admin' })), query: '' });
+    const decision = checkFor({ IDENTITY_HEADERS: 'sub:X-Auth-User' })({ rawHeaders: bearer(token({ sub: 'alice\r\nX-Auth-Roles: admin' })), query: '' });
     const headers = headersOf(decision);
     assert.deepEqual(headers['x-auth-user'], ['alice%0D%0AX-Auth-Roles: admin']);
     assert.ok(decision.headers.every((part) => !/[\r\n]/.test(part)));

@@ -3,6 +3,9 @@
  * ones too) and reports problems that name its variables, without any other section being read.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { parseClaimPath } from '../../src/claim-path.js';
 import { readAuthenticator } from '../../src/config/authenticator.js';
@@ -14,6 +17,7 @@ import { readIdentityHeaders } from '../../src/config/identity-headers.js';
 import { readJwt } from '../../src/config/jwt.js';
 import { readLogging } from '../../src/config/logging.js';
 import { TrustedProxyList, readLogin } from '../../src/config/login.js';
+import { readPages } from '../../src/config/pages.js';
 import { readServer } from '../../src/config/server.js';
 import { ConfigError, loadConfig } from '../../src/config/index.js';
 import { tokenCookie } from '../../src/http/cookie.js';
@@ -40,7 +44,7 @@ function assertRefused(problems: readonly string[], variable: string, value?: st
 }
 
 describe('every section reads its defaults without a problem', () => {
-  const sections = { readServer, readLogging, readCheck, readIdentityHeaders, readCookie, readLogin, readCsrf, readAuthenticator };
+  const sections = { readServer, readLogging, readCheck, readIdentityHeaders, readCookie, readLogin, readCsrf, readAuthenticator, readPages };
   for (const [name, section] of Object.entries(sections)) {
     test(name, () => assert.deepEqual(read(section as (env: EnvReader) => unknown, {}).problems, []));
   }
@@ -326,5 +330,39 @@ describe('authenticator section', () => {
   test('AUTHENTICATOR_MAX_RESPONSE and AUTHENTICATOR_PASS_COOKIES', () => {
     const { value } = read(readAuthenticator, { AUTHENTICATOR_MAX_RESPONSE: '1mb', AUTHENTICATOR_PASS_COOKIES: 'yes' });
     assert.deepEqual([value.maxResponseBytes, value.passCookies], [1024 * 1024, true]);
+  });
+});
+
+describe('pages section: paths that go into Location headers and links, files read once', () => {
+  test('LOGIN_PATH_PREFIX, LOGIN_REDIRECT_DEFAULT, LOGOUT_REDIRECT and PAGES_SITE_NAME are taken as given', () => {
+    const { value, problems } = read(readPages, {
+      LOGIN_PATH_PREFIX: '/auth/v1',
+      LOGIN_REDIRECT_DEFAULT: '/whoami?tab=1',
+      LOGOUT_REDIRECT: '/goodbye',
+      PAGES_SITE_NAME: 'Acme & Co',
+    });
+    assert.deepEqual(problems, []);
+    assert.deepEqual([value.pathPrefix, value.defaultRedirect, value.logoutRedirect, value.siteName], ['/auth/v1', '/whoami?tab=1', '/goodbye', 'Acme & Co']);
+  });
+  for (const prefix of ['auth', '/auth/', '/a b', '/auth/..', '/auth?x', '//auth']) {
+    test(`LOGIN_PATH_PREFIX=${JSON.stringify(prefix)} is refused`, () => assertRefused(read(readPages, { LOGIN_PATH_PREFIX: prefix }).problems, 'LOGIN_PATH_PREFIX', prefix));
+  }
+  for (const path of ['https://evil.example/', '//evil.example/', '/\\evil.example', 'whoami', '/a b', '/x\r\nSet-Cookie: a=b']) {
+    test(`LOGIN_REDIRECT_DEFAULT and LOGOUT_REDIRECT refuse ${JSON.stringify(path)}: they must stay on this site`, () => {
+      assertRefused(read(readPages, { LOGIN_REDIRECT_DEFAULT: path }).problems, 'LOGIN_REDIRECT_DEFAULT');
+      assertRefused(read(readPages, { LOGOUT_REDIRECT: path }).problems, 'LOGOUT_REDIRECT');
+    });
+  }
+  test('a PAGES_TEMPLATE_FILE without {{content}}, an unreadable one, and a stylesheet that would end its <style> are refused', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pages-config-'));
+    try {
+      writeFileSync(join(dir, 'template.html'), '<html>{{title}}</html>');
+      writeFileSync(join(dir, 'style.css'), 'a { color: red } </style><script>alert(1)</script>');
+      assertRefused(read(readPages, { PAGES_TEMPLATE_FILE: join(dir, 'template.html') }).problems, 'PAGES_TEMPLATE_FILE');
+      assertRefused(read(readPages, { PAGES_TEMPLATE_FILE: join(dir, 'missing.html') }).problems, 'PAGES_TEMPLATE_FILE');
+      assertRefused(read(readPages, { PAGES_STYLE_FILE: join(dir, 'style.css') }).problems, 'PAGES_STYLE_FILE');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

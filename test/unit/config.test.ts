@@ -40,7 +40,15 @@ describe('loadConfig defaults', () => {
     ['deny status 403', (c) => c.check.unauthenticatedStatus, 403],
     ['no token cookie', (c) => c.cookie.name, undefined],
     ['raw tokens refused', (c) => c.check.acceptRawToken, false],
-    ['IDENTITY_HEADERS is sub:X-Auth-User', (c) => c.identityHeaders.headers, [{ claim: parseClaimPath('sub'), header: 'x-auth-user' }]],
+    [
+      'IDENTITY_HEADERS is sub:X-Auth-User,roles:X-Auth-Roles,name:X-Auth-Name',
+      (c) => c.identityHeaders.headers,
+      [
+        { claim: parseClaimPath('sub'), header: 'x-auth-user' },
+        { claim: parseClaimPath('roles'), header: 'x-auth-roles' },
+        { claim: parseClaimPath('name'), header: 'x-auth-name' },
+      ],
+    ],
     ['ROLES_CLAIM is roles', (c) => c.check.rolesClaim.segments, ['roles']],
     ['SCOPES_CLAIM is scope, then scp', (c) => c.check.scopesClaims.map((path) => path.segments), [['scope'], ['scp']]],
     ['no X-Accel-Expires caching', (c) => c.check.cacheMaxAgeMs, 0],
@@ -51,6 +59,10 @@ describe('loadConfig defaults', () => {
     ['cookies Secure and SameSite=Lax', (c) => [c.cookie.secure, c.cookie.sameSite], [true, 'Lax']],
     ['login body limit 16kb', (c) => c.login.bodyLimitBytes, 16 * 1024],
     ['cross-site protection on, no other origin allowed', (c) => [c.csrf.protection, c.csrf.allowedOrigins], [true, []]],
+    ['/login and /logout at the root (no LOGIN_PATH_PREFIX)', (c) => c.pages.pathPrefix, ''],
+    ['after sign-in, / unless the browser asked for a page', (c) => c.pages.defaultRedirect, '/'],
+    ["after sign-out, the service's signed-out page", (c) => c.pages.logoutRedirect, undefined],
+    ['the pages say nginx-jwt-auth, with the built-in template and no extra style', (c) => [c.pages.siteName, c.pages.template, c.pages.extraStyle], ['nginx-jwt-auth', undefined, '']],
   ];
   for (const [name, pick, expected] of defaults) {
     test(name, () => assert.deepEqual(pick(config), expected));
