@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * node dist/src/cli.js serve | sign | verify | keygen | check-config
+ * node dist/src/cli.js serve | sign | verify | keygen | check-config | nginx-snippet
  * Every command reads the same environment variables as the service.
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
@@ -9,10 +9,13 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ALGORITHMS, factsOf, type KeygenParameters } from './algorithms.js';
 import { ConfigError, loadConfig } from './config/index.js';
-import { parseDurationMs } from './config/env-reader.js';
+import { readCookie } from './config/cookie.js';
+import { EnvReader, parseDurationMs } from './config/env-reader.js';
+import { readIdentityHeaders } from './config/identity-headers.js';
 import { toAppError } from './errors.js';
 import { keySourceFromConfig } from './key-source.js';
 import { loadKeys } from './keys.js';
+import { nginxSnippet } from './nginx-snippet.js';
 import { serve, StartupError } from './main.js';
 import { createTokenSigner } from './token/sign.js';
 import { createTokenVerifier } from './token/verify.js';
@@ -35,6 +38,10 @@ const COMMANDS: Readonly<Record<string, { synopsis: string; help: string }>> = {
   verify: {
     synopsis: 'verify [TOKEN]',
     help: 'print the claims of TOKEN (or of stdin) or its error code; exit 1 when invalid',
+  },
+  'nginx-snippet': {
+    synopsis: 'nginx-snippet',
+    help: 'print the nginx lines that must match IDENTITY_HEADERS and TOKEN_COOKIE: the block for\njwt-auth-protect.conf and the block for jwt-auth-http.conf (paste each over the one between its markers)',
   },
   keygen: {
     synopsis: 'keygen [--alg ALG] [--out DIR] [--force | --if-missing]',
@@ -156,6 +163,15 @@ async function verify(args: string[]): Promise<number> {
   }
 }
 
+/** Needs no keys: only the identity headers and the cookie name are read. */
+function printNginxSnippet(): number {
+  const env = new EnvReader(process.env);
+  const snippet = nginxSnippet(readIdentityHeaders(env), readCookie(env));
+  if (env.problems.length > 0) throw new ConfigError(env.problems);
+  console.log(`# In snippets/jwt-auth-protect.conf:\n${snippet.protect}\n\n# In snippets/jwt-auth-http.conf:\n${snippet.http}`);
+  return 0;
+}
+
 function checkConfig(): number {
   const config = loadConfig(process.env);
   const keys = loadKeys(config.jwt);
@@ -185,6 +201,8 @@ async function run(argv: string[]): Promise<number | undefined> {
       return verify(args);
     case 'keygen':
       return keygen(args);
+    case 'nginx-snippet':
+      return printNginxSnippet();
     case 'help':
     case '--help':
     case '-h':
