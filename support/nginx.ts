@@ -54,6 +54,15 @@ export interface NginxOptions {
   readonly extraServers?: (ports: readonly number[]) => string;
   readonly extraPorts?: number;
   readonly accessLog?: boolean;
+  /**
+   * A configuration of one's own instead of the repository's nginx.conf and templates (one built
+   * from nginx/README.md's recipe, say): `mainConf` becomes nginx.conf (it must include
+   * conf.d/*.conf, where the harness's temp paths go) and `template` conf.d/site.conf, both with the
+   * same ${NAME} placeholders. The snippets are the repository's.
+   */
+  readonly own?: { readonly mainConf: string; readonly template: string };
+  /** What answers 200 once nginx is up; default /nginx-healthz (the example server's). */
+  readonly readyPath?: string;
 }
 
 export interface NginxInstance {
@@ -129,16 +138,20 @@ function openUpPermissions(dir: string): void {
 }
 
 /** Writes a runnable nginx prefix for `vars` into `prefix` (an existing, empty folder). */
-export function renderNginxPrefix(prefix: string, vars: NginxTemplateVars): void {
-  for (const name of ['nginx.conf', 'snippets']) {
-    cpSync(join(NGINX_CONFIG_DIR, name), join(prefix, name), { recursive: true });
-  }
+export function renderNginxPrefix(prefix: string, vars: NginxTemplateVars, own?: NginxOptions['own']): void {
+  cpSync(join(NGINX_CONFIG_DIR, 'snippets'), join(prefix, 'snippets'), { recursive: true });
   const confD = join(prefix, 'conf.d');
   mkdirSync(confD, { recursive: true });
-  const templates = join(NGINX_CONFIG_DIR, 'templates');
-  for (const file of listFiles(templates).filter((path) => path.endsWith('.template'))) {
-    const target = join(confD, relative(templates, file).replace(/\.template$/, ''));
-    writeFileSync(target, renderTemplate(readFileSync(file, 'utf8'), { ...vars }));
+  if (own !== undefined) {
+    writeFileSync(join(prefix, 'nginx.conf'), renderTemplate(own.mainConf, { ...vars }));
+    writeFileSync(join(confD, 'site.conf'), renderTemplate(own.template, { ...vars }));
+  } else {
+    cpSync(join(NGINX_CONFIG_DIR, 'nginx.conf'), join(prefix, 'nginx.conf'));
+    const templates = join(NGINX_CONFIG_DIR, 'templates');
+    for (const file of listFiles(templates).filter((path) => path.endsWith('.template'))) {
+      const target = join(confD, relative(templates, file).replace(/\.template$/, ''));
+      writeFileSync(target, renderTemplate(readFileSync(file, 'utf8'), { ...vars }));
+    }
   }
   // nginx creates only the last level of a temp path, so tmp/ must exist.
   mkdirSync(join(prefix, 'tmp'));
@@ -193,7 +206,7 @@ export async function startNginx(options: NginxOptions): Promise<NginxInstance> 
   mkdirSync(prefix, { mode: 0o755 });
   chmodSync(prefix, 0o755);
   // Loopback only: the demo, the tests and the benchmark never listen on other addresses.
-  renderNginxPrefix(prefix, { JWT_AUTH_ADDR: options.jwtAuthAddr, APP_ADDR: options.appAddr, NGINX_LISTEN: `${LOOPBACK}:${port}` });
+  renderNginxPrefix(prefix, { JWT_AUTH_ADDR: options.jwtAuthAddr, APP_ADDR: options.appAddr, NGINX_LISTEN: `${LOOPBACK}:${port}` }, options.own);
 
   const confPath = join(prefix, 'nginx.conf');
   if (options.workers !== undefined) {
@@ -233,7 +246,7 @@ export async function startNginx(options: NginxOptions): Promise<NginxInstance> 
     { env: { PATH: process.env.PATH ?? '' }, logFile: errorLog, stdoutFile: accessLog },
   );
   const url = `http://${LOOPBACK}:${port}`;
-  await waitForHttp(proc, `${url}/nginx-healthz`);
+  await waitForHttp(proc, `${url}${options.readyPath ?? '/nginx-healthz'}`);
 
   return {
     url,
