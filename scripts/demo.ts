@@ -39,37 +39,51 @@ function ensureKeys(): string {
   return join(KEY_DIR, 'jwt-secret');
 }
 
-function instructions(base: string, nginxRunning: boolean, authenticatorName: string): string {
+function instructions(base: string, authenticatorName: string): string {
   const loginCurl = `curl -s -X POST ${base}/login -H 'Content-Type: application/json' -d '{"username":"alice","password":"alice-password"}'`;
   return `
-nginx-jwt-auth demo is running${nginxRunning ? '' : ' WITHOUT nginx (see above): the commands below go straight to the service'}.
+nginx-jwt-auth demo is running.
 
-  ${nginxRunning ? 'nginx          ' : 'service        '} ${base}
+  nginx           ${base}
   authenticator   ${authenticatorName}
   users           alice / alice-password (roles admin, user)    bob / bob-password (role user)
+
+In a browser: ${base}/whoami sends you to sign in and back; ${base}/admin/ needs role admin
+(sign in as bob to see the page that says so); ${base}/logout signs you out.
 
 Try:
   # log in (through nginx → the service → the authenticator), keep the token
   TOKEN=$(${loginCurl} | sed -E 's/.*"token":"([^"]+)".*/\\1/')
-${
-  nginxRunning
-    ? `  # a protected page without and with the token
+  # a protected page without and with the token
   curl -si ${base}/whoami
   curl -s ${base}/whoami -H "Authorization: Bearer $TOKEN"
-  # /admin/ needs role=admin: alice passes, bob gets 403 insufficient_scope
+  # /admin/ needs role=admin: alice passes, bob gets 403 {"error":"insufficient_scope"}
   curl -si ${base}/admin/ -H "Authorization: Bearer $TOKEN"
-  # a client-sent identity header never reaches the app
-  curl -s ${base}/whoami -H "Authorization: Bearer $TOKEN" -H 'X-Auth-User: mallory'
-  # in a browser: ${base}/whoami sends you to the login page and back
-`
-    : `  curl -si ${base}/check -H "Authorization: Bearer $TOKEN"
-`
-}
+  # a client-sent identity header is refused before anything else (400 identity_header_forged)
+  curl -si ${base}/whoami -H "Authorization: Bearer $TOKEN" -H 'X-Auth-User: mallory'
+
 Ctrl-C stops everything.
 `;
 }
 
+/**
+ * The one command that installs nginx here. The demo is nginx in front of the service: without it
+ * there is nothing to show, so it stops before starting anything rather than run half a demo.
+ */
+function installNginxCommand(isRoot: boolean): string {
+  return `${isRoot ? '' : 'sudo '}apt-get install -y nginx`;
+}
+
 async function main(): Promise<void> {
+  if (findNginx() === undefined) {
+    const isRoot = process.getuid?.() === 0;
+    console.error(
+      `The demo needs nginx, which is not installed. Install it, then run npm run demo again:\n\n  ${installNginxCommand(isRoot)}\n\n` +
+        '(Debian/Ubuntu; elsewhere, your package manager\'s nginx. NGINX_BIN=/path/to/nginx uses another binary.)',
+    );
+    process.exitCode = 1;
+    return;
+  }
   const dir = makeTempDir('demo');
   const running: Array<{ stop(): Promise<void>; process: ManagedProcess }> = [];
   const stopAll = async (): Promise<void> => {
@@ -100,16 +114,9 @@ async function main(): Promise<void> {
     );
     running.push(service);
 
-    let nginx: NginxInstance | undefined;
-    if (findNginx() === undefined) {
-      console.log(
-        'nginx is not installed, so the demo runs without it. Install it with:\n  sudo apt-get install -y nginx    (or set NGINX_BIN to an nginx binary)',
-      );
-    } else {
-      nginx = await startNginx({ jwtAuthAddr: service.addr, appAddr: authenticator.addr, port: await nginxPort(), dir });
-      running.push(nginx);
-    }
-    console.log(instructions(nginx?.url ?? service.url, nginx !== undefined, `${authenticator.url} (${problem === undefined ? 'Flask' : 'Node stand-in'})`));
+    const nginx: NginxInstance = await startNginx({ jwtAuthAddr: service.addr, appAddr: authenticator.addr, port: await nginxPort(), dir });
+    running.push(nginx);
+    console.log(instructions(nginx.url, `${authenticator.url} (${problem === undefined ? 'Flask' : 'Node stand-in'})`));
     console.log(`Logs: ${dir} (removed on exit; KEEP_TEST_TMPDIR=1 keeps them)`);
 
     // A part that exits by itself ends the demo too, rather than leaving it half-alive.

@@ -10,6 +10,7 @@ import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { loadConfig } from '../../src/config/index.js';
+import { DEMO_SERVICE_ENV } from '../../support/stack.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8')) as {
@@ -55,6 +56,26 @@ function dockerfileCopies(path: string): string[] {
 describe('docker-compose.yml', () => {
   test('defines nginx, the service, the authenticator and the key job', () => {
     assert.deepEqual(Object.keys(services).sort(), ['authenticator', 'jwt-auth', 'keygen', 'nginx']);
+  });
+
+  test('runs the scenario of npm run demo: every setting of the demo, with the same value', () => {
+    const environment = service('jwt-auth').environment ?? {};
+    for (const [name, value] of Object.entries(DEMO_SERVICE_ENV)) assert.equal(environment[name], value, `${name} in docker-compose.yml`);
+  });
+
+  test('the demo users: the authenticator is built from the demo Flask app with its users file', () => {
+    assert.equal(service('authenticator').build, './examples/flask-authenticator');
+    assert.equal(service('authenticator').environment?.USERS_FILE, '/app/users.json');
+    assert.match(readFileSync(join(root, 'examples', 'flask-authenticator', 'Dockerfile'), 'utf8'), /COPY .*users\.json/);
+  });
+
+  test('nginx/README.md names the nginx version compose runs and the one the tests run', () => {
+    const image = String(service('nginx').image);
+    const version = /^nginx:(\d+\.\d+)/.exec(image)?.[1];
+    assert.ok(version, `an nginx image with a version: ${image}`);
+    const readme = readFileSync(join(root, 'nginx', 'README.md'), 'utf8');
+    assert.ok(readme.includes(`nginx:${version}`), `nginx/README.md mentions ${image}`);
+    assert.match(readme, /run every snippet on nginx 1\.22/);
   });
 
   test('every environment variable of the service is one the service reads', () => {
