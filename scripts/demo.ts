@@ -79,7 +79,7 @@ async function main(): Promise<void> {
     const isRoot = process.getuid?.() === 0;
     console.error(
       `The demo needs nginx, which is not installed. Install it, then run npm run demo again:\n\n  ${installNginxCommand(isRoot)}\n\n` +
-        '(Debian/Ubuntu; elsewhere, your package manager\'s nginx. NGINX_BIN=/path/to/nginx uses another binary.)',
+        "(Debian/Ubuntu; elsewhere, your package manager's nginx. NGINX_BIN=/path/to/nginx uses another binary.)",
     );
     process.exitCode = 1;
     return;

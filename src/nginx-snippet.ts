@@ -21,7 +21,19 @@ export const MARKERS = {
 } as const;
 
 /** Variables of ours an identity header's variable must not take. */
-const RESERVED = new Set(['error', 'time', 'refused', 'uri_refused', 'identity_refused', 'wants_html', 'deny_code', 'app_host', 'app_cookie', 'cookie_cut1', 'cookie_cut2']);
+const RESERVED = new Set([
+  'error',
+  'time',
+  'refused',
+  'uri_refused',
+  'identity_refused',
+  'wants_html',
+  'deny_code',
+  'app_host',
+  'app_cookie',
+  'cookie_cut1',
+  'cookie_cut2',
+]);
 
 /** nginx's name for a header in variables: lower case, "-" as "_". */
 const varName = (header: string): string => header.toLowerCase().replaceAll('-', '_');
@@ -57,7 +69,7 @@ export function nginxSnippet(identity: Pick<IdentityHeadersConfig, 'headers'>, c
     cookie.name === undefined
       ? [
           '',
-          '# The Cookie header the app gets: no TOKEN_COOKIE is configured, so the client\'s, unchanged.',
+          "# The Cookie header the app gets: no TOKEN_COOKIE is configured, so the client's, unchanged.",
           'map "" $jwt_auth_app_cookie {',
           '    default $http_cookie;',
           '}',
@@ -72,7 +84,7 @@ function cutCookieMaps(name: string): string[] {
   return [
     '',
     `# The Cookie header the app gets: the client's, without the token cookie (${name}), so the app`,
-    "# never holds a copy of the token. nginx cannot edit one cookie in a header, so two maps each cut",
+    '# never holds a copy of the token. nginx cannot edit one cookie in a header, so two maps each cut',
     '# one occurrence (a browser sends a cookie once; a client may repeat it) and a third drops the',
     '# whole header if a third copy is left. An app that needs the token passes $http_cookie instead.',
     'map $http_cookie $jwt_auth_cookie_cut1 {',

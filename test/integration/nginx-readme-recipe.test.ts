@@ -74,7 +74,11 @@ for (const variant of ['at the root', 'under LOGIN_PATH_PREFIX=/auth'] as const)
         { ...env, JWT_SECRET_FILE: secretFile, AUTHENTICATOR_URL: flask.loginUrl, ...(prefix ? { LOGIN_PATH_PREFIX: prefix } : {}) },
         { dir },
       );
-      const http = replaceOnce(replaceOnce(recipeBlock(README, 'http'), 'server 127.0.0.1:8000;', 'server ${JWT_AUTH_ADDR};'), 'server 127.0.0.1:3000;', 'server ${APP_ADDR};');
+      const http = replaceOnce(
+        replaceOnce(recipeBlock(README, 'http'), 'server 127.0.0.1:8000;', 'server ${JWT_AUTH_ADDR};'),
+        'server 127.0.0.1:3000;',
+        'server ${APP_ADDR};',
+      );
       let server = replaceOnce(recipeBlock(README, 'server'), 'listen 80;', 'listen ${NGINX_LISTEN};');
       if (prefix) server = replaceOnce(server, 'include snippets/jwt-auth-login.conf;', recipeBlock(README, 'login-prefix'));
       nginx = await startNginx({

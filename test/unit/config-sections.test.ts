@@ -345,7 +345,8 @@ describe('pages section: paths that go into Location headers and links, files re
     assert.deepEqual([value.pathPrefix, value.defaultRedirect, value.logoutRedirect, value.siteName], ['/auth/v1', '/whoami?tab=1', '/goodbye', 'Acme & Co']);
   });
   for (const prefix of ['auth', '/auth/', '/a b', '/auth/..', '/auth?x', '//auth']) {
-    test(`LOGIN_PATH_PREFIX=${JSON.stringify(prefix)} is refused`, () => assertRefused(read(readPages, { LOGIN_PATH_PREFIX: prefix }).problems, 'LOGIN_PATH_PREFIX', prefix));
+    test(`LOGIN_PATH_PREFIX=${JSON.stringify(prefix)} is refused`, () =>
+      assertRefused(read(readPages, { LOGIN_PATH_PREFIX: prefix }).problems, 'LOGIN_PATH_PREFIX', prefix));
   }
   for (const path of ['https://evil.example/', '//evil.example/', '/\\evil.example', 'whoami', '/a b', '/x\r\nSet-Cookie: a=b']) {
     test(`LOGIN_REDIRECT_DEFAULT and LOGOUT_REDIRECT refuse ${JSON.stringify(path)}: they must stay on this site`, () => {

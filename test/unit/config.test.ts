@@ -62,7 +62,11 @@ describe('loadConfig defaults', () => {
     ['/login and /logout at the root (no LOGIN_PATH_PREFIX)', (c) => c.pages.pathPrefix, ''],
     ['after sign-in, / unless the browser asked for a page', (c) => c.pages.defaultRedirect, '/'],
     ["after sign-out, the service's signed-out page", (c) => c.pages.logoutRedirect, undefined],
-    ['the pages say nginx-jwt-auth, with the built-in template and no extra style', (c) => [c.pages.siteName, c.pages.template, c.pages.extraStyle], ['nginx-jwt-auth', undefined, '']],
+    [
+      'the pages say nginx-jwt-auth, with the built-in template and no extra style',
+      (c) => [c.pages.siteName, c.pages.template, c.pages.extraStyle],
+      ['nginx-jwt-auth', undefined, ''],
+    ],
   ];
   for (const [name, pick, expected] of defaults) {
     test(name, () => assert.deepEqual(pick(config), expected));

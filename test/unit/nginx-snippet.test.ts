@@ -37,7 +37,8 @@ describe('the shipped snippets are what nginx-snippet prints for the defaults', 
     assert.equal(shippedBlock('jwt-auth-protect.conf', MARKERS.protect), defaults.protect));
   test("jwt-auth-http.conf: the guard's list of identity headers and the token-cookie cut", () =>
     assert.equal(shippedBlock('jwt-auth-http.conf', MARKERS.http), defaults.http));
-  test('the demo sets the service default IDENTITY_HEADERS', () => assert.deepEqual(snippetFor({ IDENTITY_HEADERS: DEMO_SERVICE_ENV.IDENTITY_HEADERS as string }), snippetFor({})));
+  test('the demo sets the service default IDENTITY_HEADERS', () =>
+    assert.deepEqual(snippetFor({ IDENTITY_HEADERS: DEMO_SERVICE_ENV.IDENTITY_HEADERS as string }), snippetFor({})));
 });
 
 describe('nginx-snippet for other settings', () => {
@@ -57,13 +58,19 @@ describe('nginx-snippet for other settings', () => {
     assert.match(snippetFor({}).http, /map "" \$jwt_auth_app_cookie \{\n {4}default \$http_cookie;\n\}/);
   });
   test('the command prints both blocks and needs no key', () => {
-    const run = spawnSync(process.execPath, [SERVICE_CLI, 'nginx-snippet'], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', IDENTITY_HEADERS: 'sub:X-User' } });
+    const run = spawnSync(process.execPath, [SERVICE_CLI, 'nginx-snippet'], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH ?? '', IDENTITY_HEADERS: 'sub:X-User' },
+    });
     assert.equal(run.status, 0, run.stderr);
     assert.match(run.stdout, /proxy_set_header X-User \$jwt_auth_x_user;/);
     assert.match(run.stdout, /# --- nginx-jwt-auth nginx-snippet: http ---/);
   });
   test('a bad IDENTITY_HEADERS is one line naming it, exit 1', () => {
-    const run = spawnSync(process.execPath, [SERVICE_CLI, 'nginx-snippet'], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', IDENTITY_HEADERS: 'nonsense' } });
+    const run = spawnSync(process.execPath, [SERVICE_CLI, 'nginx-snippet'], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH ?? '', IDENTITY_HEADERS: 'nonsense' },
+    });
     assert.equal(run.status, 1);
     assert.match(run.stderr, /IDENTITY_HEADERS/);
   });

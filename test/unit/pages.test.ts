@@ -66,7 +66,9 @@ describe('what a person reads when signing in fails', () => {
     assert.equal([waitFor(1), waitFor(45), waitFor(60), waitFor(61)].join(', '), '1 second, 45 seconds, 1 minute, 2 minutes');
   });
   test('the authenticator down, slow or broken is one sentence', () => {
-    const sentences = new Set((['authenticator_unavailable', 'authenticator_timeout', 'authenticator_bad_response'] as const).map((code) => refusedSentence(code, undefined)));
+    const sentences = new Set(
+      (['authenticator_unavailable', 'authenticator_timeout', 'authenticator_bad_response'] as const).map((code) => refusedSentence(code, undefined)),
+    );
     assert.deepEqual([...sentences], ['Signing in is not possible right now: the account service is not answering. Please try again in a few minutes.']);
   });
   test('no sentence names a code', () => {
