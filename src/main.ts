@@ -100,7 +100,8 @@ function onSignals(logger: Logger, handler: (signal: NodeJS.Signals) => void): v
 
 async function runWorker(config: Config, logger: Logger): Promise<void> {
   const running = await startServer(config, logger);
-  logger.info({ host: config.server.host, port: running.port, algorithm: config.jwt.algorithm, pid: process.pid }, 'listening');
+  // Handlers first: whoever reads "listening" may signal at once, and a SIGTERM that arrives before
+  // process.on() has run takes the default action (the process dies with the signal, exit code lost).
   onSignals(logger, (signal) => {
     logger.info({ signal }, 'shutting down: finishing in-flight requests');
     void running.stop().then(() => {
@@ -108,6 +109,7 @@ async function runWorker(config: Config, logger: Logger): Promise<void> {
       process.exit(0);
     });
   });
+  logger.info({ host: config.server.host, port: running.port, algorithm: config.jwt.algorithm, pid: process.pid }, 'listening');
 }
 
 function runPrimary(config: Config, logger: Logger): void {

@@ -116,6 +116,16 @@ describe('the page nginx shows a browser on a deny (GET /deny-page)', { timeout:
     assert.match(reply.body, /needs the role admin/);
     assert.match(reply.body, /action="\/auth\/logout\?next=%2Fauth%2Flogin%3Fnext%3D%252Fadmin%252F"/);
   });
+  test('without LOGIN_SET_COOKIE a browser is not sent to a form that could not keep it signed in', async () => {
+    const apiOnly = await startServiceInProcess({ ...files.env('HS256'), AUTHENTICATOR_URL: stub.url });
+    try {
+      const reply = await request(`${apiOnly.url}/deny-page`, { headers: { 'x-auth-error': 'token_missing', 'x-original-uri': '/x' } });
+      assert.equal(reply.status, 403);
+      assert.match(reply.body, /Sign-in needed/);
+    } finally {
+      await apiOnly.close();
+    }
+  });
   test('an unknown or empty code is a plain refusal page, never a sign-in loop', async () => {
     for (const code of ['', 'forbidden', '<script>']) {
       const reply = await deny({ 'x-auth-error': code, 'x-original-uri': '/x' });

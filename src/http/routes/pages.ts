@@ -176,9 +176,19 @@ export function createBrowserPages({ config, verifyToken }: PageRouteDeps): Brow
           const query = asked.includes('?') ? asked.slice(asked.indexOf('?') + 1) : '';
           const message = 'Too many sign-in attempts from your network. Please wait a minute and try again.';
           send(ctx, render.signIn({ action: signInHref(afterSignIn(ctx, query)), message, status: 429, headers: { 'retry-after': '60' } }));
-        } else if (code !== undefined && statusFor(code, 401) === 401) {
+        } else if (code !== undefined && statusFor(code, 401) === 401 && config.cookie.setOnLogin) {
           // Not signed in (no token, an expired or bad one): to the sign-in page, and back here after it.
           redirect(ctx, 302, signInHref(back));
+        } else if (code !== undefined && statusFor(code, 401) === 401) {
+          // Without LOGIN_SET_COOKIE a browser could sign in but not stay signed in: no loop through the form.
+          send(
+            ctx,
+            render.problem({
+              status: statusFor(code, config.check.unauthenticatedStatus),
+              title: 'Sign-in needed',
+              sentence: 'This page needs a sign-in that this site does not offer to browsers. Please use the application this page belongs to.',
+            }),
+          );
         } else if (code === 'insufficient_scope') {
           let needs: string | undefined;
           try {
