@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { describe } from 'node:test';
 import type { HttpResponse } from '../../support/http.js';
 import { flaskPrerequisite, nginxPrerequisite, requireOrSkip } from '../../support/prerequisites.js';
-import { useStack, type Stack } from '../../support/stack.js';
+import { DEMO_SERVICE_ENV, useStack, type Stack } from '../../support/stack.js';
 import { unsecuredToken, withForgedClaims } from '../../support/jws.js';
 import { mintToken } from '../../support/tokens.js';
 
@@ -365,8 +365,8 @@ describe('8. the auth service stopped', SUITE, () => {
   });
 });
 
-describe('9. 401 mode (CHECK_UNAUTHENTICATED_STATUS=401)', SUITE, () => {
-  const { stack: s, spec } = useStack('e2e-401', { unauthenticatedStatus: 401 });
+describe('9. 401 mode (CHECK_UNAUTHENTICATED_STATUS=401), the token in a cookie as in the demo', SUITE, () => {
+  const { stack: s, spec } = useStack('e2e-401', { serviceEnv: DEMO_SERVICE_ENV });
 
   spec("an API client without a token gets a plain 401 with the service's WWW-Authenticate: Bearer", async () => {
     const res = await s().request('/api/data', { headers: { accept: 'application/json' } });
