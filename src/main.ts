@@ -38,11 +38,14 @@ export interface RunningServer {
   readonly port: number;
   /** Stops accepting, lets in-flight requests finish, then closes; forced after SHUTDOWN_TIMEOUT. */
   stop(): Promise<void>;
+  /** Reads the key files again; the old keys stay unless the new ones pass every check. */
+  reloadKeys(): void;
 }
 
 /** Starts one service on a socket. Used by `serve` and by tests that want a real port. */
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
   const service = createService(config, { logger });
+  service.start();
   const { lifecycle } = service.deps;
   const server = createHttpServer(service);
   server.listen({ host: config.server.host, port: config.server.port });
@@ -76,7 +79,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       });
       server.closeIdleConnections();
     }));
-  return { server, port, stop };
+  return { server, port, stop, reloadKeys: () => void service.reloadKeys(process.env) };
 }
 
 /**
@@ -100,6 +103,8 @@ function onSignals(logger: Logger, handler: (signal: NodeJS.Signals) => void): v
 
 async function runWorker(config: Config, logger: Logger): Promise<void> {
   const running = await startServer(config, logger);
+  // Like nginx -s reload for the key files: rotate keys without dropping a request.
+  process.on('SIGHUP', () => running.reloadKeys());
   // Handlers first: whoever reads "listening" may signal at once, and a SIGTERM that arrives before
   // process.on() has run takes the default action (the process dies with the signal, exit code lost).
   onSignals(logger, (signal) => {
@@ -123,6 +128,10 @@ function runPrimary(config: Config, logger: Logger): void {
     }
     logger.error({ pid: worker.process.pid, code, signal }, 'worker died: starting another');
     cluster.fork();
+  });
+  process.on('SIGHUP', () => {
+    logger.info({ signal: 'SIGHUP' }, 'reloading key files in every worker');
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGHUP');
   });
   onSignals(logger, (signal) => {
     stopping = true;

@@ -1,25 +1,29 @@
 import type Router from '@koa/router';
 import type { KeySource } from '../../key-source.js';
 import type { Metrics } from '../../metrics.js';
+import type { TrustRuntime } from '../../trust.js';
 import type { Lifecycle } from '../app.js';
 
 /** What the operations routes use, and nothing more. */
 export interface OpsRouteDeps {
   readonly keySource: KeySource;
+  readonly trust: Pick<TrustRuntime, 'ready' | 'health'>;
   readonly metrics: Pick<Metrics, 'registry'>;
   readonly lifecycle: Readonly<Lifecycle>;
 }
 
 /** Liveness, readiness, metrics and the public keys. */
-export function opsRoutes(router: Router, { keySource, metrics, lifecycle }: OpsRouteDeps): void {
+export function opsRoutes(router: Router, { keySource, trust, metrics, lifecycle }: OpsRouteDeps): void {
   router.get('/healthz', (ctx) => {
     ctx.body = { status: 'ok' };
   });
   router.get('/readyz', (ctx) => {
-    // Ready: the keys are loaded and the socket listens.
-    const ready = keySource.ready && lifecycle.ready && !lifecycle.shuttingDown;
+    // Ready: every trusted issuer has keys it may use and the socket listens.
+    const ready = keySource.ready && trust.ready && lifecycle.ready && !lifecycle.shuttingDown;
     ctx.status = ready ? 200 : 503;
-    ctx.body = { status: ready ? 'ready' : lifecycle.shuttingDown ? 'shutting_down' : 'starting' };
+    ctx.set('cache-control', 'no-store');
+    // Which issuer is waiting for keys, and why: what an operator looks at first.
+    ctx.body = { status: ready ? 'ready' : lifecycle.shuttingDown ? 'shutting_down' : 'starting', issuers: trust.health() };
   });
   router.get('/metrics', async (ctx) => {
     ctx.type = metrics.registry.contentType;

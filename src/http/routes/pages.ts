@@ -92,11 +92,11 @@ export function createBrowserPages({ config, verifyToken }: PageRouteDeps): Brow
     destination === pages.defaultRedirect ? loginPath : `${loginPath}?next=${encodeURIComponent(destination)}`;
 
   /** Who the request's token (cookie or header) says the user is; undefined when it names nobody valid. */
-  const personOf = (ctx: Context): Person | undefined => {
+  const personOf = async (ctx: Context): Promise<Person | undefined> => {
     try {
       const { token } = readCheckInputs(ctx.req.rawHeaders, config);
       if (token === undefined) return undefined;
-      const claims = verifyToken(token);
+      const { claims } = await verifyToken(token);
       return {
         name: stringClaim(claims, 'name'),
         subject: stringClaim(claims, 'sub') ?? stringClaim(claims, 'username') ?? stringClaim(claims, 'preferred_username'),
@@ -159,15 +159,15 @@ export function createBrowserPages({ config, verifyToken }: PageRouteDeps): Brow
 
     register(router) {
       router.get(loginPath, (ctx) => signInPage(ctx));
-      router.get(logoutPath, (ctx) => {
-        const person = personOf(ctx);
+      router.get(logoutPath, async (ctx) => {
+        const person = await personOf(ctx);
         send(ctx, person === undefined ? render.signedOut({ signInHref: loginPath }) : render.signOut({ person, action: logoutPath }));
       });
 
       // nginx's internal /_jwt_auth_page, for a browser instead of the bare 401/403 (or the login
       // flood guard's 429): X-Auth-Error is the deny code, X-Original-URI what the browser asked for,
       // X-Auth-Require the location's requirement.
-      router.get('/deny-page', (ctx) => {
+      router.get('/deny-page', async (ctx) => {
         const raw = ctx.get('x-auth-error');
         const code: ErrorCode | undefined = ERROR_CODE_SET.has(raw) ? (raw as ErrorCode) : undefined;
         const asked = ctx.get('x-original-uri');
@@ -196,7 +196,7 @@ export function createBrowserPages({ config, verifyToken }: PageRouteDeps): Brow
           } catch {
             needs = undefined;
           }
-          const person = personOf(ctx);
+          const person = await personOf(ctx);
           send(
             ctx,
             render.forbidden({ person, needs, switchAction: `${logoutPath}?next=${encodeURIComponent(signInHref(back))}`, signInHref: signInHref(back) }),
