@@ -178,7 +178,7 @@ async function verify(args: string[]): Promise<number> {
   const token = args[0] ?? (await readStdin());
   const trust = await trustOf(config);
   try {
-    const { claims, issuer } = await createTokenVerifier(config.jwt, trust)(token);
+    const { claims, issuer } = await createTokenVerifier(config.jwt, trust, { unknownKidWaitMs: config.issuers.jwks.timeoutMs })(token);
     if (issuer !== trust.own) console.error(`issued by ${issuer.label}`);
     console.log(JSON.stringify(claims, null, 2));
     // /check accepts it too, but the token's own clock says it is over: an operator reading this should know.

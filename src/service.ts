@@ -53,7 +53,7 @@ export function createService(config: Config, { logger, defaultMetrics = true, k
   const authenticator = createAuthenticatorClient(config.authenticator);
   const denyLog = createDenyLog(logger, config.logging.denyRate);
   // One verifier: /check's, and the pages that say who is signed in.
-  const verifyToken = createTokenVerifier(config.jwt, trust);
+  const verifyToken = createTokenVerifier(config.jwt, trust, { unknownKidWaitMs: config.issuers.jwks.unknownKidWaitMs });
   const parts: Omit<AppDeps, 'checkAnswers'> = {
     config,
     logger,

@@ -40,6 +40,8 @@ export interface JwksFetchConfig {
   readonly maxStaleMs: number;
   /** At most one refetch for an unknown kid per this interval, per issuer. */
   readonly unknownKidCooldownMs: number;
+  /** How long /check waits for that refetch before denying token_key_unknown (the fetch goes on). */
+  readonly unknownKidWaitMs: number;
   readonly timeoutMs: number;
   readonly maxBytes: number;
   /** Plain http:// to a host that is not loopback; off unless asked for. */
@@ -188,6 +190,16 @@ function readOidcIssuer(env: EnvReader, allowInsecureHttp: boolean, algorithms: 
   return { issuer, jwksUri: undefined, audiences, algorithms, claims: undefined, origin: 'OIDC_ISSUER' };
 }
 
+/** The auth location's proxy_read_timeout in the shipped snippet: past it nginx answers 500 itself. */
+const NGINX_AUTH_READ_TIMEOUT_MS = 5000;
+
+function readUnknownKidWait(env: EnvReader): number {
+  const waitMs = env.durationMs('JWKS_UNKNOWN_KID_WAIT', '2s');
+  if (waitMs >= NGINX_AUTH_READ_TIMEOUT_MS)
+    env.problem(`JWKS_UNKNOWN_KID_WAIT must be shorter than the auth location's proxy_read_timeout (5s in jwt-auth-location.conf), got ${waitMs} ms`);
+  return waitMs;
+}
+
 function readJwksFetch(env: EnvReader): JwksFetchConfig {
   const minCacheMs = env.durationMs('JWKS_CACHE_MIN', '5m', 1000);
   const maxCacheMs = env.durationMs('JWKS_CACHE_MAX', '24h', 1000);
@@ -197,6 +209,7 @@ function readJwksFetch(env: EnvReader): JwksFetchConfig {
     maxCacheMs,
     maxStaleMs: env.durationMs('JWKS_MAX_STALE', '6h'),
     unknownKidCooldownMs: env.durationMs('JWKS_UNKNOWN_KID_COOLDOWN', '30s', 100),
+    unknownKidWaitMs: readUnknownKidWait(env),
     timeoutMs: env.durationMs('JWKS_TIMEOUT', '5s', 100),
     maxBytes: env.bytes('JWKS_MAX_BYTES', '512kb'),
     allowInsecureHttp: env.boolean('JWKS_ALLOW_HTTP', false),

@@ -53,6 +53,22 @@ export function ownIssuer(jwt: Config['jwt'], sources: readonly IssuerKeySource[
 export interface VerifierOptions {
   /** A fixed clock in ms since the epoch, for tests; the wall clock otherwise. */
   readonly clockTimestamp?: number;
+  /**
+   * How long a token with a kid its issuer's fetched keys lack waits for their refetch; then it is
+   * denied token_key_unknown and the fetch goes on. Below nginx's proxy_read_timeout for the auth
+   * location, so a slow key server is a deny and never nginx's 500. 2 s by default.
+   */
+  readonly unknownKidWaitMs?: number;
+}
+
+/** Resolves when `promise` does, or after `ms`, whichever comes first; never rejects if `promise` does not. */
+function boundedWait(promise: Promise<unknown>, ms: number): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise((resolve) => {
+    timer = setTimeout(resolve, ms);
+    timer.unref();
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }
 
 const FAST_JWT_CODES: Readonly<Record<string, ErrorCode>> = {
@@ -139,6 +155,7 @@ function createIssuerVerifier(jwt: Config['jwt'], issuer: TrustedIssuer, options
     return { snapshot, byKid, byAlg };
   };
   const sources = issuer.sources;
+  const unknownKidWaitMs = options.unknownKidWaitMs ?? 2000;
   const prepared = sources.map((source) => prepare(source.current()));
   // Checked on every call too, so a source that swaps without telling is still never verified against stale keys.
   const preparedFor = (index: number): PreparedKeys => {
@@ -214,7 +231,7 @@ function createIssuerVerifier(jwt: Config['jwt'], issuer: TrustedIssuer, options
     // at once by the sources' cooldown and negative cache, and never waits on a fetch it cannot have.
     for (const source of sources) {
       const refreshed = source.refreshForKid?.(header.kid as string);
-      if (refreshed !== undefined) return refreshed.then(() => afterRefresh(token, header));
+      if (refreshed !== undefined) return boundedWait(refreshed, unknownKidWaitMs).then(() => afterRefresh(token, header));
     }
     throw new AppError('token_key_unknown');
   };

@@ -412,6 +412,11 @@ describe('issuers section: identity providers and how their keys are fetched', (
     assertRefused(read(readIssuers, { JWKS_ALGORITHMS: 'RS257' }).problems, 'JWKS_ALGORITHMS');
   });
 
+  test("JWKS_UNKNOWN_KID_WAIT must end before nginx's 5s proxy_read_timeout of the auth location, which would answer 500", () => {
+    assertRefused(read(readIssuers, { JWKS_UNKNOWN_KID_WAIT: '5s' }).problems, 'JWKS_UNKNOWN_KID_WAIT');
+    assert.equal(read(readIssuers, { JWKS_UNKNOWN_KID_WAIT: '4s' }).value.jwks.unknownKidWaitMs, 4000);
+  });
+
   test('JWKS_CACHE_MAX shorter than JWKS_CACHE_MIN is refused', () =>
     assertRefused(read(readIssuers, { JWKS_CACHE_MIN: '1h', JWKS_CACHE_MAX: '5m' }).problems, 'JWKS_CACHE_M'));
 

@@ -70,13 +70,14 @@ describe('loadConfig defaults', () => {
     ],
     ['no identity provider', (c) => [c.issuers.ownJwksUri, c.issuers.trusted], [undefined, []]],
     [
-      'fetched keys: cached 5m to 24h, stale up to 6h, one unknown-kid refetch per 30s, 5s timeout, 512kb, https only, no extra CA',
+      'fetched keys: cached 5m to 24h, stale up to 6h, one unknown-kid refetch per 30s (waited for 2s at most), 5s timeout, 512kb, https only, no extra CA',
       (c) => c.issuers.jwks,
       {
         minCacheMs: 300_000,
         maxCacheMs: 86_400_000,
         maxStaleMs: 21_600_000,
         unknownKidCooldownMs: 30_000,
+        unknownKidWaitMs: 2000,
         timeoutMs: 5000,
         maxBytes: 512 * 1024,
         allowInsecureHttp: false,

@@ -117,6 +117,13 @@ describe('an unknown kid at a provider whose keys are fetched', () => {
     assert.equal(remote.refreshes, 1);
   });
 
+  test('a refetch that does not end in time is a token_key_unknown deny, not a wait past nginx’s timeout', async () => {
+    const remote = fakeRemote(keysOf(idpPair, 'RS256', 'idp-1'));
+    remote.refreshForKid = () => new Promise<boolean>(() => undefined);
+    const verify = createTokenVerifier(config.jwt, trust(remote), { ...CLOCK, unknownKidWaitMs: 20 });
+    assert.equal(await settledCodeOf(verify, token(rotatedPair, 'RS256', 'idp-2', { iss: IDP, aud: 'api' })), 'token_key_unknown');
+  });
+
   test("the service's own keys are never refetched: an unknown kid is answered at once", () =>
     assert.equal(
       codeOf(createTokenVerifier(config.jwt, trust(fakeRemote(keysOf(idpPair, 'RS256', 'idp-1'))), CLOCK), token(ownPair, 'ES256', 'x', { iss: OWN })),
