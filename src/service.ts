@@ -10,8 +10,10 @@ import { createApp, type AppDeps, type Lifecycle } from './http/app.js';
 import { createIdentityHeaders } from './identity-headers.js';
 import { keySourceFromConfig, type KeySource } from './key-source.js';
 import type { Logger } from './logging.js';
+import { createTokenIssuer } from './login/issue.js';
 import { createLoginLimiter } from './login/limiter.js';
 import { createMetrics } from './metrics.js';
+import { createSessionRenewer } from './session/renew.js';
 import { createTokenSigner } from './token/sign.js';
 import { createTokenVerifier } from './token/verify.js';
 import { VERSION } from './version.js';
@@ -38,6 +40,15 @@ export function createService(config: Config, { logger, defaultMetrics = true, k
   const lifecycle: Lifecycle = { ready: false, shuttingDown: false };
   const authenticator = createAuthenticatorClient(config.authenticator);
   const denyLog = createDenyLog(logger, config.logging.denyRate);
+  // The one issuer: /login, /refresh and session renewal all sign through it.
+  const issue =
+    signing === undefined
+      ? undefined
+      : createTokenIssuer({ signer: createTokenSigner(config.jwt, signing), jwt: config.jwt, cookie: config.cookie, session: config.session });
+  const renew =
+    signing === undefined || issue === undefined
+      ? undefined
+      : createSessionRenewer({ session: config.session, cookie: config.cookie, signingKid: signing.kid, issue, logger });
   const parts: Omit<AppDeps, 'checkAnswers'> = {
     config,
     logger,
@@ -48,9 +59,10 @@ export function createService(config: Config, { logger, defaultMetrics = true, k
       config,
       verify: createTokenVerifier(config.jwt, keySource),
       identityHeaders: createIdentityHeaders(config.identityHeaders),
+      renew,
     }),
     authenticator,
-    signer: signing === undefined ? undefined : createTokenSigner(config.jwt, signing),
+    issue,
     limiter: createLoginLimiter(config.login),
     lifecycle,
   };

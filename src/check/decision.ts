@@ -12,6 +12,7 @@ import { createCrossSiteCheck, isSafeMethod } from '../cross-site.js';
 import { AppError, ERROR_CODES, statusFor, toAppError, type ErrorCode } from '../errors.js';
 import type { IdentityHeaderBuilder } from '../identity-headers.js';
 import { checkPolicy, createPolicyCache } from '../policy.js';
+import type { RenewSession } from '../session/renew.js';
 import type { Claims, TokenVerifier } from '../token/verify.js';
 
 export interface AccessRequest {
@@ -33,6 +34,11 @@ export interface AccessAllowed {
   readonly identityHeaders: readonly string[];
   /** How long nginx may cache the allow (X-Accel-Expires); 0 for not at all. */
   readonly cacheSeconds: number;
+  /**
+   * A renewed session's Set-Cookie: this allow is for one token only, so it is never cached by
+   * nginx nor reused for another request (src/session/renew.ts).
+   */
+  readonly setCookie?: string;
 }
 
 export interface AccessDenied {
@@ -52,6 +58,8 @@ export interface AccessDeciderDeps {
   readonly config: Config;
   readonly verify: TokenVerifier;
   readonly identityHeaders: IdentityHeaderBuilder;
+  /** Re-signs cookie tokens near their exp; undefined when sessions do not renew. */
+  readonly renew?: RenewSession;
   /** Seconds since the epoch, for the allow's cache lifetime. */
   readonly now?: () => number;
 }
@@ -74,7 +82,7 @@ export function reusesAllowDecisions(config: Pick<Config, 'check' | 'jwt'>): boo
   return config.check.cacheMaxAgeMs === 0 && config.jwt.verifyCacheSize > 0;
 }
 
-export function createAccessDecider({ config, verify, identityHeaders, now = () => Date.now() / 1000 }: AccessDeciderDeps): DecideAccess {
+export function createAccessDecider({ config, verify, identityHeaders, renew, now = () => Date.now() / 1000 }: AccessDeciderDeps): DecideAccess {
   // One frozen denial per code: a deny allocates nothing.
   const denials = new Map(denyCodes(config.check).map((code): [ErrorCode, AccessDenied] => [code, Object.freeze({ code, claims: undefined })]));
   const tokenMissing = denials.get('token_missing') as AccessDenied;
@@ -92,10 +100,13 @@ export function createAccessDecider({ config, verify, identityHeaders, now = () 
   };
   // Reused as long as its claims object lives (a WeakMap never keeps it alive).
   const allows = reusesAllowDecisions(config) ? new WeakMap<Claims, AccessAllowed>() : undefined;
-  const allow = (claims: Claims): AccessAllowed => {
+  // A cached allow of a renewable cookie token ends where its renewal window starts: nginx would
+  // otherwise answer the whole window from its cache, and the session would end instead of renewing.
+  const renewBefore = renew === undefined ? 0 : config.session.renewBeforeMs / 1000;
+  const allow = (claims: Claims, fromCookie: boolean): AccessAllowed => {
     let decision = allows?.get(claims);
     if (decision !== undefined) return decision;
-    const cacheSeconds = cacheMaxAge > 0 ? cacheLifetime(claims.exp, cacheMaxAge, now()) : 0;
+    const cacheSeconds = cacheMaxAge > 0 ? cacheLifetime(claims.exp, cacheMaxAge, now() + (fromCookie ? renewBefore : 0)) : 0;
     decision = { code: undefined, claims, identityHeaders: identityHeaders(claims), cacheSeconds };
     allows?.set(claims, decision);
     return decision;
@@ -116,7 +127,10 @@ export function createAccessDecider({ config, verify, identityHeaders, now = () 
       const policy = policyFor(requirement, query);
       const claims = verify(token);
       if (!checkPolicy(policy, claims, config.check)) throw new AppError('insufficient_scope');
-      return allow(claims);
+      const allowed = allow(claims, fromCookie);
+      // Renewal only ever follows an allow: a token denied for any reason is never re-signed.
+      const setCookie = fromCookie ? renew?.(token, claims) : undefined;
+      return setCookie === undefined ? allowed : { ...allowed, cacheSeconds: 0, setCookie };
     } catch (error) {
       return deny(error);
     }

@@ -14,6 +14,7 @@ import { readJwt, type JwtConfig } from './jwt.js';
 import { readLogging, type LoggingConfig } from './logging.js';
 import { readLogin, type LoginConfig } from './login.js';
 import { readServer, type ServerConfig } from './server.js';
+import { readSession, type SessionConfig } from './session.js';
 
 export { ALGORITHMS, type Algorithm } from './jwt.js';
 export type { IdentityHeader } from './identity-headers.js';
@@ -27,6 +28,7 @@ export interface Config {
   readonly identityHeaders: IdentityHeadersConfig;
   readonly cookie: CookieConfig;
   readonly login: LoginConfig;
+  readonly session: SessionConfig;
   readonly csrf: CsrfConfig;
   readonly authenticator: AuthenticatorConfig;
 }
@@ -45,14 +47,17 @@ export class ConfigError extends Error {
  */
 export function loadConfig(env: Env): Config {
   const reader = new EnvReader(env);
+  const jwt = readJwt(reader);
+  const cookie = readCookie(reader);
   const config: Config = {
     server: readServer(reader),
     logging: readLogging(reader),
-    jwt: readJwt(reader),
+    jwt,
     check: readCheck(reader),
     identityHeaders: readIdentityHeaders(reader),
-    cookie: readCookie(reader),
+    cookie,
     login: readLogin(reader),
+    session: readSession(reader, jwt, cookie),
     csrf: readCsrf(reader),
     authenticator: readAuthenticator(reader),
   };

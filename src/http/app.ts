@@ -13,9 +13,9 @@ import type { DenyLog } from '../deny-log.js';
 import { AppError, statusFor, toAppError } from '../errors.js';
 import type { KeySource } from '../key-source.js';
 import type { Logger } from '../logging.js';
+import type { TokenIssuer } from '../login/issue.js';
 import type { LoginLimiter } from '../login/limiter.js';
 import type { Metrics } from '../metrics.js';
-import type { TokenSigner } from '../token/sign.js';
 import { loginRoutes } from './routes/login.js';
 import { opsRoutes } from './routes/ops.js';
 
@@ -37,8 +37,8 @@ export interface AppDeps {
   /** Writes /check's answers: used by the path before Koa, the Koa route and the parser-refusal handler. */
   readonly checkAnswers: CheckAnswerWriter;
   readonly authenticator: AuthenticatorClient;
-  /** Absent in verify-only setups: /login then answers 404. */
-  readonly signer: TokenSigner | undefined;
+  /** The one place tokens are signed; absent in verify-only setups: /login then answers 404. */
+  readonly issue: TokenIssuer | undefined;
   readonly limiter: LoginLimiter;
   readonly lifecycle: Lifecycle;
 }

@@ -9,22 +9,19 @@ import { createCrossSiteCheck } from '../../cross-site.js';
 import { AppError } from '../../errors.js';
 import type { Logger } from '../../logging.js';
 import { createLoginFlow, type LoginMetrics, type LoginOutcome } from '../../login/flow.js';
-import { createTokenIssuer } from '../../login/issue.js';
+import type { TokenIssuer } from '../../login/issue.js';
 import type { LoginLimiter } from '../../login/limiter.js';
-import type { TokenSigner } from '../../token/sign.js';
 import { clearedTokenCookie } from '../cookie.js';
 import { requestIdOf } from '../request-id.js';
 
 /** What /login and /logout use, and nothing more. */
 export interface LoginRouteDeps {
-  readonly config: Pick<Config, 'login' | 'csrf' | 'authenticator' | 'cookie'> & {
-    readonly jwt: Pick<Config['jwt'], 'maxTokenLength'>;
-  };
+  readonly config: Pick<Config, 'login' | 'csrf' | 'authenticator' | 'cookie'>;
   readonly logger: Logger;
   readonly metrics: LoginMetrics;
   readonly authenticator: Pick<AuthenticatorClient, 'login'>;
   /** Absent in verify-only setups: /login then answers 404. */
-  readonly signer: TokenSigner | undefined;
+  readonly issue: TokenIssuer | undefined;
   readonly limiter: LoginLimiter;
 }
 
@@ -61,7 +58,7 @@ function methodNotAllowed(allow: string) {
 }
 
 /** /login: the login flow (src/login/flow.ts) between reading the request and writing its outcome. /logout: clears the cookie. */
-export function loginRoutes(router: Router, { config, logger, metrics, authenticator, signer, limiter }: LoginRouteDeps): void {
+export function loginRoutes(router: Router, { config, logger, metrics, authenticator, issue, limiter }: LoginRouteDeps): void {
   const trustedProxies = config.login.trustedProxies;
   const cookieName = config.cookie.name;
   // With the token in a cookie, a page of another site could log its visitor in as the attacker
@@ -70,7 +67,7 @@ export function loginRoutes(router: Router, { config, logger, metrics, authentic
   const attemptLogin = createLoginFlow({
     login: config.login,
     passAuthenticatorCookies: config.authenticator.passCookies,
-    issue: signer === undefined ? undefined : createTokenIssuer({ signer, jwt: config.jwt, cookie: config.cookie }),
+    issue,
     isCrossSite,
     authenticator,
     limiter,
