@@ -13,11 +13,13 @@ import { readIdentityHeaders, type IdentityHeadersConfig } from './identity-head
 import { readJwt, type JwtConfig } from './jwt.js';
 import { readLogging, type LoggingConfig } from './logging.js';
 import { readLogin, type LoginConfig } from './login.js';
+import { readRedis, type RedisConfig } from './redis.js';
 import { readServer, type ServerConfig } from './server.js';
 import { readSession, type SessionConfig } from './session.js';
 
 export { ALGORITHMS, type Algorithm } from './jwt.js';
 export type { IdentityHeader } from './identity-headers.js';
+export { redisTarget, type RedisConfig, type RedisTopology } from './redis.js';
 export { TrustedProxyList } from './login.js';
 
 export interface Config {
@@ -31,6 +33,7 @@ export interface Config {
   readonly session: SessionConfig;
   readonly csrf: CsrfConfig;
   readonly authenticator: AuthenticatorConfig;
+  readonly redis: RedisConfig;
 }
 
 /** Thrown with every configuration problem at once; `problems` name the variables. */
@@ -60,6 +63,7 @@ export function loadConfig(env: Env): Config {
     session: readSession(reader, jwt, cookie),
     csrf: readCsrf(reader),
     authenticator: readAuthenticator(reader),
+    redis: readRedis(reader),
   };
   if (reader.problems.length > 0) throw new ConfigError(reader.problems);
   return deepFreeze(config);

@@ -14,10 +14,11 @@ import { readIdentityHeaders } from '../../src/config/identity-headers.js';
 import { readJwt } from '../../src/config/jwt.js';
 import { readLogging } from '../../src/config/logging.js';
 import { TrustedProxyList, readLogin } from '../../src/config/login.js';
+import { parseRedisUrl, readRedis, redisTarget } from '../../src/config/redis.js';
 import { readServer } from '../../src/config/server.js';
 import { ConfigError, loadConfig } from '../../src/config/index.js';
 import { tokenCookie } from '../../src/http/cookie.js';
-import { hmacSecret } from '../../support/keys.js';
+import { KeyFiles, hmacSecret } from '../../support/keys.js';
 
 /** What one section makes of an environment: its value and the problems it reported. */
 function read<T>(section: (env: EnvReader) => T, vars: Record<string, string>): { value: T; problems: readonly string[] } {
@@ -40,7 +41,7 @@ function assertRefused(problems: readonly string[], variable: string, value?: st
 }
 
 describe('every section reads its defaults without a problem', () => {
-  const sections = { readServer, readLogging, readCheck, readIdentityHeaders, readCookie, readLogin, readCsrf, readAuthenticator };
+  const sections = { readServer, readLogging, readCheck, readIdentityHeaders, readCookie, readLogin, readCsrf, readAuthenticator, readRedis };
   for (const [name, section] of Object.entries(sections)) {
     test(name, () => assert.deepEqual(read(section as (env: EnvReader) => unknown, {}).problems, []));
   }
@@ -327,4 +328,101 @@ describe('authenticator section', () => {
     const { value } = read(readAuthenticator, { AUTHENTICATOR_MAX_RESPONSE: '1mb', AUTHENTICATOR_PASS_COOKIES: 'yes' });
     assert.deepEqual([value.maxResponseBytes, value.passCookies], [1024 * 1024, true]);
   });
+});
+
+describe('redis section: one URL for a server, Sentinel or Cluster; the URL is never repeated in a problem', () => {
+  const rows: Array<[string, string, unknown]> = [
+    [
+      'one server, defaults',
+      'redis://localhost',
+      { kind: 'standalone', node: { host: 'localhost', port: 6379 }, db: 0, username: undefined, password: undefined, tls: false },
+    ],
+    [
+      'one server with ACL user, password, database and TLS',
+      'rediss://app:p%40ss@10.0.0.5:6380/2',
+      { kind: 'standalone', node: { host: '10.0.0.5', port: 6380 }, db: 2, username: 'app', password: 'p@ss', tls: true },
+    ],
+    [
+      'a password without a user',
+      'redis://:secret@[::1]:7000',
+      { kind: 'standalone', node: { host: '::1', port: 7000 }, db: 0, username: undefined, password: 'secret', tls: false },
+    ],
+    [
+      'Sentinel: the sentinels, the master name, a database and a sentinel password',
+      'redis+sentinel://:pw@s1,s2:26380/mymaster/3?sentinelPassword=sp',
+      {
+        kind: 'sentinel',
+        sentinels: [
+          { host: 's1', port: 26379 },
+          { host: 's2', port: 26380 },
+        ],
+        name: 'mymaster',
+        db: 3,
+        sentinelPassword: 'sp',
+        username: undefined,
+        password: 'pw',
+        tls: false,
+      },
+    ],
+    [
+      'Cluster: seed nodes over TLS',
+      'rediss+cluster://n1:7000,n2',
+      {
+        kind: 'cluster',
+        nodes: [
+          { host: 'n1', port: 7000 },
+          { host: 'n2', port: 6379 },
+        ],
+        username: undefined,
+        password: undefined,
+        tls: true,
+      },
+    ],
+  ];
+  for (const [name, url, expected] of rows) test(name, () => assert.deepEqual(parseRedisUrl(url), expected));
+
+  const refused: Array<[string, string]> = [
+    ['another scheme', 'http://:hunter2@localhost'],
+    ['two hosts without sentinel or cluster', 'redis://:hunter2@a,b'],
+    ['a database that is not a number', 'redis://:hunter2@a/zero'],
+    ['Sentinel without a master name', 'redis+sentinel://:hunter2@a'],
+    ['Cluster with a database', 'redis+cluster://:hunter2@a/1'],
+    ['a port out of range', 'redis://:hunter2@a:70000'],
+  ];
+  for (const [name, url] of refused) {
+    test(`refused: ${name}, without the password in the problem`, () => {
+      const { problems } = read(readRedis, { REDIS_URL: url });
+      assertRefused(problems, 'REDIS_URL');
+      assert.ok(!problems.join('\n').includes('hunter2'), problems.join('\n'));
+    });
+  }
+
+  test('REDIS_URL_FILE holds a URL with a password; the target that logs and /readyz show has none', () => {
+    const files = new KeyFiles();
+    try {
+      const { value, problems } = read(readRedis, { REDIS_URL_FILE: files.write('redis-url', 'redis://app:hunter2@cache:6379/1\n') });
+      assert.deepEqual(problems, []);
+      assert.ok(value.topology?.kind === 'standalone');
+      assert.equal(value.topology.password, 'hunter2');
+      assert.equal(redisTarget(value.topology), 'redis cache:6379/1');
+    } finally {
+      files.remove();
+    }
+  });
+  test('an unreadable REDIS_URL_FILE is refused, naming it', () =>
+    assertRefused(read(readRedis, { REDIS_URL_FILE: '/nonexistent/redis-url' }).problems, 'REDIS_URL_FILE'));
+  test('REDIS_URL and REDIS_URL_FILE together are refused', () =>
+    assertRefused(read(readRedis, { REDIS_URL: 'redis://a', REDIS_URL_FILE: '/x' }).problems, 'REDIS_URL'));
+  test('the timeouts, the reconnection cap and the key prefix', () => {
+    const { value, problems } = read(readRedis, {
+      REDIS_URL: 'redis://a',
+      REDIS_CONNECT_TIMEOUT: '500ms',
+      REDIS_COMMAND_TIMEOUT: '250ms',
+      REDIS_RECONNECT_MAX_DELAY: '5s',
+      REDIS_KEY_PREFIX: 'prod:auth:',
+    });
+    assert.deepEqual(problems, []);
+    assert.deepEqual([value.connectTimeoutMs, value.commandTimeoutMs, value.reconnectMaxDelayMs, value.keyPrefix], [500, 250, 5000, 'prod:auth:']);
+  });
+  test('a key prefix with a space is refused', () => assertRefused(read(readRedis, { REDIS_KEY_PREFIX: 'a b' }).problems, 'REDIS_KEY_PREFIX', 'a b'));
 });

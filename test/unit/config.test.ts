@@ -51,6 +51,13 @@ describe('loadConfig defaults', () => {
     ['cookies Secure and SameSite=Lax', (c) => [c.cookie.secure, c.cookie.sameSite], [true, 'Lax']],
     ['login body limit 16kb', (c) => c.login.bodyLimitBytes, 16 * 1024],
     ['cross-site protection on, no other origin allowed', (c) => [c.csrf.protection, c.csrf.allowedOrigins], [true, []]],
+    ['no REDIS_URL: every store in memory', (c) => c.redis.topology, undefined],
+    ['REDIS_KEY_PREFIX is nginx-jwt-auth:', (c) => c.redis.keyPrefix, 'nginx-jwt-auth:'],
+    [
+      'REDIS_CONNECT_TIMEOUT 2s, REDIS_COMMAND_TIMEOUT 1s, REDIS_RECONNECT_MAX_DELAY 2s',
+      (c) => [c.redis.connectTimeoutMs, c.redis.commandTimeoutMs, c.redis.reconnectMaxDelayMs],
+      [2000, 1000, 2000],
+    ],
   ];
   for (const [name, pick, expected] of defaults) {
     test(name, () => assert.deepEqual(pick(config), expected));
