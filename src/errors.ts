@@ -81,6 +81,14 @@ const STATUS = {
   issued_token_too_long: 502,
   /** The authenticator did not answer within AUTHENTICATOR_TIMEOUT. */
   authenticator_timeout: 504,
+  /** A /refresh body without a refresh_token (a JSON object or a form, RFC 6749 §6). */
+  refresh_token_missing: 400,
+  /** A refresh token that is not ours, expired, or of a revoked or ended session. */
+  refresh_token_invalid: 401,
+  /** A refresh token already rotated was presented again: its whole family is revoked (RFC 9700 §4.14.2). */
+  refresh_token_reused: 401,
+  /** The refresh-token store (Redis) cannot answer: no token is issued that it could not record. */
+  refresh_store_unavailable: 503,
   /** No route here. */
   not_found: 404,
   /** A bug: never expected, logged with its cause. */

@@ -13,6 +13,10 @@ import type { Logger } from './logging.js';
 import { createTokenIssuer } from './login/issue.js';
 import { createLoginLimiter } from './login/limiter.js';
 import { createMetrics } from './metrics.js';
+import { createRedisConnection, type RedisConnection } from './redis/client.js';
+import { createRedisRefreshStore } from './refresh/redis-store.js';
+import { createMemoryRefreshStore } from './refresh/store.js';
+import { createRefreshTokens } from './refresh/tokens.js';
 import { createSessionRenewer } from './session/renew.js';
 import { createTokenSigner } from './token/sign.js';
 import { createTokenVerifier } from './token/verify.js';
@@ -21,7 +25,9 @@ import { VERSION } from './version.js';
 export interface Service {
   readonly app: ReturnType<typeof createApp>;
   readonly deps: AppDeps;
-  /** Releases what the service holds open (authenticator connections, the deny log's summary timer). */
+  /** The shared stores' Redis connection; undefined without REDIS_URL. */
+  readonly redis: RedisConnection | undefined;
+  /** Releases what the service holds open (authenticator connections, the deny log's summary timer, Redis). */
   close(): void;
 }
 
@@ -45,6 +51,17 @@ export function createService(config: Config, { logger, defaultMetrics = true, k
     signing === undefined
       ? undefined
       : createTokenIssuer({ signer: createTokenSigner(config.jwt, signing), jwt: config.jwt, cookie: config.cookie, session: config.session });
+  // The shared stores' connection (REDIS_URL); connected here, never awaited: a store that needs it
+  // answers 503 while it is down, and the service starts whether or not Redis is up.
+  const redis = createRedisConnection(config.redis, 'commands', logger);
+  redis?.connect();
+  const refreshStore =
+    issue === undefined || config.session.refreshTokenTtlMs === 0
+      ? undefined
+      : redis === undefined
+        ? createMemoryRefreshStore()
+        : createRedisRefreshStore(redis.client, config.redis.keyPrefix);
+  const refresh = refreshStore === undefined ? undefined : createRefreshTokens({ ttlMs: config.session.refreshTokenTtlMs, store: refreshStore });
   const renew =
     signing === undefined || issue === undefined
       ? undefined
@@ -64,15 +81,19 @@ export function createService(config: Config, { logger, defaultMetrics = true, k
     authenticator,
     issue,
     limiter: createLoginLimiter(config.login),
+    refresh,
     lifecycle,
   };
   const deps: AppDeps = { ...parts, checkAnswers: createCheckAnswerWriter(parts) };
   return {
     app: createApp(deps),
     deps,
+    redis,
     close: () => {
       authenticator.close();
       denyLog.close();
+      refreshStore?.close();
+      void redis?.close();
     },
   };
 }

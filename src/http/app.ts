@@ -14,10 +14,12 @@ import { AppError, statusFor, toAppError } from '../errors.js';
 import type { KeySource } from '../key-source.js';
 import type { Logger } from '../logging.js';
 import type { TokenIssuer } from '../login/issue.js';
+import type { RefreshTokens } from '../refresh/tokens.js';
 import type { LoginLimiter } from '../login/limiter.js';
 import type { Metrics } from '../metrics.js';
 import { loginRoutes } from './routes/login.js';
 import { opsRoutes } from './routes/ops.js';
+import { refreshRoutes } from './routes/refresh.js';
 
 /** Mutable process state the routes read: set by main as it starts and stops. */
 export interface Lifecycle {
@@ -40,6 +42,8 @@ export interface AppDeps {
   /** The one place tokens are signed; absent in verify-only setups: /login then answers 404. */
   readonly issue: TokenIssuer | undefined;
   readonly limiter: LoginLimiter;
+  /** With REFRESH_TOKEN_TTL and a signing key: refresh tokens at /login and /refresh. */
+  readonly refresh: RefreshTokens | undefined;
   readonly lifecycle: Lifecycle;
 }
 
@@ -70,6 +74,7 @@ export function createApp(deps: AppDeps): Koa {
   const router = new Router();
   koaCheckRoute(router, deps.checkAnswers);
   loginRoutes(router, deps);
+  refreshRoutes(router, deps);
   opsRoutes(router, deps);
   app.use(errorResponder(deps));
   app.use(router.routes());

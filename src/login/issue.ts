@@ -20,6 +20,9 @@ export interface IssuedTokenBody {
   readonly token: string;
   readonly token_type: 'Bearer';
   readonly expires_in: number;
+  /** With REFRESH_TOKEN_TTL: the refresh token that replaces this one at /refresh, and its lifetime. */
+  readonly refresh_token?: string;
+  readonly refresh_expires_in?: number;
 }
 
 export interface IssuedToken {

@@ -11,6 +11,7 @@ import type { Logger } from '../../logging.js';
 import { createLoginFlow, type LoginMetrics, type LoginOutcome } from '../../login/flow.js';
 import type { TokenIssuer } from '../../login/issue.js';
 import type { LoginLimiter } from '../../login/limiter.js';
+import type { RefreshTokens } from '../../refresh/tokens.js';
 import { clearedTokenCookie } from '../cookie.js';
 import { requestIdOf } from '../request-id.js';
 
@@ -23,6 +24,7 @@ export interface LoginRouteDeps {
   /** Absent in verify-only setups: /login then answers 404. */
   readonly issue: TokenIssuer | undefined;
   readonly limiter: LoginLimiter;
+  readonly refresh: RefreshTokens | undefined;
 }
 
 async function readBody(ctx: Context, limit: number): Promise<Buffer> {
@@ -58,7 +60,7 @@ function methodNotAllowed(allow: string) {
 }
 
 /** /login: the login flow (src/login/flow.ts) between reading the request and writing its outcome. /logout: clears the cookie. */
-export function loginRoutes(router: Router, { config, logger, metrics, authenticator, issue, limiter }: LoginRouteDeps): void {
+export function loginRoutes(router: Router, { config, logger, metrics, authenticator, issue, limiter, refresh }: LoginRouteDeps): void {
   const trustedProxies = config.login.trustedProxies;
   const cookieName = config.cookie.name;
   // With the token in a cookie, a page of another site could log its visitor in as the attacker
@@ -71,6 +73,7 @@ export function loginRoutes(router: Router, { config, logger, metrics, authentic
     isCrossSite,
     authenticator,
     limiter,
+    refresh,
     metrics,
     logger,
   });
