@@ -5,6 +5,7 @@
 import cluster from 'node:cluster';
 import type { Server } from 'node:http';
 import { once } from 'node:events';
+import { RateLimiterClusterMaster } from 'rate-limiter-flexible';
 import { loadConfig, type Config } from './config/index.js';
 import { loadKeys } from './keys.js';
 import { createHttpServer } from './http/server.js';
@@ -112,6 +113,9 @@ async function runWorker(config: Config, logger: Logger): Promise<void> {
 
 function runPrimary(config: Config, logger: Logger): void {
   logger.info({ workers: config.server.workers }, 'starting workers');
+  // Without Redis, the workers' login failure counts live here, so all of them share one count
+  // (src/login/limiter.ts); it must listen before the first worker asks.
+  if (config.redis.topology === undefined) new RateLimiterClusterMaster();
   let stopping = false;
   for (let i = 0; i < config.server.workers; i++) cluster.fork();
   cluster.on('exit', (worker, code, signal) => {

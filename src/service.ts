@@ -1,6 +1,7 @@
 /**
  * The composition root: from a validated Config to everything the app needs, built once.
  */
+import cluster from 'node:cluster';
 import { createAuthenticatorClient } from './authenticator.js';
 import { createCheckAnswerWriter } from './check/answer.js';
 import { createAccessDecider } from './check/decision.js';
@@ -80,7 +81,14 @@ export function createService(config: Config, { logger, defaultMetrics = true, k
     }),
     authenticator,
     issue,
-    limiter: createLoginLimiter(config.login),
+    limiter: createLoginLimiter(
+      config.login,
+      redis !== undefined
+        ? { kind: 'redis', client: redis.client, keyPrefix: config.redis.keyPrefix }
+        : cluster.isWorker
+          ? { kind: 'cluster' }
+          : { kind: 'process' },
+    ),
     refresh,
     lifecycle,
   };
