@@ -16,6 +16,7 @@ import { readLogging } from '../../src/config/logging.js';
 import { TrustedProxyList, readLogin } from '../../src/config/login.js';
 import { parseRedisUrl, readRedis, redisTarget } from '../../src/config/redis.js';
 import { readServer } from '../../src/config/server.js';
+import { readSession } from '../../src/config/session.js';
 import { ConfigError, loadConfig } from '../../src/config/index.js';
 import { tokenCookie } from '../../src/http/cookie.js';
 import { KeyFiles, hmacSecret } from '../../support/keys.js';
@@ -311,6 +312,27 @@ describe('login section: TRUSTED_PROXIES is checked and compiled in one pass', (
     assert.deepEqual(TrustedProxyList.parse(['10.0.0.1']).proxies, TrustedProxyList.parse(['10.0.0.1']).proxies);
     assert.notDeepEqual(TrustedProxyList.parse(['10.0.0.1']).proxies, TrustedProxyList.parse(['10.0.0.2']).proxies);
   });
+});
+
+describe('session section: renewal, the absolute lifetime, refresh tokens', () => {
+  const jwt = { ttlMs: 600_000 };
+  const session = (vars: Record<string, string>, setOnLogin = true) => read((env) => readSession(env, jwt, { setOnLogin }), vars);
+  test('defaults: no renewal, 12h sessions, no refresh tokens', () => {
+    assert.deepEqual(session({}), { value: { renewBeforeMs: 0, maxLifetimeMs: 43_200_000, refreshTokenTtlMs: 0 }, problems: [] });
+  });
+  test('durations in whole seconds', () => {
+    const { value, problems } = session({ SESSION_RENEW_BEFORE: '2.5m', SESSION_MAX_LIFETIME: '8h', REFRESH_TOKEN_TTL: '1h' });
+    assert.deepEqual(problems, []);
+    assert.deepEqual(value, { renewBeforeMs: 150_000, maxLifetimeMs: 28_800_000, refreshTokenTtlMs: 3_600_000 });
+  });
+  const refused: Array<[string, Record<string, string>, string, boolean?]> = [
+    ['renewal without the service setting the cookie', { SESSION_RENEW_BEFORE: '1m' }, 'SESSION_RENEW_BEFORE', false],
+    ['a renewal window as long as JWT_TTL', { SESSION_RENEW_BEFORE: '10m' }, 'SESSION_RENEW_BEFORE'],
+    ['a session shorter than JWT_TTL', { SESSION_MAX_LIFETIME: '5m' }, 'SESSION_MAX_LIFETIME'],
+    ['a refresh token outliving the session', { REFRESH_TOKEN_TTL: '13h' }, 'REFRESH_TOKEN_TTL'],
+    ['a duration that is none', { SESSION_RENEW_BEFORE: 'soon' }, 'SESSION_RENEW_BEFORE'],
+  ];
+  for (const [name, vars, variable, setOnLogin] of refused) test(`refused: ${name}`, () => assertRefused(session(vars, setOnLogin).problems, variable));
 });
 
 describe('csrf section', () => {

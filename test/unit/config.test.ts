@@ -50,6 +50,7 @@ describe('loadConfig defaults', () => {
     ['no login cookie', (c) => c.cookie.setOnLogin, false],
     ['cookies Secure and SameSite=Lax', (c) => [c.cookie.secure, c.cookie.sameSite], [true, 'Lax']],
     ['login body limit 16kb', (c) => c.login.bodyLimitBytes, 16 * 1024],
+    ['sessions do not renew, last 12h at most, get no refresh tokens', (c) => c.session, { renewBeforeMs: 0, maxLifetimeMs: 43_200_000, refreshTokenTtlMs: 0 }],
     ['cross-site protection on, no other origin allowed', (c) => [c.csrf.protection, c.csrf.allowedOrigins], [true, []]],
     ['no REDIS_URL: every store in memory', (c) => c.redis.topology, undefined],
     ['REDIS_KEY_PREFIX is nginx-jwt-auth:', (c) => c.redis.keyPrefix, 'nginx-jwt-auth:'],
