@@ -23,6 +23,11 @@ const STATUS = {
   token_signature_invalid: UNAUTHENTICATED,
   /** exp is in the past (beyond the clock tolerance). */
   token_expired: UNAUTHENTICATED,
+  /**
+   * A valid token that was revoked: its jti by a logout or `revoke --jti`, or every token of its subject
+   * issued up to a moment by `revoke --sub`. Tokens of that subject without iat count as issued before.
+   */
+  token_revoked: UNAUTHENTICATED,
   /** nbf is in the future (beyond the clock tolerance). */
   token_not_yet_valid: UNAUTHENTICATED,
   /** A required claim is missing, iss / aud / exp / nbf has the wrong value or type, or sub is not a non-empty string. */
@@ -81,6 +86,16 @@ const STATUS = {
   issued_token_too_long: 502,
   /** The authenticator did not answer within AUTHENTICATOR_TIMEOUT. */
   authenticator_timeout: 504,
+  /**
+   * /logout was given a valid token without a jti, which cannot be revoked by itself (the cookie is
+   * still cleared; `revoke --sub` revokes every token of the subject). Tokens this service signs always carry one.
+   */
+  token_not_revocable: 422,
+  /**
+   * A revocation could not be stored where every instance sees it (Redis down or slow, or the cluster
+   * primary silent): nothing was revoked and the token still passes. Try again.
+   */
+  revocation_unavailable: 503,
   /** No route here. */
   not_found: 404,
   /** A bug: never expected, logged with its cause. */

@@ -9,6 +9,7 @@ import { loadConfig, type Config } from './config/index.js';
 import { loadKeys } from './keys.js';
 import { createHttpServer } from './http/server.js';
 import { createLogger, type Logger } from './logging.js';
+import { startRevocationHub } from './revocation/cluster.js';
 import { createService } from './service.js';
 
 /** A start that cannot go on (the port is taken, the host does not resolve): one line for the operator, no stack. */
@@ -44,6 +45,9 @@ export interface RunningServer {
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
   const service = createService(config, { logger });
   const { lifecycle } = service.deps;
+  // Before listening: the revocations stored in Redis (or held by the cluster primary) are loaded
+  // first, so a fresh instance does not allow what the others deny. Bounded: Redis may be down.
+  await service.start();
   const server = createHttpServer(service);
   server.listen({ host: config.server.host, port: config.server.port });
   try {
@@ -71,8 +75,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       server.close(() => {
         clearTimeout(force);
         clearInterval(sweep);
-        service.close();
-        resolve();
+        void service.close().finally(resolve);
       });
       server.closeIdleConnections();
     }));
@@ -113,6 +116,8 @@ async function runWorker(config: Config, logger: Logger): Promise<void> {
 function runPrimary(config: Config, logger: Logger): void {
   logger.info({ workers: config.server.workers }, 'starting workers');
   let stopping = false;
+  // Without Redis, the workers share revocations through this process.
+  if (config.redis.topology === undefined) startRevocationHub(logger);
   for (let i = 0; i < config.server.workers; i++) cluster.fork();
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) {

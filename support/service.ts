@@ -69,17 +69,19 @@ export interface InProcessService {
 
 /**
  * `serverOptions` replace production's (a shorter timeout, say); `keySource` the configuration's keys
- * (a source the test swaps); everything else is as `serve` runs it.
+ * (a source the test swaps); `revocations` the store chosen from the configuration (one that fails,
+ * say); everything else is as `serve` runs it.
  */
 export async function startServiceInProcess(
   env: Readonly<Record<string, string | undefined>>,
   serverOptions: http.ServerOptions = {},
-  { keySource }: Pick<ServiceOptions, 'keySource'> = {},
+  { keySource, revocations }: Pick<ServiceOptions, 'keySource' | 'revocations'> = {},
 ): Promise<InProcessService> {
   const config = loadConfig(env);
   const logs: string[] = [];
   const logger = createLogger(config.logging.level, { write: (line: string) => void logs.push(line) });
-  const service = createService(config, { logger, defaultMetrics: false, keySource });
+  const service = createService(config, { logger, defaultMetrics: false, keySource, revocations });
+  await service.start();
   const server = createHttpServer(service, serverOptions);
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -93,7 +95,7 @@ export async function startServiceInProcess(
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      service.close();
+      await service.close();
     },
   };
 }

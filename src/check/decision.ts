@@ -12,6 +12,7 @@ import { createCrossSiteCheck, isSafeMethod } from '../cross-site.js';
 import { AppError, ERROR_CODES, statusFor, toAppError, type ErrorCode } from '../errors.js';
 import type { IdentityHeaderBuilder } from '../identity-headers.js';
 import { checkPolicy, createPolicyCache } from '../policy.js';
+import type { RevocationList } from '../revocation/list.js';
 import type { Claims, TokenVerifier } from '../token/verify.js';
 
 export interface AccessRequest {
@@ -52,6 +53,8 @@ export interface AccessDeciderDeps {
   readonly config: Config;
   readonly verify: TokenVerifier;
   readonly identityHeaders: IdentityHeaderBuilder;
+  /** The revocations known to this process: read in memory, never a round trip. */
+  readonly revocations: Pick<RevocationList, 'isRevoked'>;
   /** Seconds since the epoch, for the allow's cache lifetime. */
   readonly now?: () => number;
 }
@@ -74,10 +77,11 @@ export function reusesAllowDecisions(config: Pick<Config, 'check' | 'jwt'>): boo
   return config.check.cacheMaxAgeMs === 0 && config.jwt.verifyCacheSize > 0;
 }
 
-export function createAccessDecider({ config, verify, identityHeaders, now = () => Date.now() / 1000 }: AccessDeciderDeps): DecideAccess {
+export function createAccessDecider({ config, verify, identityHeaders, revocations, now = () => Date.now() / 1000 }: AccessDeciderDeps): DecideAccess {
   // One frozen denial per code: a deny allocates nothing.
   const denials = new Map(denyCodes(config.check).map((code): [ErrorCode, AccessDenied] => [code, Object.freeze({ code, claims: undefined })]));
   const tokenMissing = denials.get('token_missing') as AccessDenied;
+  const tokenRevoked = denials.get('token_revoked') as AccessDenied;
   const policyFor = createPolicyCache();
   const cacheMaxAge = config.check.cacheMaxAgeMs / 1000;
   const crossSite = config.csrf.protection && config.cookie.name !== undefined ? createCrossSiteCheck(config.csrf) : undefined;
@@ -115,6 +119,8 @@ export function createAccessDecider({ config, verify, identityHeaders, now = () 
       // The policy is parsed before the token is verified, so a broken policy denies every request alike.
       const policy = policyFor(requirement, query);
       const claims = verify(token);
+      // Before the policy and before any reused allow: a cached verification never outlives a revocation.
+      if (revocations.isRevoked(claims)) return tokenRevoked;
       if (!checkPolicy(policy, claims, config.check)) throw new AppError('insufficient_scope');
       return allow(claims);
     } catch (error) {

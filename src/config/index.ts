@@ -14,6 +14,7 @@ import { readJwt, type JwtConfig } from './jwt.js';
 import { readLogging, type LoggingConfig } from './logging.js';
 import { readLogin, type LoginConfig } from './login.js';
 import { readRedis, type RedisConfig } from './redis.js';
+import { readRevocation, type RevocationConfig } from './revocation.js';
 import { readServer, type ServerConfig } from './server.js';
 
 export { ALGORITHMS, type Algorithm } from './jwt.js';
@@ -32,6 +33,7 @@ export interface Config {
   readonly csrf: CsrfConfig;
   readonly authenticator: AuthenticatorConfig;
   readonly redis: RedisConfig;
+  readonly revocation: RevocationConfig;
 }
 
 /** Thrown with every configuration problem at once; `problems` name the variables. */
@@ -48,10 +50,14 @@ export class ConfigError extends Error {
  */
 export function loadConfig(env: Env): Config {
   const reader = new EnvReader(env);
+  // In the order of the Config; jwt first bound because the revocation section checks against JWT_TTL.
+  const server = readServer(reader);
+  const logging = readLogging(reader);
+  const jwt = readJwt(reader);
   const config: Config = {
-    server: readServer(reader),
-    logging: readLogging(reader),
-    jwt: readJwt(reader),
+    server,
+    logging,
+    jwt,
     check: readCheck(reader),
     identityHeaders: readIdentityHeaders(reader),
     cookie: readCookie(reader),
@@ -59,6 +65,7 @@ export function loadConfig(env: Env): Config {
     csrf: readCsrf(reader),
     authenticator: readAuthenticator(reader),
     redis: readRedis(reader),
+    revocation: readRevocation(reader, jwt.ttlMs),
   };
   if (reader.problems.length > 0) throw new ConfigError(reader.problems);
   return deepFreeze(config);

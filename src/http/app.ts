@@ -15,7 +15,9 @@ import type { KeySource } from '../key-source.js';
 import type { Logger } from '../logging.js';
 import type { LoginLimiter } from '../login/limiter.js';
 import type { Metrics } from '../metrics.js';
+import type { RevocationStore } from '../revocation/store.js';
 import type { TokenSigner } from '../token/sign.js';
+import type { TokenVerifier } from '../token/verify.js';
 import { loginRoutes } from './routes/login.js';
 import { opsRoutes } from './routes/ops.js';
 
@@ -40,6 +42,9 @@ export interface AppDeps {
   /** Absent in verify-only setups: /login then answers 404. */
   readonly signer: TokenSigner | undefined;
   readonly limiter: LoginLimiter;
+  /** The verifier /check uses, for /logout. */
+  readonly verify: TokenVerifier;
+  readonly revocations: RevocationStore;
   readonly lifecycle: Lifecycle;
 }
 

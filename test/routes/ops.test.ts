@@ -24,6 +24,9 @@ after(async () => {
   files.remove();
 });
 
+/** /readyz's revocation detail of a single process without Redis (test/integration/revocation-redis.test.ts has Redis's). */
+const IN_MEMORY = { store: 'memory', state: 'ok', entries: { jti: 0, sub: 0 } };
+
 describe('/healthz and /readyz', { timeout: 30_000 }, () => {
   test('/healthz → 200 {"status":"ok"}', async () => {
     const reply = await request(`${hmac.url}/healthz`);
@@ -37,17 +40,17 @@ describe('/healthz and /readyz', { timeout: 30_000 }, () => {
       lifecycle.ready = false;
       const starting = await request(`${hmac.url}/readyz`);
       assert.equal(starting.status, 503);
-      assert.deepEqual(json(starting), { status: 'starting' });
+      assert.deepEqual(json(starting), { status: 'starting', revocations: IN_MEMORY });
 
       lifecycle.ready = true;
       const ready = await request(`${hmac.url}/readyz`);
       assert.equal(ready.status, 200);
-      assert.deepEqual(json(ready), { status: 'ready' });
+      assert.deepEqual(json(ready), { status: 'ready', revocations: IN_MEMORY });
 
       lifecycle.shuttingDown = true;
       const draining = await request(`${hmac.url}/readyz`);
       assert.equal(draining.status, 503);
-      assert.deepEqual(json(draining), { status: 'shutting_down' });
+      assert.deepEqual(json(draining), { status: 'shutting_down', revocations: IN_MEMORY });
       // Keep-alive clients (nginx) are told to reconnect elsewhere.
       assert.equal(draining.headers.connection, 'close');
     } finally {
@@ -65,12 +68,12 @@ describe('/readyz asks the key source', { timeout: 30_000 }, () => {
       svc.service.deps.lifecycle.ready = true;
       const starting = await request(`${svc.url}/readyz`);
       assert.equal(starting.status, 503);
-      assert.deepEqual(json(starting), { status: 'starting' });
+      assert.deepEqual(json(starting), { status: 'starting', revocations: IN_MEMORY });
 
       keySource.replace(loadKeys(svc.config.jwt));
       const ready = await request(`${svc.url}/readyz`);
       assert.equal(ready.status, 200);
-      assert.deepEqual(json(ready), { status: 'ready' });
+      assert.deepEqual(json(ready), { status: 'ready', revocations: IN_MEMORY });
     } finally {
       await svc.close();
     }

@@ -1,6 +1,7 @@
 import type Router from '@koa/router';
 import type { KeySource } from '../../key-source.js';
 import type { Metrics } from '../../metrics.js';
+import type { RevocationStore } from '../../revocation/store.js';
 import type { Lifecycle } from '../app.js';
 
 /** What the operations routes use, and nothing more. */
@@ -8,18 +9,21 @@ export interface OpsRouteDeps {
   readonly keySource: KeySource;
   readonly metrics: Pick<Metrics, 'registry'>;
   readonly lifecycle: Readonly<Lifecycle>;
+  readonly revocations: Pick<RevocationStore, 'status'>;
 }
 
 /** Liveness, readiness, metrics and the public keys. */
-export function opsRoutes(router: Router, { keySource, metrics, lifecycle }: OpsRouteDeps): void {
+export function opsRoutes(router: Router, { keySource, metrics, lifecycle, revocations }: OpsRouteDeps): void {
   router.get('/healthz', (ctx) => {
     ctx.body = { status: 'ok' };
   });
   router.get('/readyz', (ctx) => {
-    // Ready: the keys are loaded and the socket listens.
+    // Ready: the keys are loaded and the socket listens. Revocations degraded (Redis unreachable) stay
+    // ready: /check answers from what this process knows, and taking every instance out of nginx's
+    // upstream because Redis is down would turn a Redis outage into an outage of everything behind nginx.
     const ready = keySource.ready && lifecycle.ready && !lifecycle.shuttingDown;
     ctx.status = ready ? 200 : 503;
-    ctx.body = { status: ready ? 'ready' : lifecycle.shuttingDown ? 'shutting_down' : 'starting' };
+    ctx.body = { status: ready ? 'ready' : lifecycle.shuttingDown ? 'shutting_down' : 'starting', revocations: revocations.status() };
   });
   router.get('/metrics', async (ctx) => {
     ctx.type = metrics.registry.contentType;
