@@ -111,8 +111,12 @@ export function createCheckAnswerWriter({ config, decideAccess, metrics, logger,
     const seconds = (performance.now() - started) / 1000;
     if (decision.code === undefined) {
       recorded.allow(seconds);
+      // pid: with WORKERS > 1, which worker answered.
       if (logger.isLevelEnabled('debug'))
-        logger.debug({ event: 'check', result: 'allow', sub: decision.claims.sub, requestId: loggable(req.headers['x-request-id']) }, 'allowed');
+        logger.debug(
+          { event: 'check', result: 'allow', sub: decision.claims.sub, requestId: loggable(req.headers['x-request-id']), pid: process.pid },
+          'allowed',
+        );
       return;
     }
     recorded.deny(decision.code, seconds);
