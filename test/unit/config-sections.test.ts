@@ -15,6 +15,7 @@ import { readJwt } from '../../src/config/jwt.js';
 import { readLogging } from '../../src/config/logging.js';
 import { TrustedProxyList, readLogin } from '../../src/config/login.js';
 import { parseRedisUrl, readRedis, redisTarget } from '../../src/config/redis.js';
+import { readRevocation } from '../../src/config/revocation.js';
 import { readServer } from '../../src/config/server.js';
 import { ConfigError, loadConfig } from '../../src/config/index.js';
 import { tokenCookie } from '../../src/http/cookie.js';
@@ -425,4 +426,21 @@ describe('redis section: one URL for a server, Sentinel or Cluster; the URL is n
     assert.deepEqual([value.connectTimeoutMs, value.commandTimeoutMs, value.reconnectMaxDelayMs, value.keyPrefix], [500, 250, 5000, 'prod:auth:']);
   });
   test('a key prefix with a space is refused', () => assertRefused(read(readRedis, { REDIS_KEY_PREFIX: 'a b' }).problems, 'REDIS_KEY_PREFIX', 'a b'));
+});
+
+describe('revocation section', () => {
+  test('REVOCATION_MAX_TOKEN_LIFETIME in whole seconds', () =>
+    assert.equal(read((env) => readRevocation(env, 3_600_000), { REVOCATION_MAX_TOKEN_LIFETIME: '7d' }).value.maxTokenLifetimeMs, 7 * 86_400_000));
+  test('shorter than JWT_TTL is refused, naming both: a subject revocation would end before the tokens it covers', () => {
+    const { problems } = read((env) => readRevocation(env, 3_600_000), { REVOCATION_MAX_TOKEN_LIFETIME: '30m' });
+    assertRefused(problems, 'REVOCATION_MAX_TOKEN_LIFETIME', '30m');
+    assert.match(problems[0] ?? '', /JWT_TTL/);
+  });
+  test('through loadConfig, against the JWT_TTL it reads', () =>
+    assert.throws(
+      () => loadConfig({ JWT_SECRET: hmacSecret('HS256'), JWT_TTL: '2d', REVOCATION_MAX_TOKEN_LIFETIME: '1d' }),
+      /REVOCATION_MAX_TOKEN_LIFETIME: must be at least JWT_TTL/,
+    ));
+  test('unset, it is 24h or JWT_TTL when that is longer', () =>
+    assert.equal(loadConfig({ JWT_SECRET: hmacSecret('HS256'), JWT_TTL: '2d' }).revocation.maxTokenLifetimeMs, 2 * 86_400_000));
 });

@@ -52,6 +52,7 @@ describe('loadConfig defaults', () => {
     ['login body limit 16kb', (c) => c.login.bodyLimitBytes, 16 * 1024],
     ['cross-site protection on, no other origin allowed', (c) => [c.csrf.protection, c.csrf.allowedOrigins], [true, []]],
     ['no REDIS_URL: every store in memory', (c) => c.redis.topology, undefined],
+    ['REVOCATION_MAX_TOKEN_LIFETIME is 24h', (c) => c.revocation.maxTokenLifetimeMs, 86_400_000],
     ['REDIS_KEY_PREFIX is nginx-jwt-auth:', (c) => c.redis.keyPrefix, 'nginx-jwt-auth:'],
     [
       'REDIS_CONNECT_TIMEOUT 2s, REDIS_COMMAND_TIMEOUT 1s, REDIS_RECONNECT_MAX_DELAY 2s',
