@@ -9,7 +9,8 @@
  * Every process keeps all revocations in memory (RevocationList) and /check reads only that. Memory is
  * brought in step with Redis whenever both connections are (re)ready: subscribe first, then load the
  * set, so nothing published in between is missed; then write back what this process knows and Redis
- * does not (a Redis restarted without persistence forgot it; any instance still running puts it back).
+ * does not (a Redis restarted without persistence forgot it; any instance still running puts it back)
+ * and announce `resync`, so an instance that loaded the set before the write-back loads it again.
  * While Redis is unreachable /check keeps using what it knows, and a revocation fails at once.
  */
 import type { Config } from '../config/index.js';
@@ -20,6 +21,8 @@ import { revocationUnavailable, sweepPeriodically, type RevocationStatus, type R
 
 /** After a failed load, how long until the next try (while both connections stay ready). */
 const RESYNC_RETRY_MS = 1000;
+/** Published after a write-back, so instances that loaded the set before it load it again. */
+const RESYNC_MESSAGE = 'resync';
 /** Members per ZADD when writing back. */
 const WRITE_BACK_CHUNK = 1000;
 
@@ -78,6 +81,11 @@ export function createRedisRevocationStore({ config, logger, list = new Revocati
 
   feed.client.on('message', (channel: string, message: string) => {
     if (channel !== keys.channel) return;
+    if (message === RESYNC_MESSAGE) {
+      // Another instance put back what a restarted Redis forgot: load it (this one may have loaded before).
+      requestSync();
+      return;
+    }
     const space = message.indexOf(' ');
     const revocation = space > 0 ? decodeRevocation(message.slice(space + 1), Number(message.slice(0, space))) : undefined;
     if (revocation === undefined) {
@@ -107,6 +115,7 @@ export function createRedisRevocationStore({ config, logger, list = new Revocati
       const chunk = missing.slice(i, i + WRITE_BACK_CHUNK).flatMap((revocation) => [revocation.untilMs, encodeRevocation(revocation)]);
       await commands.client.zadd(keys.set, 'GT', ...chunk);
     }
+    if (missing.length > 0) await commands.client.publish(keys.channel, RESYNC_MESSAGE);
     synced = true;
     lastSyncMs = Date.now();
     lastError = undefined;
@@ -115,6 +124,11 @@ export function createRedisRevocationStore({ config, logger, list = new Revocati
     firstSync.resolve?.();
   };
 
+  let syncAgain = false;
+  const requestSync = (): void => {
+    if (syncing !== undefined) syncAgain = true;
+    else trySync();
+  };
   const trySync = (): void => {
     if (closed || syncing !== undefined || !bothReady()) return;
     syncing = sync()
@@ -125,6 +139,10 @@ export function createRedisRevocationStore({ config, logger, list = new Revocati
       })
       .finally(() => {
         syncing = undefined;
+        if (syncAgain) {
+          syncAgain = false;
+          trySync();
+        }
       });
   };
 

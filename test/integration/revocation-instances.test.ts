@@ -20,6 +20,7 @@ import { pollUntil } from '../../support/poll.js';
 import { nginxPrerequisite, redisPrerequisite, requireOrSkip } from '../../support/prerequisites.js';
 import { redisClient, startRedisServer, type RedisServer } from '../../support/redis.js';
 import { startServiceProcess, type ServiceProcess } from '../../support/service.js';
+import { startTcpProxy } from '../../support/tcp-proxy.js';
 import { makeTempDir, removeTempDir } from '../../support/temp-dir.js';
 import { makeSecret } from '../../support/tokens.js';
 
@@ -238,6 +239,29 @@ describe('revocation across two instances behind one nginx upstream, shared thro
       assert.equal((await readyz(late)).revocations.state, 'ok');
     } finally {
       await late.stop();
+    }
+  });
+
+  test('an instance cut off from Redis misses the feed; reconnected, it loads what the others revoked meanwhile', async () => {
+    const proxy = await startTcpProxy(redis.port);
+    const isolated = await startServiceProcess({ ...env, REDIS_URL: `redis://127.0.0.1:${proxy.port}/0` }, { dir });
+    try {
+      assert.equal((await readyz(isolated)).revocations.state, 'ok');
+      await proxy.cut();
+      await pollUntil(async () => (await readyz(isolated)).revocations.state === 'degraded', { timeoutMs: 10_000, what: 'the cut-off instance is degraded' });
+      const token = await login();
+      assert.equal((await logout(token)).status, 204, 'the others still store revocations');
+      await deniedEverywhereWithin(token);
+      assert.equal(await checkAt(isolated, token), 200, 'the cut-off instance could not hear of it (and says degraded)');
+      await proxy.restore();
+      await pollUntil(async () => (await checkAt(isolated, token)) === 'token_revoked', {
+        timeoutMs: 15_000,
+        what: 'the reconnected instance loads the revocation made while it was cut off',
+      });
+      assert.equal((await readyz(isolated)).revocations.state, 'ok');
+    } finally {
+      await isolated.stop();
+      await proxy.stop();
     }
   });
 
