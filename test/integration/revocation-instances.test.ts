@@ -265,6 +265,24 @@ describe('revocation across two instances behind one nginx upstream, shared thro
     }
   });
 
+  test('garbage on the revocation channel or in the set revokes nothing and is logged; the instances keep answering', async () => {
+    const token = await login();
+    const client = redisClient(redis.url);
+    try {
+      await client.connect();
+      for (const message of ['nonsense', `notanumber j:${String(payloadOf(token).jti)}`, '123', `${Date.now() + 60_000} x:${String(payloadOf(token).jti)}`])
+        await client.publish(`${KEY_PREFIX}revocations`, message);
+      await client.zadd(`${KEY_PREFIX}revocations`, Date.now() + 60_000, `q:${String(payloadOf(token).jti)}`);
+    } finally {
+      client.disconnect();
+    }
+    await pollUntil(() => instances.every((instance) => instance.log(1_000_000).includes('"event":"revocation_feed_garbage"')), {
+      timeoutMs: 5000,
+      what: 'every instance logs the garbage it ignored',
+    });
+    assert.deepEqual(await everyInstance(token), [200, 200]);
+  });
+
   test('a new instance started while Redis is up loads every revocation before it listens', async () => {
     const revoked = await login();
     assert.equal((await logout(revoked)).status, 204);
