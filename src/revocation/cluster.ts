@@ -56,7 +56,7 @@ export function startRevocationHub(logger: Logger): () => void {
 /** In a worker: memory kept in step with the other workers through the primary. */
 export function createClusterRevocationStore(list = new RevocationList()): RevocationStore {
   const stopSweeping = sweepPeriodically(list);
-  const pending = new Map<number, { resolve: () => void; timer: NodeJS.Timeout }>();
+  const pending = new Map<number, { resolve: () => void; reject: (error: Error) => void; timer: NodeJS.Timeout }>();
   let nextId = 1;
   let snapshotReceived: (() => void) | undefined;
   const onMessage = (message: unknown): void => {
@@ -93,6 +93,7 @@ export function createClusterRevocationStore(list = new RevocationList()): Revoc
         }, ACK_TIMEOUT_MS);
         pending.set(id, {
           timer,
+          reject,
           resolve: () => {
             list.add(revocation);
             resolve();
@@ -116,7 +117,12 @@ export function createClusterRevocationStore(list = new RevocationList()): Revoc
     async close() {
       process.off('message', onMessage);
       stopSweeping();
-      for (const { timer } of pending.values()) clearTimeout(timer);
+      // A logout still waiting is not done: say so rather than leave it hanging.
+      for (const { timer, reject } of pending.values()) {
+        clearTimeout(timer);
+        reject(revocationUnavailable('shutting down before the cluster primary confirmed'));
+      }
+      pending.clear();
     },
   };
 }
