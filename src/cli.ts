@@ -8,14 +8,19 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { ALGORITHMS, factsOf, type KeygenParameters } from './algorithms.js';
-import { ConfigError, loadConfig } from './config/index.js';
+import { ALGORITHMS, factsOf, type Algorithm, type KeygenParameters } from './algorithms.js';
+import { ConfigError, loadConfig, type Config } from './config/index.js';
 import { parseDurationMs } from './config/env-reader.js';
 import { toAppError } from './errors.js';
+import { remoteKeysFactory } from './jwks/factory.js';
+import { fetchKeySetOnce } from './jwks/index.js';
+import { createLogger } from './logging.js';
+import { createMetrics } from './metrics.js';
+import { createTrust, type TrustRuntime } from './trust.js';
 import { keySourceFromConfig } from './key-source.js';
+import { LOCAL_ISSUER_LABEL } from './trusted-issuer.js';
 import { loadKeys } from './keys.js';
 import { serve, StartupError } from './main.js';
-import { createLogger } from './logging.js';
 import { createRedisConnection } from './redis/client.js';
 import { revocationOfSubject, revocationOfToken } from './revocation/list.js';
 import { revocationKeys, storeRevocation } from './revocation/redis.js';
@@ -32,7 +37,12 @@ const COMMAND = 'node dist/src/cli.js';
 
 const COMMANDS: Readonly<Record<string, { synopsis: string; help: string }>> = {
   serve: { synopsis: 'serve', help: 'run the service (the default command)' },
-  'check-config': { synopsis: 'check-config', help: 'validate the environment and keys; exit 0 when usable, 1 otherwise' },
+  'check-config': {
+    synopsis: 'check-config [--online]',
+    help:
+      'validate the environment and keys without any network; exit 0 when usable, 1 otherwise;\n' +
+      "--online also fetches every identity provider's discovery document and keys and reports what it found",
+  },
   sign: {
     synopsis: 'sign --sub NAME [--claims JSON] [--ttl DURATION]',
     help: 'print a token signed with the configured key; --ttl like JWT_TTL (600, 30s, 15m, 1h, 2d), JWT_TTL by default',
@@ -149,11 +159,31 @@ function sign(args: string[]): number {
   return 0;
 }
 
+/**
+ * The issuers /check trusts, with their keys fetched once: a verify that says what /check would.
+ * Waits for every provider's first keys, bounded by the fetch timeout (then its tokens are denied
+ * issuer_keys_unavailable, as /check would).
+ */
+async function trustOf(config: Config): Promise<TrustRuntime> {
+  const logger = createLogger('silent');
+  const trust = createTrust(
+    config,
+    keySourceFromConfig(config.jwt),
+    remoteKeysFactory(config.issuers.jwks, logger, createMetrics({ version: VERSION, defaultMetrics: false })),
+  );
+  trust.start();
+  const deadline = Date.now() + config.issuers.jwks.timeoutMs * 2;
+  while (!trust.ready && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  return trust;
+}
+
 async function verify(args: string[]): Promise<number> {
   const config = loadConfig(process.env);
   const token = args[0] ?? (await readStdin());
+  const trust = await trustOf(config);
   try {
-    const claims = createTokenVerifier(config.jwt, keySourceFromConfig(config.jwt))(token);
+    const { claims, issuer } = await createTokenVerifier(config.jwt, trust, { unknownKidWaitMs: config.issuers.jwks.timeoutMs })(token);
+    if (issuer !== trust.own) console.error(`issued by ${issuer.label}`);
     console.log(JSON.stringify(claims, null, 2));
     // /check accepts it too, but the token's own clock says it is over: an operator reading this should know.
     const exp = (claims as { exp?: unknown }).exp;
@@ -165,6 +195,8 @@ async function verify(args: string[]): Promise<number> {
   } catch (error) {
     console.error(toAppError(error).code);
     return 1;
+  } finally {
+    trust.close();
   }
 }
 
@@ -214,15 +246,51 @@ async function revoke(args: string[]): Promise<number> {
   return 0;
 }
 
-function checkConfig(): number {
+/** Every identity provider the configuration names, with where its keys come from. */
+function providersOf(config: Config): Array<{ issuer: string; url: string | undefined; algorithms: readonly Algorithm[]; audiences: readonly string[] }> {
+  const { issuers } = config;
+  return [
+    ...(issuers.ownJwksUri === undefined
+      ? []
+      : [{ issuer: config.jwt.issuer ?? LOCAL_ISSUER_LABEL, url: issuers.ownJwksUri, algorithms: issuers.ownJwksAlgorithms, audiences: config.jwt.audience }]),
+    ...issuers.trusted.map((entry) => ({ issuer: entry.issuer, url: entry.jwksUri, algorithms: entry.algorithms, audiences: entry.audiences })),
+  ];
+}
+
+async function checkConfig(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { online: { type: 'boolean' } } });
   const config = loadConfig(process.env);
   const keys = loadKeys(config.jwt);
-  console.log(
-    `configuration OK: ${config.jwt.algorithm}, ${keys.signing ? 'signing and verifying' : 'verify only'}, ` +
-      `${keys.verification.length} verification key(s) [${keys.verification.map((key) => `${key.kid} ${key.alg}`).join(', ')}], ` +
-      `deny status ${config.check.unauthenticatedStatus}, listening on ${config.server.host}:${config.server.port}`,
-  );
-  return 0;
+  const own =
+    keys.verification.length === 0
+      ? 'no keys of its own (verify only, /login answers 404)'
+      : `${config.jwt.algorithm}, ${keys.signing ? 'signing and verifying' : 'verify only'}, ` +
+        `${keys.verification.length} verification key(s) [${keys.verification.map((key) => `${key.kid} ${key.alg}`).join(', ')}]`;
+  console.log(`configuration OK: ${own}, deny status ${config.check.unauthenticatedStatus}, listening on ${config.server.host}:${config.server.port}`);
+  const providers = providersOf(config);
+  for (const provider of providers) {
+    console.log(
+      `  issuer ${provider.issuer}: keys from ${provider.url ?? 'OpenID discovery'}, audiences [${provider.audiences.join(', ')}], ` +
+        `algorithms [${provider.algorithms.join(', ')}]`,
+    );
+  }
+  if (!values.online) {
+    if (providers.length > 0) console.log(`nothing fetched: \`${COMMAND} check-config --online\` fetches every provider's keys`);
+    return 0;
+  }
+  let failed = 0;
+  for (const provider of providers) {
+    const report = await fetchKeySetOnce({ ...config.issuers.jwks, ...provider });
+    if (report.ok) {
+      console.log(`  ${provider.issuer}: ${report.keys.length} key(s) from ${report.url}, cached ${Math.round(report.cacheMs / 1000)}s`);
+      for (const key of report.keys) console.log(`    ${key.kid} ${key.alg} ${key.kty}`);
+    } else {
+      failed++;
+      console.error(`  ${provider.issuer}: no keys (${report.result}): ${report.error}`);
+    }
+    for (const ignored of report.ignored) console.log(`    ignored ${ignored.kid ?? `key ${ignored.index}`}: ${ignored.reason}`);
+  }
+  return failed === 0 ? 0 : 1;
 }
 
 async function run(argv: string[]): Promise<number | undefined> {
@@ -236,7 +304,7 @@ async function run(argv: string[]): Promise<number | undefined> {
       await serve(process.env);
       return undefined;
     case 'check-config':
-      return checkConfig();
+      return checkConfig(args);
     case 'sign':
       return sign(args);
     case 'verify':

@@ -17,8 +17,15 @@ const STATUS = {
   token_malformed: UNAUTHENTICATED,
   /** The header's alg is not one of the configured keys' algorithms (covers `none` in any case). */
   token_algorithm_not_allowed: UNAUTHENTICATED,
-  /** The header names a kid that no configured key has. */
+  /** The header names a kid that no key of the token's issuer has (a fetched JWK Set is asked again first, within its cooldown). */
   token_key_unknown: UNAUTHENTICATED,
+  /** The token's `iss` is none of the trusted issuers, and the service's own issuer (JWT_ISSUER) is a different one or absent. */
+  token_issuer_unknown: UNAUTHENTICATED,
+  /**
+   * The token's issuer has no keys that may be used: its key server has not answered yet, or not for
+   * longer than JWKS_MAX_STALE past the keys' cache lifetime. The token may be fine; we cannot tell.
+   */
+  issuer_keys_unavailable: UNAUTHENTICATED,
   /** The signature does not verify with the key the header selects. */
   token_signature_invalid: UNAUTHENTICATED,
   /** exp is in the past (beyond the clock tolerance). */

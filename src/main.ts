@@ -39,6 +39,8 @@ export interface RunningServer {
   readonly port: number;
   /** Stops accepting, lets in-flight requests finish, then closes; forced after SHUTDOWN_TIMEOUT. */
   stop(): Promise<void>;
+  /** Reads the key files again; the old keys stay unless the new ones pass every check. */
+  reloadKeys(): void;
 }
 
 /** Starts one service on a socket. Used by `serve` and by tests that want a real port. */
@@ -47,6 +49,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const { lifecycle } = service.deps;
   // Before listening: the revocations stored in Redis (or held by the cluster primary) are loaded
   // first, so a fresh instance does not allow what the others deny. Bounded: Redis may be down.
+  // Identity providers' keys are fetched from here on; /readyz waits for them.
   await service.start();
   const server = createHttpServer(service);
   server.listen({ host: config.server.host, port: config.server.port });
@@ -79,7 +82,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       });
       server.closeIdleConnections();
     }));
-  return { server, port, stop };
+  return { server, port, stop, reloadKeys: () => void service.reloadKeys(process.env) };
 }
 
 /**
@@ -104,6 +107,8 @@ function onSignals(logger: Logger, handler: (signal: NodeJS.Signals) => void): v
 async function runWorker(config: Config, logger: Logger): Promise<void> {
   const running = await startServer(config, logger);
   logger.info({ host: config.server.host, port: running.port, algorithm: config.jwt.algorithm, pid: process.pid }, 'listening');
+  // Like nginx -s reload for the key files: rotate keys without dropping a request.
+  process.on('SIGHUP', () => running.reloadKeys());
   onSignals(logger, (signal) => {
     logger.info({ signal }, 'shutting down: finishing in-flight requests');
     void running.stop().then(() => {
@@ -126,6 +131,10 @@ function runPrimary(config: Config, logger: Logger): void {
     }
     logger.error({ pid: worker.process.pid, code, signal }, 'worker died: starting another');
     cluster.fork();
+  });
+  process.on('SIGHUP', () => {
+    logger.info({ signal: 'SIGHUP' }, 'reloading key files in every worker');
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGHUP');
   });
   onSignals(logger, (signal) => {
     stopping = true;

@@ -9,14 +9,18 @@ import type { Config } from './config/index.js';
 import { createDenyLog } from './deny-log.js';
 import { createApp, type AppDeps, type Lifecycle } from './http/app.js';
 import { createIdentityHeaders } from './identity-headers.js';
-import { keySourceFromConfig, type KeySource } from './key-source.js';
+import { replaceableKeySource, type KeySource, type ReplaceableKeySource } from './key-source.js';
+import { reloadKeys, type KeyReloadResult } from './key-reload.js';
+import { loadKeys } from './keys.js';
+import { remoteKeysFactory } from './jwks/factory.js';
+import { createTrust, type RemoteKeysFactory } from './trust.js';
 import type { Logger } from './logging.js';
 import { createLoginLimiter } from './login/limiter.js';
 import { createMetrics } from './metrics.js';
 import { createClusterRevocationStore } from './revocation/cluster.js';
 import { createRedisRevocationStore } from './revocation/redis.js';
 import { createMemoryRevocationStore, type RevocationStore } from './revocation/store.js';
-import { createTokenSigner } from './token/sign.js';
+import { createFollowingSigner } from './token/sign.js';
 import { createTokenVerifier } from './token/verify.js';
 import { VERSION } from './version.js';
 
@@ -26,10 +30,13 @@ export interface Service {
   /**
    * Connects what the service shares state through (Redis, the cluster primary) and loads the
    * revocations stored there, waiting at most REDIS_CONNECT_TIMEOUT: a service that cannot reach Redis
-   * still starts, degraded. Called before the socket listens. Never rejects.
+   * still starts, degraded; and starts fetching identity providers' keys. Called before the socket
+   * listens. Never rejects.
    */
   start(): Promise<void>;
-  /** Releases what the service holds open (authenticator connections, the deny log's summary timer, Redis connections). */
+  /** Reads the key files again (SIGHUP); the old keys stay unless the new ones pass every check. */
+  reloadKeys(env: Readonly<Record<string, string | undefined>>): KeyReloadResult;
+  /** Releases what the service holds open (key fetches, authenticator connections, the deny log's summary timer, Redis connections). */
   close(): Promise<void>;
 }
 
@@ -37,8 +44,10 @@ export interface ServiceOptions {
   readonly logger: Logger;
   /** Process-wide default metrics (CPU, memory, event loop); off in tests that build many services. */
   readonly defaultMetrics?: boolean;
-  /** Where keys come from; the configuration's, read once, by default. */
+  /** Where the service's own keys come from; the configuration's, read once, by default. */
   readonly keySource?: KeySource;
+  /** How identity providers' keys are fetched; over HTTP with the JWKS_* settings by default. */
+  readonly remoteKeys?: RemoteKeysFactory;
   /** Where revocations are shared; by default Redis with REDIS_URL, else this process's memory. */
   readonly revocations?: RevocationStore;
 }
@@ -53,23 +62,27 @@ export function chooseRevocationStore(config: Config, logger: Logger, onLearned?
 /** @throws ConfigError when the keys cannot be used. */
 export function createService(
   config: Config,
-  { logger, defaultMetrics = true, keySource = keySourceFromConfig(config.jwt), revocations: givenRevocations }: ServiceOptions,
+  { logger, defaultMetrics = true, keySource, remoteKeys: givenRemoteKeys, revocations: givenRevocations }: ServiceOptions,
 ): Service {
-  // The signer takes the signing key of the start: /login exists or not for the life of the process.
-  const { signing } = keySource.current();
+  const metrics = createMetrics({ version: VERSION, defaultMetrics });
+  const remoteKeys = givenRemoteKeys ?? remoteKeysFactory(config.issuers.jwks, logger, metrics);
+  // The configuration's key files, replaced whole by a reload.
+  const ownKeys: ReplaceableKeySource | undefined = keySource === undefined ? replaceableKeySource(loadKeys(config.jwt)) : undefined;
+  keySource ??= ownKeys as ReplaceableKeySource;
+  const trust = createTrust(config, keySource, remoteKeys);
   const lifecycle: Lifecycle = { ready: false, shuttingDown: false };
   const authenticator = createAuthenticatorClient(config.authenticator);
   const denyLog = createDenyLog(logger, config.logging.denyRate);
-  const metrics = createMetrics({ version: VERSION, defaultMetrics });
   const revocations = givenRevocations ?? chooseRevocationStore(config, logger, (source, count) => metrics.revocationsLearned.labels(source).inc(count));
   metrics.watchRevocations(() => revocations.status());
-  const verify = createTokenVerifier(config.jwt, keySource);
+  const verify = createTokenVerifier(config.jwt, trust, { unknownKidWaitMs: config.issuers.jwks.unknownKidWaitMs });
   const parts: Omit<AppDeps, 'checkAnswers'> = {
     config,
     logger,
     denyLog,
     metrics,
     keySource,
+    trust,
     decideAccess: createAccessDecider({
       config,
       verify,
@@ -79,7 +92,8 @@ export function createService(
     verify,
     revocations,
     authenticator,
-    signer: signing === undefined ? undefined : createTokenSigner(config.jwt, signing),
+    // /login exists or not for the life of the process; a reload rotates the key it signs with.
+    signer: createFollowingSigner(config.jwt, keySource),
     limiter: createLoginLimiter(config.login),
     lifecycle,
   };
@@ -87,8 +101,14 @@ export function createService(
   return {
     app: createApp(deps),
     deps,
-    start: () => revocations.start(config.redis.connectTimeoutMs),
+    start: async () => {
+      trust.start();
+      await revocations.start(config.redis.connectTimeoutMs);
+    },
+    reloadKeys: (env) =>
+      ownKeys === undefined ? { reloaded: false, problems: ['this service was given its keys, not key files'] } : reloadKeys(ownKeys, env, logger),
     close: async () => {
+      trust.close();
       authenticator.close();
       denyLog.close();
       await revocations.close();

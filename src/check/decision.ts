@@ -11,9 +11,9 @@ import { readCheckInputs, readRequestSite } from '../credentials.js';
 import { createCrossSiteCheck, isSafeMethod } from '../cross-site.js';
 import { AppError, ERROR_CODES, statusFor, toAppError, type ErrorCode } from '../errors.js';
 import type { IdentityHeaderBuilder } from '../identity-headers.js';
-import { checkPolicy, createPolicyCache } from '../policy.js';
+import { checkPolicy, createPolicyCache, type Policy } from '../policy.js';
 import type { RevocationList } from '../revocation/list.js';
-import type { Claims, TokenVerifier } from '../token/verify.js';
+import { IssuerError, type Claims, type TokenVerifier, type Verified } from '../token/verify.js';
 
 export interface AccessRequest {
   /** node's `req.rawHeaders`: name/value pairs with repeated headers kept. */
@@ -42,12 +42,17 @@ export interface AccessDenied {
   readonly claims: undefined;
   /** The unexpected error behind a check_failed denial, for the log. */
   readonly cause?: unknown;
+  /** Whose token it was, when the issuer is the reason: named in the log line and the metric. */
+  readonly issuer?: { readonly name: string | undefined; readonly configured: boolean };
 }
 
 export type AccessDecision = AccessAllowed | AccessDenied;
 
-/** Never throws: every failure, a bug included, is a deny. */
-export type DecideAccess = (request: AccessRequest) => AccessDecision;
+/**
+ * Never throws, and a promise never rejects: every failure, a bug included, is a deny. A promise
+ * only when the token's kid is unknown to an issuer whose keys are fetched and a refetch is allowed.
+ */
+export type DecideAccess = (request: AccessRequest) => AccessDecision | Promise<AccessDecision>;
 
 export interface AccessDeciderDeps {
   readonly config: Config;
@@ -105,10 +110,18 @@ export function createAccessDecider({ config, verify, identityHeaders, revocatio
     return decision;
   };
   const deny = (error: unknown): AccessDenied => {
+    if (error instanceof IssuerError) return { code: error.code, claims: undefined, issuer: { name: error.issuer, configured: error.configured } };
     const denial = denials.get(toAppError(error).code);
     if (denial !== undefined) return denial;
     // A bug is still a deny, and a 403/401 rather than a 5xx that nginx would turn into its own 500.
     return { code: 'check_failed', claims: undefined, cause: error };
+  };
+
+  const decide = ({ claims, issuer }: Verified, policy: Policy): AccessDecision => {
+    // Before the policy and before any reused allow: a cached verification never outlives a revocation.
+    if (revocations.isRevoked(claims)) return tokenRevoked;
+    if (!checkPolicy(policy, claims, issuer.claims ?? config.check)) throw new AppError('insufficient_scope');
+    return allow(claims);
   };
 
   return ({ rawHeaders, query, method }) => {
@@ -118,11 +131,9 @@ export function createAccessDecider({ config, verify, identityHeaders, revocatio
       if (fromCookie) refuseCrossSite(rawHeaders, method);
       // The policy is parsed before the token is verified, so a broken policy denies every request alike.
       const policy = policyFor(requirement, query);
-      const claims = verify(token);
-      // Before the policy and before any reused allow: a cached verification never outlives a revocation.
-      if (revocations.isRevoked(claims)) return tokenRevoked;
-      if (!checkPolicy(policy, claims, config.check)) throw new AppError('insufficient_scope');
-      return allow(claims);
+      const verified = verify(token);
+      if (verified instanceof Promise) return verified.then((result) => decide(result, policy)).catch(deny);
+      return decide(verified, policy);
     } catch (error) {
       return deny(error);
     }

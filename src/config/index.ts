@@ -10,6 +10,7 @@ import { readCookie, type CookieConfig } from './cookie.js';
 import { readCsrf, type CsrfConfig } from './csrf.js';
 import { EnvReader, type Env } from './env-reader.js';
 import { readIdentityHeaders, type IdentityHeadersConfig } from './identity-headers.js';
+import { readIssuers, type IssuersConfig } from './issuers.js';
 import { readJwt, type JwtConfig } from './jwt.js';
 import { readLogging, type LoggingConfig } from './logging.js';
 import { readLogin, type LoginConfig } from './login.js';
@@ -26,6 +27,7 @@ export interface Config {
   readonly server: ServerConfig;
   readonly logging: LoggingConfig;
   readonly jwt: JwtConfig;
+  readonly issuers: IssuersConfig;
   readonly check: CheckConfig;
   readonly identityHeaders: IdentityHeadersConfig;
   readonly cookie: CookieConfig;
@@ -58,6 +60,7 @@ export function loadConfig(env: Env): Config {
     server,
     logging,
     jwt,
+    issuers: readIssuers(reader),
     check: readCheck(reader),
     identityHeaders: readIdentityHeaders(reader),
     cookie: readCookie(reader),

@@ -11,6 +11,7 @@ import { koaCheckRoute } from '../check/route.js';
 import type { Config } from '../config/index.js';
 import type { DenyLog } from '../deny-log.js';
 import { AppError, statusFor, toAppError } from '../errors.js';
+import type { TrustRuntime } from '../trust.js';
 import type { KeySource } from '../key-source.js';
 import type { Logger } from '../logging.js';
 import type { LoginLimiter } from '../login/limiter.js';
@@ -34,6 +35,7 @@ export interface AppDeps {
   readonly denyLog: DenyLog;
   readonly metrics: Metrics;
   readonly keySource: KeySource;
+  readonly trust: TrustRuntime;
   /** Whether a /check request may pass. */
   readonly decideAccess: DecideAccess;
   /** Writes /check's answers: used by the path before Koa, the Koa route and the parser-refusal handler. */

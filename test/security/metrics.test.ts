@@ -162,7 +162,7 @@ describe('/readyz', () => {
     // startApp builds the service without main's listen step, which is what marks it ready.
     const reply = await request(`${app.url}/readyz`);
     assert.equal(reply.status, 503);
-    assert.equal(JSON.parse(reply.body).status, 'starting');
+    assert.equal((JSON.parse(reply.body) as { status: string }).status, 'starting');
   });
 
   test('is 200 once listening, and 503 "shutting_down" while draining', async () => {
@@ -182,7 +182,7 @@ describe('/readyz', () => {
     try {
       const ready = await request(`http://127.0.0.1:${running.port}/readyz`);
       assert.equal(ready.status, 200);
-      assert.equal(JSON.parse(ready.body).status, 'ready');
+      assert.equal((JSON.parse(ready.body) as { status: string }).status, 'ready');
 
       const socket = net.connect({ port: running.port, host: '127.0.0.1' });
       const chunks: Buffer[] = [];

@@ -119,7 +119,7 @@ export function loginRoutes(router: Router, { config, logger, metrics, authentic
     const { token } = readCheckInputs(ctx.req.rawHeaders, config);
     let claims: Readonly<Record<string, unknown>> | undefined;
     try {
-      claims = token === undefined ? undefined : verify(token);
+      claims = token === undefined ? undefined : (await verify(token)).claims;
     } catch {
       // Expired, forged or malformed: /check refuses it already, and a forged one must not fill the list.
     }
