@@ -1,19 +1,29 @@
 #!/usr/bin/env node
 /**
- * node dist/src/cli.js serve | sign | verify | keygen | check-config
+ * node dist/src/cli.js serve | sign | verify | revoke | keygen | check-config
  * Every command reads the same environment variables as the service.
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { ALGORITHMS, factsOf, type KeygenParameters } from './algorithms.js';
-import { ConfigError, loadConfig } from './config/index.js';
+import { ALGORITHMS, factsOf, type Algorithm, type KeygenParameters } from './algorithms.js';
+import { ConfigError, loadConfig, type Config } from './config/index.js';
 import { parseDurationMs } from './config/env-reader.js';
 import { toAppError } from './errors.js';
+import { remoteKeysFactory } from './jwks/factory.js';
+import { fetchKeySetOnce } from './jwks/index.js';
+import { createLogger } from './logging.js';
+import { createMetrics } from './metrics.js';
+import { createTrust, type TrustRuntime } from './trust.js';
 import { keySourceFromConfig } from './key-source.js';
+import { LOCAL_ISSUER_LABEL } from './trusted-issuer.js';
 import { loadKeys } from './keys.js';
 import { serve, StartupError } from './main.js';
+import { createRedisConnection } from './redis/client.js';
+import { revocationOfSubject, revocationOfToken } from './revocation/list.js';
+import { revocationKeys, storeRevocation } from './revocation/redis.js';
 import { createTokenSigner } from './token/sign.js';
 import { createTokenVerifier } from './token/verify.js';
 import { VERSION } from './version.js';
@@ -27,7 +37,12 @@ const COMMAND = 'node dist/src/cli.js';
 
 const COMMANDS: Readonly<Record<string, { synopsis: string; help: string }>> = {
   serve: { synopsis: 'serve', help: 'run the service (the default command)' },
-  'check-config': { synopsis: 'check-config', help: 'validate the environment and keys; exit 0 when usable, 1 otherwise' },
+  'check-config': {
+    synopsis: 'check-config [--online]',
+    help:
+      'validate the environment and keys without any network; exit 0 when usable, 1 otherwise;\n' +
+      "--online also fetches every identity provider's discovery document and keys and reports what it found",
+  },
   sign: {
     synopsis: 'sign --sub NAME [--claims JSON] [--ttl DURATION]',
     help: 'print a token signed with the configured key; --ttl like JWT_TTL (600, 30s, 15m, 1h, 2d), JWT_TTL by default',
@@ -35,6 +50,13 @@ const COMMANDS: Readonly<Record<string, { synopsis: string; help: string }>> = {
   verify: {
     synopsis: 'verify [TOKEN]',
     help: 'print the claims of TOKEN (or of stdin) or its error code; exit 1 when invalid',
+  },
+  revoke: {
+    synopsis: 'revoke --jti ID [--exp SECONDS] | --sub SUBJECT',
+    help:
+      'revoke one token by its jti (until --exp, the epoch second of its exp; else REVOCATION_MAX_TOKEN_LIFETIME),\n' +
+      'or every token of SUBJECT issued up to now; every instance sharing REDIS_URL denies them within a second.\n' +
+      'Needs REDIS_URL; exits 0 once stored, 1 when Redis cannot store it (nothing was revoked)',
   },
   keygen: {
     synopsis: 'keygen [--alg ALG] [--out DIR] [--force | --if-missing]',
@@ -137,11 +159,31 @@ function sign(args: string[]): number {
   return 0;
 }
 
+/**
+ * The issuers /check trusts, with their keys fetched once: a verify that says what /check would.
+ * Waits for every provider's first keys, bounded by the fetch timeout (then its tokens are denied
+ * issuer_keys_unavailable, as /check would).
+ */
+async function trustOf(config: Config): Promise<TrustRuntime> {
+  const logger = createLogger('silent');
+  const trust = createTrust(
+    config,
+    keySourceFromConfig(config.jwt),
+    remoteKeysFactory(config.issuers.jwks, logger, createMetrics({ version: VERSION, defaultMetrics: false })),
+  );
+  trust.start();
+  const deadline = Date.now() + config.issuers.jwks.timeoutMs * 2;
+  while (!trust.ready && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  return trust;
+}
+
 async function verify(args: string[]): Promise<number> {
   const config = loadConfig(process.env);
   const token = args[0] ?? (await readStdin());
+  const trust = await trustOf(config);
   try {
-    const claims = createTokenVerifier(config.jwt, keySourceFromConfig(config.jwt))(token);
+    const { claims, issuer } = await createTokenVerifier(config.jwt, trust, { unknownKidWaitMs: config.issuers.jwks.timeoutMs })(token);
+    if (issuer !== trust.own) console.error(`issued by ${issuer.label}`);
     console.log(JSON.stringify(claims, null, 2));
     // /check accepts it too, but the token's own clock says it is over: an operator reading this should know.
     const exp = (claims as { exp?: unknown }).exp;
@@ -153,18 +195,102 @@ async function verify(args: string[]): Promise<number> {
   } catch (error) {
     console.error(toAppError(error).code);
     return 1;
+  } finally {
+    trust.close();
   }
 }
 
-function checkConfig(): number {
+/** Stores a revocation in Redis, where every instance picks it up from the change feed. */
+async function revoke(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { jti: { type: 'string' }, exp: { type: 'string' }, sub: { type: 'string' } } });
   const config = loadConfig(process.env);
-  const keys = loadKeys(config.jwt);
+  if ((values.jti === undefined) === (values.sub === undefined)) throw new ConfigError(['revoke: give --jti ID or --sub SUBJECT (one of them)']);
+  if (values.exp !== undefined && (values.jti === undefined || !/^\d{1,12}$/.test(values.exp)))
+    throw new ConfigError(["--exp: the epoch second of the token's exp claim, with --jti"]);
+  if (config.redis.topology === undefined)
+    throw new ConfigError([
+      'revoke needs REDIS_URL: without Redis each running service keeps its revocations in its own memory, which this command cannot reach. ' +
+        'Log the token out with POST /logout instead, or run the services with REDIS_URL',
+    ]);
+  const lifetimes = { clockToleranceMs: config.jwt.clockToleranceMs, maxTokenLifetimeMs: config.revocation.maxTokenLifetimeMs };
+  const revocation =
+    values.sub !== undefined
+      ? revocationOfSubject(values.sub, lifetimes)
+      : revocationOfToken(values.jti, values.exp === undefined ? undefined : Number(values.exp), lifetimes);
+  if (revocation === undefined || (values.sub !== undefined && values.sub === '')) throw new ConfigError(['revoke: --jti and --sub cannot be empty']);
+  const connection = createRedisConnection(config.redis, 'commands', createLogger('silent'));
+  if (connection === undefined) return 1;
+  try {
+    connection.connect();
+    const deadline = Date.now() + config.redis.connectTimeoutMs;
+    while (connection.status().state !== 'ready' && Date.now() < deadline) await delay(20);
+    if (connection.status().state !== 'ready') {
+      console.error(
+        `revocation_unavailable: redis (${connection.target}) is not reachable: ${connection.status().lastError ?? 'no answer'}; nothing was revoked`,
+      );
+      return 1;
+    }
+    await storeRevocation(connection.client, revocationKeys(config.redis), revocation);
+  } catch (error) {
+    console.error(`${toAppError(error).code}: ${(error as Error).message}; nothing was revoked`);
+    return 1;
+  } finally {
+    await connection.close();
+  }
+  const until = new Date(revocation.untilMs).toISOString();
   console.log(
-    `configuration OK: ${config.jwt.algorithm}, ${keys.signing ? 'signing and verifying' : 'verify only'}, ` +
-      `${keys.verification.length} verification key(s) [${keys.verification.map((key) => `${key.kid} ${key.alg}`).join(', ')}], ` +
-      `deny status ${config.check.unauthenticatedStatus}, listening on ${config.server.host}:${config.server.port}`,
+    revocation.kind === 'jti'
+      ? `revoked jti ${revocation.jti} until ${until}`
+      : `revoked every token of ${revocation.sub} issued up to now, kept until ${until}`,
   );
   return 0;
+}
+
+/** Every identity provider the configuration names, with where its keys come from. */
+function providersOf(config: Config): Array<{ issuer: string; url: string | undefined; algorithms: readonly Algorithm[]; audiences: readonly string[] }> {
+  const { issuers } = config;
+  return [
+    ...(issuers.ownJwksUri === undefined
+      ? []
+      : [{ issuer: config.jwt.issuer ?? LOCAL_ISSUER_LABEL, url: issuers.ownJwksUri, algorithms: issuers.ownJwksAlgorithms, audiences: config.jwt.audience }]),
+    ...issuers.trusted.map((entry) => ({ issuer: entry.issuer, url: entry.jwksUri, algorithms: entry.algorithms, audiences: entry.audiences })),
+  ];
+}
+
+async function checkConfig(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { online: { type: 'boolean' } } });
+  const config = loadConfig(process.env);
+  const keys = loadKeys(config.jwt);
+  const own =
+    keys.verification.length === 0
+      ? 'no keys of its own (verify only, /login answers 404)'
+      : `${config.jwt.algorithm}, ${keys.signing ? 'signing and verifying' : 'verify only'}, ` +
+        `${keys.verification.length} verification key(s) [${keys.verification.map((key) => `${key.kid} ${key.alg}`).join(', ')}]`;
+  console.log(`configuration OK: ${own}, deny status ${config.check.unauthenticatedStatus}, listening on ${config.server.host}:${config.server.port}`);
+  const providers = providersOf(config);
+  for (const provider of providers) {
+    console.log(
+      `  issuer ${provider.issuer}: keys from ${provider.url ?? 'OpenID discovery'}, audiences [${provider.audiences.join(', ')}], ` +
+        `algorithms [${provider.algorithms.join(', ')}]`,
+    );
+  }
+  if (!values.online) {
+    if (providers.length > 0) console.log(`nothing fetched: \`${COMMAND} check-config --online\` fetches every provider's keys`);
+    return 0;
+  }
+  let failed = 0;
+  for (const provider of providers) {
+    const report = await fetchKeySetOnce({ ...config.issuers.jwks, ...provider });
+    if (report.ok) {
+      console.log(`  ${provider.issuer}: ${report.keys.length} key(s) from ${report.url}, cached ${Math.round(report.cacheMs / 1000)}s`);
+      for (const key of report.keys) console.log(`    ${key.kid} ${key.alg} ${key.kty}`);
+    } else {
+      failed++;
+      console.error(`  ${provider.issuer}: no keys (${report.result}): ${report.error}`);
+    }
+    for (const ignored of report.ignored) console.log(`    ignored ${ignored.kid ?? `key ${ignored.index}`}: ${ignored.reason}`);
+  }
+  return failed === 0 ? 0 : 1;
 }
 
 async function run(argv: string[]): Promise<number | undefined> {
@@ -178,13 +304,15 @@ async function run(argv: string[]): Promise<number | undefined> {
       await serve(process.env);
       return undefined;
     case 'check-config':
-      return checkConfig();
+      return checkConfig(args);
     case 'sign':
       return sign(args);
     case 'verify':
       return verify(args);
     case 'keygen':
       return keygen(args);
+    case 'revoke':
+      return revoke(args);
     case 'help':
     case '--help':
     case '-h':

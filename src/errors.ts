@@ -17,12 +17,24 @@ const STATUS = {
   token_malformed: UNAUTHENTICATED,
   /** The header's alg is not one of the configured keys' algorithms (covers `none` in any case). */
   token_algorithm_not_allowed: UNAUTHENTICATED,
-  /** The header names a kid that no configured key has. */
+  /** The header names a kid that no key of the token's issuer has (a fetched JWK Set is asked again first, within its cooldown). */
   token_key_unknown: UNAUTHENTICATED,
+  /** The token's `iss` is none of the trusted issuers, and the service's own issuer (JWT_ISSUER) is a different one or absent. */
+  token_issuer_unknown: UNAUTHENTICATED,
+  /**
+   * The token's issuer has no keys that may be used: its key server has not answered yet, or not for
+   * longer than JWKS_MAX_STALE past the keys' cache lifetime. The token may be fine; we cannot tell.
+   */
+  issuer_keys_unavailable: UNAUTHENTICATED,
   /** The signature does not verify with the key the header selects. */
   token_signature_invalid: UNAUTHENTICATED,
   /** exp is in the past (beyond the clock tolerance). */
   token_expired: UNAUTHENTICATED,
+  /**
+   * A valid token that was revoked: its jti by a logout or `revoke --jti`, or every token of its subject
+   * issued up to a moment by `revoke --sub`. Tokens of that subject without iat count as issued before.
+   */
+  token_revoked: UNAUTHENTICATED,
   /** nbf is in the future (beyond the clock tolerance). */
   token_not_yet_valid: UNAUTHENTICATED,
   /** A required claim is missing, iss / aud / exp / nbf has the wrong value or type, or sub is not a non-empty string. */
@@ -89,6 +101,16 @@ const STATUS = {
   refresh_token_reused: 401,
   /** The refresh-token store (Redis) cannot answer: no token is issued that it could not record. */
   refresh_store_unavailable: 503,
+  /**
+   * /logout was given a valid token without a jti, which cannot be revoked by itself (the cookie is
+   * still cleared; `revoke --sub` revokes every token of the subject). Tokens this service signs always carry one.
+   */
+  token_not_revocable: 422,
+  /**
+   * A revocation could not be stored where every instance sees it (Redis down or slow, or the cluster
+   * primary silent): nothing was revoked and the token still passes. Try again.
+   */
+  revocation_unavailable: 503,
   /** No route here. */
   not_found: 404,
   /** A bug: never expected, logged with its cause. */

@@ -31,8 +31,8 @@ export interface KeySet {
   readonly verification: readonly VerificationKey[];
 }
 
-/** Why `key` cannot sign or verify `alg`, or undefined when it fits. */
-function keyMismatch(key: KeyObject, alg: Algorithm): string | undefined {
+/** Why `key` cannot sign or verify `alg`, or undefined when it fits. Also judges keys from a remote JWK Set (src/jwks/). */
+export function keyMismatch(key: KeyObject, alg: Algorithm): string | undefined {
   const type = key.asymmetricKeyType;
   const details = key.asymmetricKeyDetails ?? {};
   const facts = factsOf(alg);
@@ -76,7 +76,8 @@ function publicJwkOf(key: KeyObject, alg: Algorithm, kid: string): JsonWebKey {
   return Object.fromEntries(Object.entries({ kty, n, e, crv, x, y, kid, alg, use: 'sig' }).filter(([, value]) => value !== undefined));
 }
 
-function asymmetricVerificationKey(publicKey: KeyObject, alg: Algorithm, kid: string | undefined): VerificationKey {
+/** The verification key of a public key for one algorithm; the kid defaults to the key's RFC 7638 thumbprint. */
+export function asymmetricVerificationKey(publicKey: KeyObject, alg: Algorithm, kid: string | undefined): VerificationKey {
   const keyId = kid ?? jwkThumbprint(publicKey.export({ format: 'jwk' }));
   return {
     alg,
@@ -255,12 +256,14 @@ export function loadKeys(jwt: Config['jwt']): KeySet {
     }
     byKid.set(key.kid, twin ?? key);
   }
-  if (byKid.size === 0 && problems.length === 0) problems.push('no verification key is configured');
+  // No key material at all is a verify-only service for identity providers, which the configuration allowed.
+  const anyMaterial = [jwt.secret, jwt.privateKeyPem, jwt.publicKeyPem, jwt.verifyJwks].some((material) => material !== undefined);
+  if (byKid.size === 0 && problems.length === 0 && anyMaterial) problems.push('no verification key is configured');
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({ signing, verification: Object.freeze([...byKid.values()]) });
 }
 
-function sameMaterial(a: Buffer | string, b: Buffer | string): boolean {
+export function sameMaterial(a: Buffer | string, b: Buffer | string): boolean {
   return Buffer.from(a).equals(Buffer.from(b));
 }
 

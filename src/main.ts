@@ -10,6 +10,7 @@ import { loadConfig, type Config } from './config/index.js';
 import { loadKeys } from './keys.js';
 import { createHttpServer } from './http/server.js';
 import { createLogger, type Logger } from './logging.js';
+import { startRevocationHub } from './revocation/cluster.js';
 import { createService } from './service.js';
 
 /** A start that cannot go on (the port is taken, the host does not resolve): one line for the operator, no stack. */
@@ -39,12 +40,18 @@ export interface RunningServer {
   readonly port: number;
   /** Stops accepting, lets in-flight requests finish, then closes; forced after SHUTDOWN_TIMEOUT. */
   stop(): Promise<void>;
+  /** Reads the key files again; the old keys stay unless the new ones pass every check. */
+  reloadKeys(): void;
 }
 
 /** Starts one service on a socket. Used by `serve` and by tests that want a real port. */
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
   const service = createService(config, { logger });
   const { lifecycle } = service.deps;
+  // Before listening: the revocations stored in Redis (or held by the cluster primary) are loaded
+  // first, so a fresh instance does not allow what the others deny. Bounded: Redis may be down.
+  // Identity providers' keys are fetched from here on; /readyz waits for them.
+  await service.start();
   const server = createHttpServer(service);
   server.listen({ host: config.server.host, port: config.server.port });
   try {
@@ -72,12 +79,11 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       server.close(() => {
         clearTimeout(force);
         clearInterval(sweep);
-        service.close();
-        resolve();
+        void service.close().finally(resolve);
       });
       server.closeIdleConnections();
     }));
-  return { server, port, stop };
+  return { server, port, stop, reloadKeys: () => void service.reloadKeys(process.env) };
 }
 
 /**
@@ -102,6 +108,8 @@ function onSignals(logger: Logger, handler: (signal: NodeJS.Signals) => void): v
 async function runWorker(config: Config, logger: Logger): Promise<void> {
   const running = await startServer(config, logger);
   logger.info({ host: config.server.host, port: running.port, algorithm: config.jwt.algorithm, pid: process.pid }, 'listening');
+  // Like nginx -s reload for the key files: rotate keys without dropping a request.
+  process.on('SIGHUP', () => running.reloadKeys());
   onSignals(logger, (signal) => {
     logger.info({ signal }, 'shutting down: finishing in-flight requests');
     void running.stop().then(() => {
@@ -117,6 +125,8 @@ function runPrimary(config: Config, logger: Logger): void {
   // (src/login/limiter.ts); it must listen before the first worker asks.
   if (config.redis.topology === undefined) new RateLimiterClusterMaster();
   let stopping = false;
+  // Without Redis, the workers share revocations through this process.
+  if (config.redis.topology === undefined) startRevocationHub(logger);
   for (let i = 0; i < config.server.workers; i++) cluster.fork();
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) {
@@ -125,6 +135,10 @@ function runPrimary(config: Config, logger: Logger): void {
     }
     logger.error({ pid: worker.process.pid, code, signal }, 'worker died: starting another');
     cluster.fork();
+  });
+  process.on('SIGHUP', () => {
+    logger.info({ signal: 'SIGHUP' }, 'reloading key files in every worker');
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGHUP');
   });
   onSignals(logger, (signal) => {
     stopping = true;

@@ -4,6 +4,8 @@
  * protected request, only adds to plain numbers that become series when /metrics is scraped.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
+import { FETCH_RESULTS, type FetchResult } from './jwks/fetch.js';
+import type { RevocationStatus } from './revocation/store.js';
 
 /** /check's decisions and durations, recorded without any per-request label hashing. */
 export interface CheckMetrics {
@@ -13,8 +15,28 @@ export interface CheckMetrics {
   deny(code: string, seconds?: number): void;
 }
 
+/** What a remote key set reports at each scrape. */
+export interface KeySetReading {
+  readonly keys: number;
+  /** Since the last good fetch; absent before the first. */
+  readonly ageMs: number | undefined;
+  readonly usable: boolean;
+}
+
+/** The remote key sets (src/jwks/), labelled by issuer: configuration, bounded, never a secret. */
+export interface JwksMetrics {
+  /** jwt_auth_jwks_fetches_total{issuer,result}. */
+  fetched(issuer: string, result: FetchResult): void;
+  /**
+   * jwt_auth_jwks_keys, jwt_auth_jwks_key_age_seconds and jwt_auth_jwks_usable for `issuer`, read from
+   * `read` at each scrape; returns the way to stop reporting (the series go with it).
+   */
+  watch(issuer: string, read: () => KeySetReading): () => void;
+}
+
 export interface Metrics {
   readonly registry: Registry;
+  readonly jwks: JwksMetrics;
   /** jwt_auth_check_decisions_total{result,reason} and jwt_auth_check_duration_seconds{result}. */
   readonly check: CheckMetrics;
   readonly logins: Counter<'outcome'>;
@@ -23,6 +45,20 @@ export interface Metrics {
   readonly rateLimited: Counter<'key'>;
   /** Requests node's HTTP parser refused, by its error code (llhttp's HPE_ names). */
   readonly refusedRequests: Counter<'reason'>;
+  /** /logout outcomes: revoked, nothing_to_revoke, not_revocable, revocation_unavailable. */
+  readonly logouts: Counter<'outcome'>;
+  /** Revocations made elsewhere that reached this process, by how: the change feed or a (re)load. */
+  readonly revocationsLearned: Counter<'source'>;
+  /**
+   * Reports the revocation store's state when /metrics is read: jwt_auth_revocations{kind} (entries in
+   * memory), jwt_auth_revocations_degraded, jwt_auth_redis_up{connection}.
+   */
+  watchRevocations(status: () => RevocationStatus): void;
+  /**
+   * /check denials because of who issued the token, by configured issuer ("unknown" for an iss no
+   * one is trusted for: a label never takes a value from a token) and reason.
+   */
+  readonly issuerDenials: Counter<'issuer' | 'reason'>;
 }
 
 const CHECK_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.1] as const;
@@ -119,6 +155,62 @@ function createCheckMetrics(registry: Registry): CheckMetrics {
   };
 }
 
+function createJwksMetrics(registry: Registry): JwksMetrics {
+  const watched = new Map<string, () => KeySetReading>();
+  const fetches = new Counter({
+    name: 'jwt_auth_jwks_fetches_total',
+    help: 'Fetches of remote JWK Sets and discovery documents, by issuer and result',
+    labelNames: ['issuer', 'result'],
+    registers: [registry],
+  });
+  const readings = (): Array<[string, KeySetReading]> => [...watched].map(([issuer, read]) => [issuer, read()]);
+  const keys = new Gauge({
+    name: 'jwt_auth_jwks_keys',
+    help: 'Verification keys held for the issuer (one per kid and algorithm)',
+    labelNames: ['issuer'],
+    registers: [registry],
+    collect() {
+      for (const [issuer, reading] of readings()) this.labels(issuer).set(reading.keys);
+    },
+  });
+  const age = new Gauge({
+    name: 'jwt_auth_jwks_key_age_seconds',
+    help: "Seconds since the issuer's keys were last fetched successfully (absent before the first)",
+    labelNames: ['issuer'],
+    registers: [registry],
+    collect() {
+      for (const [issuer, reading] of readings()) {
+        if (reading.ageMs === undefined) this.remove(issuer);
+        else this.labels(issuer).set(reading.ageMs / 1000);
+      }
+    },
+  });
+  const usable = new Gauge({
+    name: 'jwt_auth_jwks_usable',
+    help: "1 while the issuer's keys may be used (fresh, or stale within the bound), 0 otherwise",
+    labelNames: ['issuer'],
+    registers: [registry],
+    collect() {
+      for (const [issuer, reading] of readings()) this.labels(issuer).set(reading.usable ? 1 : 0);
+    },
+  });
+  return {
+    fetched(issuer, result) {
+      fetches.labels(issuer, result).inc();
+    },
+    watch(issuer, read) {
+      watched.set(issuer, read);
+      // Every result from 0, so a rate or an alert on a result never sees a series appear from nowhere.
+      for (const result of FETCH_RESULTS) fetches.labels(issuer, result).inc(0);
+      return () => {
+        if (watched.get(issuer) !== read) return;
+        watched.delete(issuer);
+        for (const gauge of [keys, age, usable]) gauge.remove(issuer);
+      };
+    },
+  };
+}
+
 export function createMetrics(options: { version: string; defaultMetrics?: boolean }): Metrics {
   const registry = new Registry();
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
@@ -127,6 +219,7 @@ export function createMetrics(options: { version: string; defaultMetrics?: boole
     .set(1);
   return {
     registry,
+    jwks: createJwksMetrics(registry),
     check: createCheckMetrics(registry),
     logins: new Counter({ name: 'jwt_auth_login_total', help: '/login outcomes', labelNames: ['outcome'], registers: [registry] }),
     loginDuration: new Histogram({
@@ -152,6 +245,52 @@ export function createMetrics(options: { version: string; defaultMetrics?: boole
       name: 'jwt_auth_http_refused_total',
       help: "Requests node's HTTP parser refused (any route), by parser error code",
       labelNames: ['reason'],
+      registers: [registry],
+    }),
+    logouts: new Counter({ name: 'jwt_auth_logout_total', help: '/logout outcomes', labelNames: ['outcome'], registers: [registry] }),
+    revocationsLearned: new Counter({
+      name: 'jwt_auth_revocations_learned_total',
+      help: 'Revocations made elsewhere that reached this process, by feed or by a (re)load',
+      labelNames: ['source'],
+      registers: [registry],
+    }),
+    watchRevocations(status) {
+      new Gauge({
+        name: 'jwt_auth_revocations',
+        help: 'Revocations held in memory, by kind (jti: one token; sub: every token of a subject issued before a moment)',
+        labelNames: ['kind'],
+        registers: [registry],
+        collect() {
+          const { entries } = status();
+          this.labels('jti').set(entries.jti);
+          this.labels('sub').set(entries.sub);
+        },
+      });
+      new Gauge({
+        name: 'jwt_auth_revocations_degraded',
+        help: '1 while revocations made elsewhere may not reach this process and new ones cannot be stored (Redis unreachable)',
+        registers: [registry],
+        collect() {
+          this.set(status().state === 'degraded' ? 1 : 0);
+        },
+      });
+      new Gauge({
+        name: 'jwt_auth_redis_up',
+        help: '1 while the Redis connection is ready, by connection (commands, feed); absent without REDIS_URL',
+        labelNames: ['connection'],
+        registers: [registry],
+        collect() {
+          const redis = status().redis;
+          if (redis === undefined) return;
+          this.labels('commands').set(redis.commands === 'ready' ? 1 : 0);
+          this.labels('feed').set(redis.feed === 'ready' ? 1 : 0);
+        },
+      });
+    },
+    issuerDenials: new Counter({
+      name: 'jwt_auth_check_issuer_denials_total',
+      help: '/check denials for the token issuer: token_issuer_unknown, issuer_keys_unavailable',
+      labelNames: ['issuer', 'reason'],
       registers: [registry],
     }),
   };

@@ -17,20 +17,55 @@ export interface CheckOutcome extends CheckAnswer {
   readonly cause?: unknown;
 }
 
+/** The synchronous outcome: a decision that waits (for fetched keys) fails the test. */
 export function checkOutcomes(decideAccess: DecideAccess, answerFor: AnswerFor): (request: AccessRequest) => CheckOutcome {
   return (request) => {
     const decision = decideAccess(request);
+    assert.ok(!(decision instanceof Promise), 'expected a synchronous decision');
     return { ...decision, ...answerFor(decision) };
   };
 }
 
-/** The error code the verifier refuses `token` with, or 'ok'; anything but an AppError fails the test. */
+/** The outcome, waited for when the decision waits. */
+export function settledCheckOutcomes(decideAccess: DecideAccess, answerFor: AnswerFor): (request: AccessRequest) => Promise<CheckOutcome> {
+  return async (request) => {
+    const decision = await decideAccess(request);
+    return { ...decision, ...answerFor(decision) };
+  };
+}
+
+function codeOfError(error: unknown): ErrorCode {
+  assert.ok(error instanceof AppError, `expected an AppError, got ${String(error)}`);
+  return error.code;
+}
+
+/** The claims of a token the verifier accepts synchronously; anything else fails the test. */
+export function claimsOf(verify: TokenVerifier, token: string): Claims {
+  const verified = verify(token);
+  assert.ok(!(verified instanceof Promise), 'expected a synchronous verification');
+  return verified.claims;
+}
+
+/**
+ * The error code the verifier refuses `token` with synchronously, or 'ok'; a verification that waits,
+ * or anything but an AppError, fails the test.
+ */
 export function codeOf(verify: TokenVerifier, token: string): ErrorCode | 'ok' {
   try {
-    verify(token);
+    const verified = verify(token);
+    assert.ok(!(verified instanceof Promise), 'expected a synchronous verification');
     return 'ok';
   } catch (error) {
-    assert.ok(error instanceof AppError, `expected an AppError, got ${String(error)}`);
-    return error.code;
+    return codeOfError(error);
+  }
+}
+
+/** The error code the verifier refuses `token` with, waiting when it waits, or 'ok'. */
+export async function settledCodeOf(verify: TokenVerifier, token: string): Promise<ErrorCode | 'ok'> {
+  try {
+    await verify(token);
+    return 'ok';
+  } catch (error) {
+    return codeOfError(error);
   }
 }

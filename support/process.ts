@@ -24,6 +24,8 @@ export interface ManagedProcess {
   log(maxChars?: number): string;
   /** Sends `signal` (default SIGTERM), waits up to `timeoutMs`, then SIGKILL. Idempotent. */
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<ExitStatus>;
+  /** Sends `signal` and returns at once (SIGHUP: reload). */
+  signal(signal: NodeJS.Signals): void;
 }
 
 export interface StartOptions {
@@ -75,6 +77,9 @@ export function startProcess(name: string, command: string, args: readonly strin
     exited,
     hasExited: () => status !== undefined,
     log: (maxChars = 4000) => tail(options.logFile, maxChars),
+    signal: (signal) => {
+      if (status === undefined) process.kill(pid, signal);
+    },
     async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 5000): Promise<ExitStatus> {
       if (status !== undefined) return status;
       process.kill(pid, signal);

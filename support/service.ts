@@ -33,9 +33,13 @@ export interface ServiceProcess {
 
 /**
  * Starts the service with HOST=127.0.0.1, a free PORT and `env` on top of a clean environment
- * (the developer's own JWT_* variables must not leak in); resolves once GET /readyz is 200.
+ * (the developer's own JWT_* variables must not leak in); resolves once GET /readyz is 200, or with
+ * `waitFor: 'healthz'` once it answers at all (a service waiting for an identity provider's keys).
  */
-export async function startServiceProcess(env: Readonly<Record<string, string>>, { dir }: { dir: string }): Promise<ServiceProcess> {
+export async function startServiceProcess(
+  env: Readonly<Record<string, string>>,
+  { dir, waitFor = 'readyz' }: { dir: string; waitFor?: 'readyz' | 'healthz' },
+): Promise<ServiceProcess> {
   if (!existsSync(SERVICE_CLI)) throw new Error(`${SERVICE_CLI} is missing: run \`npm run build\` first`);
   const port = await freePort();
   const proc = startProcess('nginx-jwt-auth', process.execPath, [SERVICE_CLI, 'serve'], {
@@ -44,7 +48,7 @@ export async function startServiceProcess(env: Readonly<Record<string, string>>,
     logFile: join(dir, `service-${port}.log`),
   });
   const url = `http://${LOOPBACK}:${port}`;
-  await waitForHttp(proc, `${url}/readyz`);
+  await waitForHttp(proc, `${url}/${waitFor}`);
   return {
     url,
     addr: `${LOOPBACK}:${port}`,
@@ -69,17 +73,19 @@ export interface InProcessService {
 
 /**
  * `serverOptions` replace production's (a shorter timeout, say); `keySource` the configuration's keys
- * (a source the test swaps); everything else is as `serve` runs it.
+ * (a source the test swaps); `remoteKeys` how identity providers' keys are fetched; `revocations`
+ * the store chosen from the configuration (one that fails, say); everything else is as `serve` runs it.
  */
 export async function startServiceInProcess(
   env: Readonly<Record<string, string | undefined>>,
   serverOptions: http.ServerOptions = {},
-  { keySource }: Pick<ServiceOptions, 'keySource'> = {},
+  { keySource, remoteKeys, revocations }: Pick<ServiceOptions, 'keySource' | 'remoteKeys' | 'revocations'> = {},
 ): Promise<InProcessService> {
   const config = loadConfig(env);
   const logs: string[] = [];
   const logger = createLogger(config.logging.level, { write: (line: string) => void logs.push(line) });
-  const service = createService(config, { logger, defaultMetrics: false, keySource });
+  const service = createService(config, { logger, defaultMetrics: false, keySource, remoteKeys, revocations });
+  await service.start();
   const server = createHttpServer(service, serverOptions);
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -93,7 +99,7 @@ export async function startServiceInProcess(
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      service.close();
+      await service.close();
     },
   };
 }

@@ -112,9 +112,9 @@ export function createCheckAnswerWriter({ config, decideAccess, metrics, logger,
   const malformed = buildDenyAnswer('request_malformed', config.check);
   const malformedRaw = rawAnswer(malformed.status, malformed.headers, malformed.body);
 
-  const write = (req: IncomingMessage, res: ServerResponse, query: string): void => {
-    const started = performance.now();
-    const decision = decideAccess({ rawHeaders: req.rawHeaders, query, method: req.method ?? 'GET' });
+  const respond = (req: IncomingMessage, res: ServerResponse, decision: AccessDecision, started: number): void => {
+    // The client may have gone while a refetch of keys was awaited.
+    if (res.destroyed) return;
     const answer = answerFor(decision);
     // While draining, ask nginx to reconnect (the Koa app's errorResponder does the same for every other route).
     res.writeHead(answer.status, lifecycle.shuttingDown ? ['connection', 'close', ...answer.headers] : (answer.headers as string[]));
@@ -123,24 +123,46 @@ export function createCheckAnswerWriter({ config, decideAccess, metrics, logger,
     const seconds = (performance.now() - started) / 1000;
     if (decision.code === undefined) {
       recorded.allow(seconds);
+      // pid: with WORKERS > 1, which worker answered.
       if (logger.isLevelEnabled('debug'))
-        logger.debug({ event: 'check', result: 'allow', sub: decision.claims.sub, requestId: loggable(req.headers['x-request-id']) }, 'allowed');
+        logger.debug(
+          { event: 'check', result: 'allow', sub: decision.claims.sub, requestId: loggable(req.headers['x-request-id']), pid: process.pid },
+          'allowed',
+        );
       return;
     }
     recorded.deny(decision.code, seconds);
-    denyLog.deny(decision.code, () => deniedRequest(req), decision.cause);
+    const { issuer } = decision;
+    if (issuer === undefined) {
+      denyLog.deny(decision.code, () => deniedRequest(req), decision.cause);
+      return;
+    }
+    metrics.issuerDenials.inc({ issuer: issuer.configured ? (issuer.name ?? 'unknown') : 'unknown', reason: decision.code });
+    // The issuer a token claims is the client's text: bounded like every other field of the line.
+    denyLog.deny(decision.code, () => ({ ...deniedRequest(req), issuer: issuer.name === undefined ? undefined : clip(issuer.name) }), decision.cause);
+  };
+
+  const write = (req: IncomingMessage, res: ServerResponse, query: string): void => {
+    const started = performance.now();
+    const decision = decideAccess({ rawHeaders: req.rawHeaders, query, method: req.method ?? 'GET' });
+    if (decision instanceof Promise) void decision.then((settled) => guarded(res, () => respond(req, res, settled, started)));
+    else respond(req, res, decision, started);
+  };
+
+  // decideAccess turns every failure into a deny; this only guards the writing and logging around
+  // it (on the path before Koa nothing else would, and an exception there would end the process).
+  const guarded = (res: ServerResponse, run: () => void): void => {
+    try {
+      run();
+    } catch (error) {
+      logger.error({ event: 'check', result: 'deny', code: 'check_failed', err: error }, 'check failed unexpectedly');
+      if (!res.headersSent && !res.destroyed) res.writeHead(failed.status, failed.headers as string[]).end(failed.body);
+    }
   };
 
   return {
-    // decideAccess turns every failure into a deny; this only guards the writing and logging around
-    // it (on the path before Koa nothing else would, and an exception there would end the process).
     writeCheckAnswer(req, res, query) {
-      try {
-        write(req, res, query);
-      } catch (error) {
-        logger.error({ event: 'check', result: 'deny', code: 'check_failed', err: error }, 'check failed unexpectedly');
-        if (!res.headersSent && !res.destroyed) res.writeHead(failed.status, failed.headers as string[]).end(failed.body);
-      }
+      guarded(res, () => write(req, res, query));
     },
     refusedCheckAnswer(parserError) {
       recorded.deny('request_malformed');

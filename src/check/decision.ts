@@ -11,9 +11,10 @@ import { readCheckInputs, readRequestSite } from '../credentials.js';
 import { createCrossSiteCheck, isSafeMethod } from '../cross-site.js';
 import { AppError, ERROR_CODES, statusFor, toAppError, type ErrorCode } from '../errors.js';
 import type { IdentityHeaderBuilder } from '../identity-headers.js';
-import { checkPolicy, createPolicyCache } from '../policy.js';
+import { checkPolicy, createPolicyCache, type Policy } from '../policy.js';
+import type { RevocationList } from '../revocation/list.js';
 import type { RenewSession } from '../session/renew.js';
-import type { Claims, TokenVerifier } from '../token/verify.js';
+import { IssuerError, type Claims, type TokenVerifier, type Verified } from '../token/verify.js';
 
 export interface AccessRequest {
   /** node's `req.rawHeaders`: name/value pairs with repeated headers kept. */
@@ -47,12 +48,17 @@ export interface AccessDenied {
   readonly claims: undefined;
   /** The unexpected error behind a check_failed denial, for the log. */
   readonly cause?: unknown;
+  /** Whose token it was, when the issuer is the reason: named in the log line and the metric. */
+  readonly issuer?: { readonly name: string | undefined; readonly configured: boolean };
 }
 
 export type AccessDecision = AccessAllowed | AccessDenied;
 
-/** Never throws: every failure, a bug included, is a deny. */
-export type DecideAccess = (request: AccessRequest) => AccessDecision;
+/**
+ * Never throws, and a promise never rejects: every failure, a bug included, is a deny. A promise
+ * only when the token's kid is unknown to an issuer whose keys are fetched and a refetch is allowed.
+ */
+export type DecideAccess = (request: AccessRequest) => AccessDecision | Promise<AccessDecision>;
 
 export interface AccessDeciderDeps {
   readonly config: Config;
@@ -60,6 +66,8 @@ export interface AccessDeciderDeps {
   readonly identityHeaders: IdentityHeaderBuilder;
   /** Re-signs cookie tokens near their exp; undefined when sessions do not renew. */
   readonly renew?: RenewSession;
+  /** The revocations known to this process: read in memory, never a round trip. */
+  readonly revocations: Pick<RevocationList, 'isRevoked'>;
   /** Seconds since the epoch, for the allow's cache lifetime. */
   readonly now?: () => number;
 }
@@ -82,10 +90,11 @@ export function reusesAllowDecisions(config: Pick<Config, 'check' | 'jwt'>): boo
   return config.check.cacheMaxAgeMs === 0 && config.jwt.verifyCacheSize > 0;
 }
 
-export function createAccessDecider({ config, verify, identityHeaders, renew, now = () => Date.now() / 1000 }: AccessDeciderDeps): DecideAccess {
+export function createAccessDecider({ config, verify, identityHeaders, revocations, renew, now = () => Date.now() / 1000 }: AccessDeciderDeps): DecideAccess {
   // One frozen denial per code: a deny allocates nothing.
   const denials = new Map(denyCodes(config.check).map((code): [ErrorCode, AccessDenied] => [code, Object.freeze({ code, claims: undefined })]));
   const tokenMissing = denials.get('token_missing') as AccessDenied;
+  const tokenRevoked = denials.get('token_revoked') as AccessDenied;
   const policyFor = createPolicyCache();
   const cacheMaxAge = config.check.cacheMaxAgeMs / 1000;
   const crossSite = config.csrf.protection && config.cookie.name !== undefined ? createCrossSiteCheck(config.csrf) : undefined;
@@ -112,10 +121,22 @@ export function createAccessDecider({ config, verify, identityHeaders, renew, no
     return decision;
   };
   const deny = (error: unknown): AccessDenied => {
+    if (error instanceof IssuerError) return { code: error.code, claims: undefined, issuer: { name: error.issuer, configured: error.configured } };
     const denial = denials.get(toAppError(error).code);
     if (denial !== undefined) return denial;
     // A bug is still a deny, and a 403/401 rather than a 5xx that nginx would turn into its own 500.
     return { code: 'check_failed', claims: undefined, cause: error };
+  };
+
+  const decide = ({ claims, issuer }: Verified, policy: Policy, token: string, fromCookie: boolean): AccessDecision => {
+    // Before the policy and before any reused allow: a cached verification never outlives a revocation.
+    if (revocations.isRevoked(claims)) return tokenRevoked;
+    if (!checkPolicy(policy, claims, issuer.claims ?? config.check)) throw new AppError('insufficient_scope');
+    const allowed = allow(claims, fromCookie);
+    // Renewal only ever follows an allow (a token denied for any reason is never re-signed), and only
+    // of the service's own tokens: an identity provider's session is the provider's to renew.
+    const setCookie = fromCookie && issuer.iss === config.jwt.issuer ? renew?.(token, claims) : undefined;
+    return setCookie === undefined ? allowed : { ...allowed, cacheSeconds: 0, setCookie };
   };
 
   return ({ rawHeaders, query, method }) => {
@@ -125,12 +146,9 @@ export function createAccessDecider({ config, verify, identityHeaders, renew, no
       if (fromCookie) refuseCrossSite(rawHeaders, method);
       // The policy is parsed before the token is verified, so a broken policy denies every request alike.
       const policy = policyFor(requirement, query);
-      const claims = verify(token);
-      if (!checkPolicy(policy, claims, config.check)) throw new AppError('insufficient_scope');
-      const allowed = allow(claims, fromCookie);
-      // Renewal only ever follows an allow: a token denied for any reason is never re-signed.
-      const setCookie = fromCookie ? renew?.(token, claims) : undefined;
-      return setCookie === undefined ? allowed : { ...allowed, cacheSeconds: 0, setCookie };
+      const verified = verify(token);
+      if (verified instanceof Promise) return verified.then((result) => decide(result, policy, token, fromCookie)).catch(deny);
+      return decide(verified, policy, token, fromCookie);
     } catch (error) {
       return deny(error);
     }

@@ -10,10 +10,12 @@ import { readCookie, type CookieConfig } from './cookie.js';
 import { readCsrf, type CsrfConfig } from './csrf.js';
 import { EnvReader, type Env } from './env-reader.js';
 import { readIdentityHeaders, type IdentityHeadersConfig } from './identity-headers.js';
+import { readIssuers, type IssuersConfig } from './issuers.js';
 import { readJwt, type JwtConfig } from './jwt.js';
 import { readLogging, type LoggingConfig } from './logging.js';
 import { readLogin, type LoginConfig } from './login.js';
 import { readRedis, type RedisConfig } from './redis.js';
+import { readRevocation, type RevocationConfig } from './revocation.js';
 import { readServer, type ServerConfig } from './server.js';
 import { readSession, type SessionConfig } from './session.js';
 
@@ -26,6 +28,7 @@ export interface Config {
   readonly server: ServerConfig;
   readonly logging: LoggingConfig;
   readonly jwt: JwtConfig;
+  readonly issuers: IssuersConfig;
   readonly check: CheckConfig;
   readonly identityHeaders: IdentityHeadersConfig;
   readonly cookie: CookieConfig;
@@ -34,6 +37,7 @@ export interface Config {
   readonly csrf: CsrfConfig;
   readonly authenticator: AuthenticatorConfig;
   readonly redis: RedisConfig;
+  readonly revocation: RevocationConfig;
 }
 
 /** Thrown with every configuration problem at once; `problems` name the variables. */
@@ -50,12 +54,16 @@ export class ConfigError extends Error {
  */
 export function loadConfig(env: Env): Config {
   const reader = new EnvReader(env);
+  // In the order of the Config; jwt first bound because the revocation section checks against JWT_TTL.
+  const server = readServer(reader);
+  const logging = readLogging(reader);
   const jwt = readJwt(reader);
   const cookie = readCookie(reader);
   const config: Config = {
-    server: readServer(reader),
-    logging: readLogging(reader),
+    server,
+    logging,
     jwt,
+    issuers: readIssuers(reader),
     check: readCheck(reader),
     identityHeaders: readIdentityHeaders(reader),
     cookie,
@@ -64,6 +72,7 @@ export function loadConfig(env: Env): Config {
     csrf: readCsrf(reader),
     authenticator: readAuthenticator(reader),
     redis: readRedis(reader),
+    revocation: readRevocation(reader, jwt.ttlMs),
   };
   if (reader.problems.length > 0) throw new ConfigError(reader.problems);
   return deepFreeze(config);

@@ -2,6 +2,7 @@
 import { ALGORITHMS, factsOf, type Algorithm } from '../algorithms.js';
 import { keyEncodingName } from '../key-encodings.js';
 import type { EnvReader } from './env-reader.js';
+import { namesRemoteKeys } from './issuers.js';
 
 export { ALGORITHMS, type Algorithm };
 
@@ -44,12 +45,18 @@ function hmacSecretProblem(env: EnvReader, algorithm: Algorithm, secret: string)
   return undefined;
 }
 
-/** Exactly the key material the algorithm uses: a secret for HS*, a PEM for the others, nothing ignored. */
+/**
+ * Exactly the key material the algorithm uses: a secret for HS*, a PEM for the others, nothing
+ * ignored. None at all is a verify-only service for identity providers (OIDC_ISSUER, JWT_JWKS_URL,
+ * ISSUERS_FILE): it signs nothing and /login answers 404.
+ */
 function readKeys(env: EnvReader, algorithm: Algorithm): KeyMaterial {
   const secret = env.secret('JWT_SECRET');
   const privateKeyPem = env.file('JWT_PRIVATE_KEY_FILE');
   const publicKeyPem = env.file('JWT_PUBLIC_KEY_FILE');
   const verifyJwks = env.file('JWT_VERIFY_JWKS_FILE');
+  const none = secret === undefined && privateKeyPem === undefined && publicKeyPem === undefined && verifyJwks === undefined;
+  if (none && namesRemoteKeys(env)) return { secret, privateKeyPem, publicKeyPem, verifyJwks };
 
   if (algorithm.startsWith('HS')) {
     if (secret === undefined) env.problem(`JWT_SECRET or JWT_SECRET_FILE is required for ${algorithm}: ${HOW_TO_MAKE}`);

@@ -11,12 +11,15 @@ import { koaCheckRoute } from '../check/route.js';
 import type { Config } from '../config/index.js';
 import type { DenyLog } from '../deny-log.js';
 import { AppError, statusFor, toAppError } from '../errors.js';
+import type { TrustRuntime } from '../trust.js';
 import type { KeySource } from '../key-source.js';
 import type { Logger } from '../logging.js';
 import type { TokenIssuer } from '../login/issue.js';
 import type { RefreshTokens } from '../refresh/tokens.js';
 import type { LoginLimiter } from '../login/limiter.js';
 import type { Metrics } from '../metrics.js';
+import type { RevocationStore } from '../revocation/store.js';
+import type { TokenVerifier } from '../token/verify.js';
 import { loginRoutes } from './routes/login.js';
 import { opsRoutes } from './routes/ops.js';
 import { refreshRoutes } from './routes/refresh.js';
@@ -34,6 +37,7 @@ export interface AppDeps {
   readonly denyLog: DenyLog;
   readonly metrics: Metrics;
   readonly keySource: KeySource;
+  readonly trust: TrustRuntime;
   /** Whether a /check request may pass. */
   readonly decideAccess: DecideAccess;
   /** Writes /check's answers: used by the path before Koa, the Koa route and the parser-refusal handler. */
@@ -44,6 +48,9 @@ export interface AppDeps {
   readonly limiter: LoginLimiter;
   /** With REFRESH_TOKEN_TTL and a signing key: refresh tokens at /login and /refresh. */
   readonly refresh: RefreshTokens | undefined;
+  /** The verifier /check uses, for /logout. */
+  readonly verify: TokenVerifier;
+  readonly revocations: RevocationStore;
   readonly lifecycle: Lifecycle;
 }
 

@@ -113,7 +113,8 @@ export function createRedisConnection(config: RedisConfig, role: string, logger:
   const listeners: Array<(status: RedisStatus) => void> = [];
   let status: RedisStatus = { state: 'idle', sinceMs: Date.now(), lastError: undefined };
 
-  const enter = (state: RedisState, lastError = status.lastError): void => {
+  /** `lastError` undefined clears it (a ready connection has none); pass `status.lastError` to keep it. */
+  const enter = (state: RedisState, lastError: string | undefined): void => {
     if (state === status.state && lastError === status.lastError) return;
     const previous = status.state;
     status = { state, sinceMs: state === previous ? status.sinceMs : Date.now(), lastError };
@@ -131,10 +132,10 @@ export function createRedisConnection(config: RedisConfig, role: string, logger:
     enter(status.state === 'ready' || status.state === 'connecting' ? 'down' : status.state, error.message);
   });
   client.on('close', () => {
-    if (status.state !== 'closed' && status.state !== 'idle') enter('down');
+    if (status.state !== 'closed' && status.state !== 'idle') enter('down', status.lastError);
   });
   client.on('end', () => {
-    if (status.state !== 'closed') enter('down');
+    if (status.state !== 'closed') enter('down', status.lastError);
   });
 
   return {
@@ -145,13 +146,13 @@ export function createRedisConnection(config: RedisConfig, role: string, logger:
     onStatus: (listener) => void listeners.push(listener),
     connect() {
       if (status.state !== 'idle') return;
-      enter('connecting');
+      enter('connecting', undefined);
       // The promise rejects when the first attempt fails; the retry strategy keeps trying and 'ready' follows.
       client.connect().catch((error: Error) => enter('down', error.message));
     },
     async close() {
       if (status.state === 'closed') return;
-      enter('closed');
+      enter('closed', status.lastError);
       try {
         await client.quit();
       } catch {

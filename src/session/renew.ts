@@ -30,8 +30,8 @@ export type RenewSession = (token: string, claims: Claims) => string | undefined
 export interface SessionRenewerDeps {
   readonly session: Pick<Config['session'], 'renewBeforeMs' | 'maxLifetimeMs'>;
   readonly cookie: Config['cookie'];
-  /** The kid of the key tokens are signed with: only tokens carrying it are renewed. */
-  readonly signingKid: string;
+  /** The kid of the key the service signs with now (a reload may change it): only tokens carrying it are renewed. */
+  readonly signingKid: () => string | undefined;
   readonly issue: TokenIssuer;
   readonly logger: Logger;
   /** Seconds since the epoch; the wall clock by default. */
@@ -94,7 +94,7 @@ export function createSessionRenewer({
     const continued = sessionOf(claims, maxLifetime);
     // At its session's end a token cannot be given a later exp: the user logs in again.
     if (continued === undefined || continued.endsAt <= exp || typeof claims.sub !== 'string') return undefined;
-    if (kidOf(token) !== signingKid) return undefined;
+    if (kidOf(token) !== signingKid()) return undefined;
     try {
       const issued = issue(claims.sub, claims, log, 'session renewed', continued);
       renewals.set(claims, { token: issued.body.token, exp: Math.floor(at) + issued.body.expires_in });

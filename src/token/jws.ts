@@ -9,9 +9,12 @@
 import { isUtf8 } from 'node:buffer';
 import { AppError } from '../errors.js';
 
+/** What selects the key before any signature is checked: the header's alg and kid, and the payload's iss. */
 export interface JwsHeader {
   readonly alg: string;
   readonly kid: string | undefined;
+  /** The issuer the token claims: it picks whose keys and rules apply, and is verified with them. */
+  readonly iss: string | undefined;
 }
 
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
@@ -97,7 +100,7 @@ function decodedName(quoted: string): string {
 }
 
 /**
- * Splits and checks a compact JWS and returns the header fields that select the key.
+ * Splits and checks a compact JWS and returns the fields that select the issuer and the key.
  * Payload and signature are checked for canonical encoding here; fast-jwt then verifies them.
  * @throws AppError token_malformed, token_algorithm_not_allowed, token_header_invalid, or
  *   token_claims_invalid for a NumericDate that JSON reads as ±Infinity.
@@ -124,8 +127,10 @@ export function inspectJws(token: string): JwsHeader {
   }
 
   if (kid !== undefined && typeof kid !== 'string') throw new AppError('token_malformed', 'kid is not a string');
+  const { iss } = payload;
+  if (iss !== undefined && typeof iss !== 'string') throw new AppError('token_claims_invalid', 'iss is not a string');
   // We implement no JWS extension, so any critical one must be refused (RFC 7515 §4.1.11), and an
   // unencoded payload (RFC 7797) would be verified over different bytes than we decoded.
   if (header.crit !== undefined || header.b64 !== undefined) throw new AppError('token_header_invalid', 'crit or b64 header');
-  return { alg, kid };
+  return { alg, kid, iss };
 }

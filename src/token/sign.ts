@@ -4,6 +4,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createSigner } from 'fast-jwt';
 import type { Config } from '../config/index.js';
+import type { KeySnapshot, KeySource } from '../key-source.js';
 import type { SigningKey } from '../keys.js';
 
 /** Claims the service sets itself and never copies from the authenticator (RFC 7519 §4.1). */
@@ -76,5 +77,25 @@ export function createTokenSigner(jwt: Config['jwt'], key: SigningKey, options: 
       sid: session.sid,
     });
     return { token: sign(claims), expiresIn: exp - issuedAt, jti, session };
+  };
+}
+
+/**
+ * A signer that follows the source: after a key reload, the next token is signed with the new
+ * signing key (whose public half the reload published in the same snapshot). A snapshot without a
+ * signing key keeps the last one: the reload refuses such files, so this only guards a source that
+ * was swapped by other means.
+ */
+export function createFollowingSigner(jwt: Config['jwt'], keys: KeySource, options: SignerOptions = {}): TokenSigner | undefined {
+  let snapshot: KeySnapshot = keys.current();
+  if (snapshot.signing === undefined) return undefined;
+  let signer = createTokenSigner(jwt, snapshot.signing, options);
+  return (subject, privateClaims, ttlSeconds) => {
+    const current = keys.current();
+    if (current !== snapshot && current.signing !== undefined) {
+      snapshot = current;
+      signer = createTokenSigner(jwt, current.signing, options);
+    }
+    return signer(subject, privateClaims, ttlSeconds);
   };
 }

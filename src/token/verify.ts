@@ -1,22 +1,74 @@
 /**
- * Token verification: structural checks, key selection by kid / alg from the key source's current
- * keys only, then fast-jwt with that one key and that one algorithm.
+ * Token verification: structural checks, the issuer by the token's `iss`, key selection by kid / alg
+ * from that issuer's current keys only, then fast-jwt with that one key, that one algorithm and that
+ * issuer's rules. Synchronous, except when a kid is unknown to an issuer whose keys are fetched: then
+ * the one refetch its cooldown allows is awaited, and the token verified against what it brought.
  */
 import { createVerifier, TokenError } from 'fast-jwt';
 import type { Config } from '../config/index.js';
 import { AppError, type ErrorCode } from '../errors.js';
 import type { KeySnapshot, KeySource } from '../key-source.js';
 import type { VerificationKey } from '../keys.js';
+import { issuerSelector, LOCAL_ISSUER_LABEL, type IssuerKeySource, type TrustedIssuer } from '../trusted-issuer.js';
 import { inspectJws, type JwsHeader } from './jws.js';
 
 export type Claims = Readonly<Record<string, unknown>>;
 
-/** Verifies a compact JWS and returns its claims. @throws AppError with a token_* code. */
-export type TokenVerifier = (token: string) => Claims;
+/** A denial because of the token's issuer: which one, for the log line and the metric. */
+export class IssuerError extends AppError {
+  constructor(
+    code: 'token_issuer_unknown' | 'issuer_keys_unavailable',
+    /** The configured issuer's label; for an unknown one, the iss the token claims (for the log only). */
+    readonly issuer: string | undefined,
+    /** Whether `issuer` is a configured one, and so may be a metric label. */
+    readonly configured: boolean,
+  ) {
+    super(code, configured ? `${code}: ${issuer}` : code);
+  }
+}
+
+export interface Verified {
+  readonly claims: Claims;
+  /** Whose rules the token met: the policy reads its claim mapping. */
+  readonly issuer: TrustedIssuer;
+}
+
+/**
+ * Verifies a compact JWS: synchronously on every path but an unknown kid at an issuer whose keys are
+ * fetched. @throws (or rejects with) AppError with a token_* or issuer_* code.
+ */
+export type TokenVerifier = (token: string) => Verified | Promise<Verified>;
+
+/** The issuers a verifier trusts: the named ones, and the service's own (its keys, JWT_ISSUER), if it has keys. */
+export interface Trust {
+  readonly issuers: readonly TrustedIssuer[];
+  readonly own: TrustedIssuer | undefined;
+}
+
+/** The service's own issuer: JWT_ISSUER and JWT_AUDIENCE over the given key sources. */
+export function ownIssuer(jwt: Config['jwt'], sources: readonly IssuerKeySource[]): TrustedIssuer {
+  return { iss: jwt.issuer, label: jwt.issuer ?? LOCAL_ISSUER_LABEL, audiences: jwt.audience, claims: undefined, sources };
+}
 
 export interface VerifierOptions {
   /** A fixed clock in ms since the epoch, for tests; the wall clock otherwise. */
   readonly clockTimestamp?: number;
+  /**
+   * How long a token with a kid its issuer's fetched keys lack waits for their refetch; then it is
+   * denied token_key_unknown and the fetch goes on. Below nginx's proxy_read_timeout for the auth
+   * location, so a slow key server is a deny and never nginx's 500. 2 s by default.
+   */
+  readonly unknownKidWaitMs?: number;
+}
+
+/** Resolves when `promise` does, or after `ms`, whichever comes first; never rejects if `promise` does not. */
+function boundedWait(promise: Promise<unknown>, ms: number): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise((resolve) => {
+    timer = setTimeout(resolve, ms);
+    timer.unref();
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }
 
 const FAST_JWT_CODES: Readonly<Record<string, ErrorCode>> = {
@@ -40,10 +92,19 @@ function fromFastJwt(error: unknown): AppError {
 
 type KeyVerifier = (token: string) => Claims;
 
-/** The fast-jwt verifiers of one key snapshot, by kid and by algorithm. */
+interface KeyEntry {
+  readonly alg: string;
+  readonly verify: KeyVerifier;
+}
+
+/**
+ * The fast-jwt verifiers of one key snapshot, by kid and by algorithm. A kid may stand for one key
+ * under several algorithms: a provider that publishes a key without `alg` (Entra ID does) lets it
+ * verify each allowed algorithm its type fits, and the token's alg picks one.
+ */
 interface PreparedKeys {
   readonly snapshot: KeySnapshot;
-  readonly byKid: ReadonlyMap<string, { readonly alg: string; readonly verify: KeyVerifier }>;
+  readonly byKid: ReadonlyMap<string, readonly KeyEntry[]>;
   readonly byAlg: ReadonlyMap<string, readonly KeyVerifier[]>;
 }
 
@@ -60,39 +121,131 @@ function checkSubject(claims: Claims): Claims {
   return claims;
 }
 
+/** Verifies a token whose header is already inspected, against one issuer's keys. */
+type IssuerVerifier = (token: string, header: JwsHeader) => Verified | Promise<Verified>;
+
 /**
- * Prepares one fast-jwt verifier per key of each snapshot, when the source announces it, so the
- * request path only picks one. Each verifier has its own verify cache and goes with its snapshot: a
- * token cached as valid under a key that a newer snapshot dropped is not allowed again.
+ * One issuer's verifier. It prepares one fast-jwt verifier per key of each snapshot of each source,
+ * when the source announces it, so the request path only picks one. Each verifier has its own verify
+ * cache and goes with its snapshot: a token cached as valid under a key that a newer snapshot dropped
+ * is not allowed again.
  */
-export function createTokenVerifier(jwt: Config['jwt'], keys: KeySource, options: VerifierOptions = {}): TokenVerifier {
+function createIssuerVerifier(jwt: Config['jwt'], issuer: TrustedIssuer, options: VerifierOptions): IssuerVerifier {
   const build = (key: VerificationKey): KeyVerifier =>
     createVerifier({
       key: key.material,
       algorithms: [key.alg as never],
       clockTolerance: jwt.clockToleranceMs,
       // allowedIss/allowedAud only judge a claim that is present: when we expect one, it must be there.
-      requiredClaims: [...(jwt.requireExp ? ['exp'] : []), ...(jwt.issuer === undefined ? [] : ['iss']), ...(jwt.audience.length === 0 ? [] : ['aud'])],
-      ...(jwt.issuer === undefined ? {} : { allowedIss: jwt.issuer }),
-      ...(jwt.audience.length === 0 ? {} : { allowedAud: [...jwt.audience] }),
+      requiredClaims: [...(jwt.requireExp ? ['exp'] : []), ...(issuer.iss === undefined ? [] : ['iss']), ...(issuer.audiences.length === 0 ? [] : ['aud'])],
+      ...(issuer.iss === undefined ? {} : { allowedIss: issuer.iss }),
+      ...(issuer.audiences.length === 0 ? {} : { allowedAud: [...issuer.audiences] }),
       ...(jwt.verifyCacheSize > 0 ? { cache: jwt.verifyCacheSize } : {}),
       ...(options.clockTimestamp === undefined ? {} : { clockTimestamp: options.clockTimestamp }),
     }) as KeyVerifier;
 
   const prepare = (snapshot: KeySnapshot): PreparedKeys => {
-    const byKid = new Map<string, { alg: string; verify: KeyVerifier }>();
+    const byKid = new Map<string, KeyEntry[]>();
     const byAlg = new Map<string, KeyVerifier[]>();
     for (const key of snapshot.verification) {
       const verify = build(key);
-      byKid.set(key.kid, { alg: key.alg, verify });
+      byKid.set(key.kid, [...(byKid.get(key.kid) ?? []), { alg: key.alg, verify }]);
       byAlg.set(key.alg, [...(byAlg.get(key.alg) ?? []), verify]);
     }
     return { snapshot, byKid, byAlg };
   };
-  let prepared = prepare(keys.current());
+  const sources = issuer.sources;
+  const unknownKidWaitMs = options.unknownKidWaitMs ?? 2000;
+  const prepared = sources.map((source) => prepare(source.current()));
   // Checked on every call too, so a source that swaps without telling is still never verified against stale keys.
-  const preparedFor = (snapshot: KeySnapshot): PreparedKeys => (prepared.snapshot === snapshot ? prepared : (prepared = prepare(snapshot)));
-  keys.onChange?.(preparedFor);
+  const preparedFor = (index: number): PreparedKeys => {
+    const snapshot = (sources[index] as IssuerKeySource).current();
+    const current = prepared[index] as PreparedKeys;
+    return current.snapshot === snapshot ? current : (prepared[index] = prepare(snapshot));
+  };
+  sources.forEach((source, index) => source.onChange?.(() => preparedFor(index)));
+
+  /** The verifiers a token may be tried with: a kid binds it to one key and that key's one algorithm. */
+  const candidatesFor = (alg: string, kid: string | undefined): readonly KeyVerifier[] | 'unknown_kid' => {
+    let unusable = false;
+    let candidates: KeyVerifier[] | undefined;
+    let kidWithOtherAlg = false;
+    for (let index = 0; index < sources.length; index++) {
+      if ((sources[index] as IssuerKeySource).usable === false) {
+        unusable = true;
+        continue;
+      }
+      const { byKid, byAlg } = preparedFor(index);
+      if (kid !== undefined) {
+        const entries = byKid.get(kid);
+        if (entries === undefined) continue;
+        const selected = entries.find((entry) => entry.alg === alg);
+        if (selected === undefined) kidWithOtherAlg = true;
+        else (candidates ??= []).push(selected.verify);
+      } else {
+        const ofAlg = byAlg.get(alg);
+        if (ofAlg !== undefined) (candidates ??= []).push(...ofAlg);
+      }
+    }
+    if (candidates !== undefined) return candidates;
+    // A key we cannot use may be the one: "unavailable" rather than a verdict on the token.
+    if (unusable) throw new IssuerError('issuer_keys_unavailable', issuer.label, true);
+    if (kidWithOtherAlg || kid === undefined) throw new AppError('token_algorithm_not_allowed');
+    return 'unknown_kid';
+  };
+
+  const verifyWith = (token: string, candidates: readonly KeyVerifier[]): Verified => {
+    let firstError: AppError | undefined;
+    // fast-jwt's errors only become a code here and are never logged with their stack, which costs
+    // more to capture than a cached verify: a flood of bad tokens should not pay for one per request.
+    const stackTraceLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      for (const verify of candidates) {
+        try {
+          return { claims: checkSubject(verify(token)), issuer };
+        } catch (error) {
+          const mapped = fromFastJwt(error);
+          // Only a bad signature means "maybe another key": any other failure is the token's own.
+          if (mapped.code !== 'token_signature_invalid') throw mapped;
+          firstError ??= mapped;
+        }
+      }
+    } finally {
+      Error.stackTraceLimit = stackTraceLimit;
+    }
+    throw firstError ?? new AppError('token_signature_invalid');
+  };
+
+  /** After the refetch an unknown kid allowed: what it brought decides, and no second refetch is asked for. */
+  const afterRefresh = (token: string, { alg, kid }: JwsHeader): Verified => {
+    const candidates = candidatesFor(alg, kid);
+    if (candidates === 'unknown_kid') throw new AppError('token_key_unknown');
+    return verifyWith(token, candidates);
+  };
+
+  return (token, header) => {
+    const candidates = candidatesFor(header.alg, header.kid);
+    if (candidates !== 'unknown_kid') return verifyWith(token, candidates);
+    // A rotated key is known on the first request that needs it; a flood of random kids is answered
+    // at once by the sources' cooldown and negative cache, and never waits on a fetch it cannot have.
+    for (const source of sources) {
+      const refreshed = source.refreshForKid?.(header.kid as string);
+      if (refreshed !== undefined) return boundedWait(refreshed, unknownKidWaitMs).then(() => afterRefresh(token, header));
+    }
+    throw new AppError('token_key_unknown');
+  };
+}
+
+/**
+ * The verifier for a key source (the service's own issuer alone) or for every trusted issuer. Each
+ * issuer's verifiers are built once, at start and when its keys change.
+ */
+export function createTokenVerifier(jwt: Config['jwt'], trust: KeySource | Trust, options: VerifierOptions = {}): TokenVerifier {
+  const { issuers, own } = 'current' in trust ? { issuers: [], own: ownIssuer(jwt, [trust]) } : trust;
+  const verifiers = new Map<TrustedIssuer, IssuerVerifier>();
+  for (const issuer of own === undefined ? issuers : [own, ...issuers]) verifiers.set(issuer, createIssuerVerifier(jwt, issuer, options));
+  const select = issuerSelector(issuers, own);
 
   // The structural checks are a pure function of the token string and cost more than a cached
   // verify (BENCHMARKS.md), so a token that passed them once is not checked again. Only passes are
@@ -112,39 +265,9 @@ export function createTokenVerifier(jwt: Config['jwt'], keys: KeySource, options
 
   return (token) => {
     if (token.length > jwt.maxTokenLength) throw new AppError('token_too_long');
-    const { alg, kid } = inspect(token);
-    const { byKid, byAlg } = preparedFor(keys.current());
-    // A kid binds the token to one key and its one algorithm; without one, only keys of the token's
-    // algorithm are tried. Either way the allow-list is ours, so "none" or HS256-with-an-RSA-key fail.
-    let candidates: readonly KeyVerifier[];
-    if (kid !== undefined) {
-      const selected = byKid.get(kid);
-      if (selected === undefined) throw new AppError('token_key_unknown');
-      if (selected.alg !== alg) throw new AppError('token_algorithm_not_allowed');
-      candidates = [selected.verify];
-    } else {
-      candidates = byAlg.get(alg) ?? [];
-      if (candidates.length === 0) throw new AppError('token_algorithm_not_allowed');
-    }
-    let firstError: AppError | undefined;
-    // fast-jwt's errors only become a code here and are never logged with their stack, which costs
-    // more to capture than a cached verify: a flood of bad tokens should not pay for one per request.
-    const stackTraceLimit = Error.stackTraceLimit;
-    Error.stackTraceLimit = 0;
-    try {
-      for (const verify of candidates) {
-        try {
-          return checkSubject(verify(token));
-        } catch (error) {
-          const mapped = fromFastJwt(error);
-          // Only a bad signature means "maybe another key": any other failure is the token's own.
-          if (mapped.code !== 'token_signature_invalid') throw mapped;
-          firstError ??= mapped;
-        }
-      }
-    } finally {
-      Error.stackTraceLimit = stackTraceLimit;
-    }
-    throw firstError ?? new AppError('token_signature_invalid');
+    const header = inspect(token);
+    const issuer = select(header.iss);
+    if (issuer === undefined) throw new IssuerError('token_issuer_unknown', header.iss, false);
+    return (verifiers.get(issuer) as IssuerVerifier)(token, header);
   };
 }

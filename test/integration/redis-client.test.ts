@@ -83,6 +83,7 @@ describe('the Redis connection', { skip }, () => {
       assert.ok(connection.status().lastError !== undefined || seen.includes('down'));
       await redis.start();
       await waitForState(connection, 'ready');
+      assert.equal(connection.status().lastError, undefined, 'a ready connection reports no error of before');
       assert.equal(await connection.client.get('during-outage'), null, 'the refused write never came true later');
       assert.deepEqual(seen.slice(0, 3), ['connecting', 'ready', 'down']);
       assert.equal(seen.at(-1), 'ready');

@@ -162,7 +162,7 @@ describe('/readyz', () => {
     // startApp builds the service without main's listen step, which is what marks it ready.
     const reply = await request(`${app.url}/readyz`);
     assert.equal(reply.status, 503);
-    assert.deepEqual(JSON.parse(reply.body), { status: 'starting' });
+    assert.equal((JSON.parse(reply.body) as { status: string }).status, 'starting');
   });
 
   test('is 200 once listening, and 503 "shutting_down" while draining', async () => {
@@ -182,7 +182,7 @@ describe('/readyz', () => {
     try {
       const ready = await request(`http://127.0.0.1:${running.port}/readyz`);
       assert.equal(ready.status, 200);
-      assert.deepEqual(JSON.parse(ready.body), { status: 'ready' });
+      assert.equal((JSON.parse(ready.body) as { status: string }).status, 'ready');
 
       const socket = net.connect({ port: running.port, host: '127.0.0.1' });
       const chunks: Buffer[] = [];
@@ -203,7 +203,7 @@ describe('/readyz', () => {
       const second = raw.slice(raw.indexOf('HTTP/1.1', 1));
       assert.equal(parseRaw(raw).status, 200, 'the login in flight completed');
       assert.equal(parseRaw(second).status, 503, second);
-      assert.match(second, /\{"status":"shutting_down"\}/);
+      assert.match(second, /\{"status":"shutting_down",/);
     } finally {
       running.server.closeAllConnections();
       await running.stop();

@@ -189,7 +189,7 @@ describe('graceful shutdown', () => {
     assert.match(answer.token ?? '', /^eyJ[\w-]+\.[\w-]+\.[\w-]+$/);
     assert.equal(answer.token_type, 'Bearer');
     assert.equal(readyz?.status, 503, readyz?.head);
-    assert.deepEqual(JSON.parse(readyz?.body ?? '{}'), { status: 'shutting_down' });
+    assert.equal((JSON.parse(readyz?.body ?? '{}') as { status?: string }).status, 'shutting_down');
     assert.match(readyz?.head ?? '', /\r\nconnection: close/i, 'the draining process asks clients to reconnect elsewhere');
 
     const { code, at } = await service.exited;

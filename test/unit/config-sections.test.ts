@@ -3,6 +3,9 @@
  * ones too) and reports problems that name its variables, without any other section being read.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { parseClaimPath } from '../../src/claim-path.js';
 import { readAuthenticator } from '../../src/config/authenticator.js';
@@ -11,10 +14,12 @@ import { readCookie } from '../../src/config/cookie.js';
 import { readCsrf } from '../../src/config/csrf.js';
 import { EnvReader } from '../../src/config/env-reader.js';
 import { readIdentityHeaders } from '../../src/config/identity-headers.js';
+import { PUBLIC_KEY_ALGORITHMS, readIssuers } from '../../src/config/issuers.js';
 import { readJwt } from '../../src/config/jwt.js';
 import { readLogging } from '../../src/config/logging.js';
 import { TrustedProxyList, readLogin } from '../../src/config/login.js';
 import { parseRedisUrl, readRedis, redisTarget } from '../../src/config/redis.js';
+import { readRevocation } from '../../src/config/revocation.js';
 import { readServer } from '../../src/config/server.js';
 import { readSession } from '../../src/config/session.js';
 import { ConfigError, loadConfig } from '../../src/config/index.js';
@@ -42,7 +47,7 @@ function assertRefused(problems: readonly string[], variable: string, value?: st
 }
 
 describe('every section reads its defaults without a problem', () => {
-  const sections = { readServer, readLogging, readCheck, readIdentityHeaders, readCookie, readLogin, readCsrf, readAuthenticator, readRedis };
+  const sections = { readServer, readLogging, readIssuers, readCheck, readIdentityHeaders, readCookie, readLogin, readCsrf, readAuthenticator, readRedis };
   for (const [name, section] of Object.entries(sections)) {
     test(name, () => assert.deepEqual(read(section as (env: EnvReader) => unknown, {}).problems, []));
   }
@@ -447,4 +452,148 @@ describe('redis section: one URL for a server, Sentinel or Cluster; the URL is n
     assert.deepEqual([value.connectTimeoutMs, value.commandTimeoutMs, value.reconnectMaxDelayMs, value.keyPrefix], [500, 250, 5000, 'prod:auth:']);
   });
   test('a key prefix with a space is refused', () => assertRefused(read(readRedis, { REDIS_KEY_PREFIX: 'a b' }).problems, 'REDIS_KEY_PREFIX', 'a b'));
+});
+
+describe('revocation section', () => {
+  test('REVOCATION_MAX_TOKEN_LIFETIME in whole seconds', () =>
+    assert.equal(read((env) => readRevocation(env, 3_600_000), { REVOCATION_MAX_TOKEN_LIFETIME: '7d' }).value.maxTokenLifetimeMs, 7 * 86_400_000));
+  test('shorter than JWT_TTL is refused, naming both: a subject revocation would end before the tokens it covers', () => {
+    const { problems } = read((env) => readRevocation(env, 3_600_000), { REVOCATION_MAX_TOKEN_LIFETIME: '30m' });
+    assertRefused(problems, 'REVOCATION_MAX_TOKEN_LIFETIME', '30m');
+    assert.match(problems[0] ?? '', /JWT_TTL/);
+  });
+  test('through loadConfig, against the JWT_TTL it reads', () =>
+    assert.throws(
+      () => loadConfig({ JWT_SECRET: hmacSecret('HS256'), JWT_TTL: '2d', REVOCATION_MAX_TOKEN_LIFETIME: '1d' }),
+      /REVOCATION_MAX_TOKEN_LIFETIME: must be at least JWT_TTL/,
+    ));
+  test('unset, it is 24h or JWT_TTL when that is longer', () =>
+    assert.equal(loadConfig({ JWT_SECRET: hmacSecret('HS256'), JWT_TTL: '2d' }).revocation.maxTokenLifetimeMs, 2 * 86_400_000));
+});
+
+describe('issuers section: identity providers and how their keys are fetched', () => {
+  const issuersFile = (content: unknown): string => {
+    const path = join(mkdtempSync(join(tmpdir(), 'issuers-')), 'issuers.json');
+    writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
+    return path;
+  };
+
+  test('OIDC_ISSUER with OIDC_AUDIENCE: one issuer found by discovery, any public-key algorithm, the service-wide claims', () => {
+    const { value, problems } = read(readIssuers, { OIDC_ISSUER: 'https://idp.example/realms/main', OIDC_AUDIENCE: 'api, admin-api' });
+    assert.deepEqual(problems, []);
+    assert.deepEqual(value.trusted, [
+      {
+        issuer: 'https://idp.example/realms/main',
+        jwksUri: undefined,
+        audiences: ['api', 'admin-api'],
+        algorithms: [...PUBLIC_KEY_ALGORITHMS],
+        claims: undefined,
+        origin: 'OIDC_ISSUER',
+      },
+    ]);
+  });
+
+  test('OIDC_ISSUER without OIDC_AUDIENCE is refused: any token of the provider, for any client, would pass', () =>
+    assertRefused(read(readIssuers, { OIDC_ISSUER: 'https://idp.example' }).problems, 'OIDC_AUDIENCE'));
+
+  test('OIDC_AUDIENCE without OIDC_ISSUER is refused', () => assertRefused(read(readIssuers, { OIDC_AUDIENCE: 'api' }).problems, 'OIDC_AUDIENCE'));
+
+  test('keys come over https; plain http only to loopback, unless JWKS_ALLOW_HTTP', () => {
+    assertRefused(read(readIssuers, { OIDC_ISSUER: 'http://idp.example', OIDC_AUDIENCE: 'api' }).problems, 'OIDC_ISSUER');
+    assertRefused(read(readIssuers, { JWT_JWKS_URL: 'http://keys.internal/jwks.json' }).problems, 'JWT_JWKS_URL');
+    assertRefused(read(readIssuers, { JWT_JWKS_URL: 'ftp://keys.example/jwks.json' }).problems, 'JWT_JWKS_URL');
+    assertRefused(read(readIssuers, { JWT_JWKS_URL: 'https://user:pw@keys.example/jwks.json' }).problems, 'JWT_JWKS_URL');
+    for (const url of ['http://127.0.0.1:8080/jwks', 'http://localhost/jwks', 'http://[::1]:1/jwks', 'https://keys.example/jwks.json'])
+      assert.deepEqual(read(readIssuers, { JWT_JWKS_URL: url }).problems, [], url);
+    assert.deepEqual(read(readIssuers, { JWT_JWKS_URL: 'http://keys.internal/jwks.json', JWKS_ALLOW_HTTP: 'true' }).problems, []);
+  });
+
+  test('JWKS_ALGORITHMS: public-key algorithms only, since a key server must never publish a shared secret', () => {
+    assert.deepEqual(read(readIssuers, { JWT_JWKS_URL: 'https://k.example/j', JWKS_ALGORITHMS: 'RS256,ES256' }).value.ownJwksAlgorithms, ['RS256', 'ES256']);
+    assertRefused(read(readIssuers, { JWKS_ALGORITHMS: 'HS256' }).problems, 'JWKS_ALGORITHMS');
+    assertRefused(read(readIssuers, { JWKS_ALGORITHMS: 'RS257' }).problems, 'JWKS_ALGORITHMS');
+  });
+
+  test("JWKS_UNKNOWN_KID_WAIT must end before nginx's 5s proxy_read_timeout of the auth location, which would answer 500", () => {
+    assertRefused(read(readIssuers, { JWKS_UNKNOWN_KID_WAIT: '5s' }).problems, 'JWKS_UNKNOWN_KID_WAIT');
+    assert.equal(read(readIssuers, { JWKS_UNKNOWN_KID_WAIT: '4s' }).value.jwks.unknownKidWaitMs, 4000);
+  });
+
+  test('JWKS_CACHE_MAX shorter than JWKS_CACHE_MIN is refused', () =>
+    assertRefused(read(readIssuers, { JWKS_CACHE_MIN: '1h', JWKS_CACHE_MAX: '5m' }).problems, 'JWKS_CACHE_M'));
+
+  test('ISSUERS_FILE: each issuer with its own keys, audiences, algorithms and claims', () => {
+    const path = issuersFile({
+      issuers: [
+        { issuer: 'https://kc.example/realms/a', audiences: ['api'], roles_claim: 'realm_access.roles' },
+        {
+          issuer: 'https://tenant.auth0.example/',
+          jwks_uri: 'https://tenant.auth0.example/.well-known/jwks.json',
+          audiences: 'https://api.example',
+          algorithms: ['RS256'],
+          scopes_claim: 'permissions',
+        },
+      ],
+    });
+    const { value, problems } = read(readIssuers, { ISSUERS_FILE: path });
+    assert.deepEqual(problems, []);
+    const [keycloak, auth0] = value.trusted;
+    assert.equal(keycloak?.jwksUri, undefined);
+    assert.deepEqual(keycloak?.claims?.rolesClaim.segments, ['realm_access', 'roles']);
+    assert.deepEqual(
+      keycloak?.claims?.scopesClaims.map((path) => path.text),
+      ['scope', 'scp'],
+    );
+    assert.equal(auth0?.jwksUri, 'https://tenant.auth0.example/.well-known/jwks.json');
+    assert.deepEqual(auth0?.audiences, ['https://api.example']);
+    assert.deepEqual(auth0?.algorithms, ['RS256']);
+    assert.deepEqual(auth0?.claims?.rolesClaim.text, 'roles');
+    assert.deepEqual(
+      auth0?.claims?.scopesClaims.map((path) => path.text),
+      ['permissions'],
+    );
+  });
+
+  const refusedFiles: Array<[name: string, content: unknown, mentions: string]> = [
+    ['not JSON', '{issuers: [', 'not valid JSON'],
+    ['not a list', { issuers: {} }, 'expected {"issuers"'],
+    ['an entry without issuer', [{ audiences: ['api'] }], 'ISSUERS_FILE[0].issuer'],
+    ['an entry without audiences', [{ issuer: 'https://a.example' }], 'ISSUERS_FILE[0].audiences'],
+    ['an empty audience list', [{ issuer: 'https://a.example', audiences: [] }], 'ISSUERS_FILE[0].audiences'],
+    ['a misspelt field', [{ issuer: 'https://a.example', audiences: ['api'], audience: 'x' }], 'unknown field "audience"'],
+    ['an HMAC algorithm', [{ issuer: 'https://a.example', audiences: ['api'], algorithms: ['HS256'] }], 'ISSUERS_FILE[0].algorithms'],
+    ['a bad claim name', [{ issuer: 'https://a.example', audiences: ['api'], roles_claim: 'https://x/roles' }], 'ISSUERS_FILE[0].roles_claim'],
+    ['an http jwks_uri', [{ issuer: 'https://a.example', audiences: ['api'], jwks_uri: 'http://a.example/keys' }], 'ISSUERS_FILE[0].jwks_uri'],
+    [
+      'the same issuer twice',
+      [
+        { issuer: 'https://a.example', audiences: ['api'] },
+        { issuer: 'https://a.example', audiences: ['b'] },
+      ],
+      'already configured by ISSUERS_FILE[0]',
+    ],
+  ];
+  for (const [name, content, mentions] of refusedFiles) {
+    test(`ISSUERS_FILE with ${name} is refused: ${mentions}`, () => {
+      const { problems } = read(readIssuers, { ISSUERS_FILE: issuersFile(content) });
+      assert.ok(
+        problems.some((problem) => problem.startsWith('ISSUERS_FILE') && problem.includes(mentions)),
+        problems.join('\n'),
+      );
+    });
+  }
+
+  test('an issuer configured by OIDC_ISSUER and ISSUERS_FILE both is refused', () => {
+    const path = issuersFile([{ issuer: 'https://a.example', audiences: ['api'] }]);
+    assertRefused(read(readIssuers, { OIDC_ISSUER: 'https://a.example', OIDC_AUDIENCE: 'api', ISSUERS_FILE: path }).problems, 'ISSUERS_FILE[0]');
+  });
+
+  test("the service's own issuer must not also be a provider's", () =>
+    assertRefused(read(readIssuers, { JWT_ISSUER: 'https://a.example', OIDC_ISSUER: 'https://a.example', OIDC_AUDIENCE: 'api' }).problems, 'JWT_ISSUER'));
+
+  test('a verify-only service needs no key of its own when it trusts a provider', () => {
+    assert.deepEqual(read(readJwt, { OIDC_ISSUER: 'https://a.example' }).problems, []);
+    assert.deepEqual(read(readJwt, { JWT_JWKS_URL: 'https://a.example/jwks' }).problems, []);
+    assertRefused(read(readJwt, {}).problems, 'JWT_SECRET');
+  });
 });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, describe, test } from 'node:test';
+import { PUBLIC_KEY_ALGORITHMS } from '../../src/config/issuers.js';
 import { parseClaimPath } from '../../src/claim-path.js';
 import { ConfigError, loadConfig, type Config } from '../../src/config/index.js';
 import { CERTIFICATE_DER_BASE64, CERTIFICATE_PEM, KeyFiles, hmacSecret, opensshPublicLine, pairFor, pemBody } from '../../support/keys.js';
@@ -53,12 +54,30 @@ describe('loadConfig defaults', () => {
     ['sessions do not renew, last 12h at most, get no refresh tokens', (c) => c.session, { renewBeforeMs: 0, maxLifetimeMs: 43_200_000, refreshTokenTtlMs: 0 }],
     ['cross-site protection on, no other origin allowed', (c) => [c.csrf.protection, c.csrf.allowedOrigins], [true, []]],
     ['no REDIS_URL: every store in memory', (c) => c.redis.topology, undefined],
+    ['REVOCATION_MAX_TOKEN_LIFETIME is 24h', (c) => c.revocation.maxTokenLifetimeMs, 86_400_000],
     ['REDIS_KEY_PREFIX is nginx-jwt-auth:', (c) => c.redis.keyPrefix, 'nginx-jwt-auth:'],
     [
       'REDIS_CONNECT_TIMEOUT 2s, REDIS_COMMAND_TIMEOUT 1s, REDIS_RECONNECT_MAX_DELAY 2s',
       (c) => [c.redis.connectTimeoutMs, c.redis.commandTimeoutMs, c.redis.reconnectMaxDelayMs],
       [2000, 1000, 2000],
     ],
+    ['no identity provider', (c) => [c.issuers.ownJwksUri, c.issuers.trusted], [undefined, []]],
+    [
+      'fetched keys: cached 5m to 24h, stale up to 6h, one unknown-kid refetch per 30s (waited for 2s at most), 5s timeout, 512kb, https only, no extra CA',
+      (c) => c.issuers.jwks,
+      {
+        minCacheMs: 300_000,
+        maxCacheMs: 86_400_000,
+        maxStaleMs: 21_600_000,
+        unknownKidCooldownMs: 30_000,
+        unknownKidWaitMs: 2000,
+        timeoutMs: 5000,
+        maxBytes: 512 * 1024,
+        allowInsecureHttp: false,
+        caPem: undefined,
+      },
+    ],
+    ['fetched keys verify public-key algorithms only', (c) => c.issuers.ownJwksAlgorithms, [...PUBLIC_KEY_ALGORITHMS]],
   ];
   for (const [name, pick, expected] of defaults) {
     test(name, () => assert.deepEqual(pick(config), expected));

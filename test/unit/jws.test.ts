@@ -19,9 +19,18 @@ function codeOf(token: string): ErrorCode | 'ok' {
 }
 
 describe('inspectJws', () => {
-  test('returns alg and kid of a well-formed compact JWS', () => {
-    assert.deepEqual(inspectJws(`${b64url({ alg: 'RS256', kid: 'k1' })}.${PAYLOAD}.${SIGNATURE}`), { alg: 'RS256', kid: 'k1' });
-    assert.deepEqual(inspectJws(`${HEADER}.${PAYLOAD}.${SIGNATURE}`), { alg: 'HS256', kid: undefined });
+  test('returns alg and kid of a well-formed compact JWS, and the iss it claims', () => {
+    assert.deepEqual(inspectJws(`${b64url({ alg: 'RS256', kid: 'k1' })}.${PAYLOAD}.${SIGNATURE}`), { alg: 'RS256', kid: 'k1', iss: undefined });
+    assert.deepEqual(inspectJws(`${HEADER}.${PAYLOAD}.${SIGNATURE}`), { alg: 'HS256', kid: undefined, iss: undefined });
+    assert.deepEqual(inspectJws(`${HEADER}.${b64url({ iss: 'https://idp.example' })}.${SIGNATURE}`), {
+      alg: 'HS256',
+      kid: undefined,
+      iss: 'https://idp.example',
+    });
+  });
+
+  test('an iss that is not a string is refused before any key is chosen', () => {
+    assert.equal(codeOf(`${HEADER}.${b64url({ iss: 42 })}.${SIGNATURE}`), 'token_claims_invalid');
   });
 
   const rows: Array<[name: string, token: string, code: ErrorCode]> = [

@@ -428,8 +428,13 @@ describe('the key set', () => {
     assert.ok(Object.isFrozen(keys.verification));
   });
 
-  test('without any key is refused (the config already refuses; loadKeys does too)', () => {
+  test('without any key material it is empty: a verify-only service, which the config allows only beside an identity provider', () => {
     const jwt = { ...loadConfig(files.env('HS256')).jwt, secret: undefined };
+    assert.deepEqual(loadKeys(jwt), { signing: undefined, verification: [] });
+  });
+
+  test('a JWK Set file without keys is refused', () => {
+    const jwt = { ...loadConfig(files.env('HS256')).jwt, secret: undefined, verifyJwks: '{"keys": []}' };
     assert.throws(
       () => loadKeys(jwt),
       (error: unknown) => error instanceof ConfigError && error.problems.some((problem) => problem.includes('no verification key')),

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { loadConfig } from '../../src/config/index.js';
-import { staticKeySource } from '../../src/key-source.js';
+import { replaceableKeySource, staticKeySource } from '../../src/key-source.js';
 import { loadKeys } from '../../src/keys.js';
-import { REGISTERED_CLAIMS, createTokenSigner } from '../../src/token/sign.js';
+import { REGISTERED_CLAIMS, createFollowingSigner, createTokenSigner } from '../../src/token/sign.js';
 import { createTokenVerifier } from '../../src/token/verify.js';
+import { claimsOf } from '../../support/check.js';
 import { headerOf, payloadOf } from '../../support/jws.js';
-import { KeyFiles } from '../../support/keys.js';
+import { KeyFiles, generatePair } from '../../support/keys.js';
 
 const files = new KeyFiles();
 after(() => files.remove());
@@ -81,7 +82,7 @@ describe('createTokenSigner', () => {
 
   test('what it signs, the service verifies', () => {
     const { signer, verify } = setup({ JWT_ISSUER: 'https://i', JWT_AUDIENCE: 'a' });
-    assert.equal(verify(signer('alice', { roles: ['x'] }).token).sub, 'alice');
+    assert.equal(claimsOf(verify, signer('alice', { roles: ['x'] }).token).sub, 'alice');
   });
 
   test('a token of a given session carries its auth_time and sid, and never lives past its end', () => {
@@ -96,5 +97,19 @@ describe('createTokenSigner', () => {
   test('each token has its own jti', () => {
     const { signer } = setup();
     assert.notEqual(signer('s', {}).jti, signer('s', {}).jti);
+  });
+});
+
+describe('createFollowingSigner: /login after a key reload', () => {
+  test('signs with the key the source holds now, and is absent when the source has no signing key', () => {
+    const first = loadKeys(loadConfig({ ...files.env('ES256'), JWT_KEY_ID: 'first' }).jwt);
+    const second = loadKeys(loadConfig({ ...files.env('ES256', generatePair('ES256')), JWT_KEY_ID: 'second' }).jwt);
+    const source = replaceableKeySource(first);
+    const config = loadConfig({ ...files.env('ES256'), JWT_KEY_ID: 'first' });
+    const signer = createFollowingSigner(config.jwt, source) ?? assert.fail('a signing key is there');
+    assert.equal(headerOf(signer('alice', {}).token).kid, 'first');
+    source.replace(second);
+    assert.equal(headerOf(signer('alice', {}).token).kid, 'second');
+    assert.equal(createFollowingSigner(config.jwt, replaceableKeySource({ signing: undefined, verification: second.verification })), undefined);
   });
 });

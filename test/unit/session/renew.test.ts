@@ -15,6 +15,7 @@ import { staticKeySource } from '../../../src/key-source.js';
 import { loadKeys } from '../../../src/keys.js';
 import { createLogger } from '../../../src/logging.js';
 import { createTokenIssuer } from '../../../src/login/issue.js';
+import { RevocationList } from '../../../src/revocation/list.js';
 import { createSessionRenewer } from '../../../src/session/renew.js';
 import { createTokenSigner } from '../../../src/token/sign.js';
 import { createTokenVerifier } from '../../../src/token/verify.js';
@@ -44,11 +45,19 @@ function serviceAt(now: number, env: Record<string, string> = {}) {
       session: config.session,
       now: () => at,
     });
-  const renew = createSessionRenewer({ session: config.session, cookie: config.cookie, signingKid: signing.kid, issue: issuerAt(now), logger, now: () => now });
+  const renew = createSessionRenewer({
+    session: config.session,
+    cookie: config.cookie,
+    signingKid: () => signing.kid,
+    issue: issuerAt(now),
+    logger,
+    now: () => now,
+  });
   const decide = createAccessDecider({
     config,
     verify: createTokenVerifier(config.jwt, staticKeySource(keys), { clockTimestamp: now * 1000 }),
     identityHeaders: createIdentityHeaders(config.identityHeaders),
+    revocations: new RevocationList(() => now * 1000),
     renew,
     now: () => now,
   });

@@ -1,0 +1,15 @@
+/** The service's way of making fetched key sets: the configured JWKS_* bounds, its logger and metrics. */
+import type { JwksFetchConfig } from '../config/issuers.js';
+import type { Logger } from '../logging.js';
+import type { Metrics } from '../metrics.js';
+import type { RemoteKeysFactory } from '../trust.js';
+import { remoteKeySet } from './remote-key-set.js';
+
+export function remoteKeysFactory(settings: JwksFetchConfig, logger: Logger, metrics: Pick<Metrics, 'jwks'>): RemoteKeysFactory {
+  const make = (issuer: string, url: string | undefined, algorithms: Parameters<RemoteKeysFactory['jwks']>[2]) =>
+    remoteKeySet({ ...settings, issuer, url, algorithms, logger, metrics: metrics.jwks });
+  return {
+    jwks: (issuer, url, algorithms) => make(issuer, url, algorithms),
+    discovered: (issuer, algorithms) => make(issuer, undefined, algorithms),
+  };
+}
