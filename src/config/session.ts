@@ -20,7 +20,9 @@ export interface SessionConfig {
 
 export function readSession(env: EnvReader, jwt: Pick<JwtConfig, 'ttlMs'>, cookie: Pick<CookieConfig, 'setOnLogin'>): SessionConfig {
   const renewBeforeMs = env.wholeSecondsMs('SESSION_RENEW_BEFORE', '0');
-  const maxLifetimeMs = env.wholeSecondsMs('SESSION_MAX_LIFETIME', '12h', 1000);
+  // Unset, 12h or JWT_TTL when that is longer: a long JWT_TTL alone is no reason to refuse the start.
+  const maxLifetimeMs =
+    env.string('SESSION_MAX_LIFETIME') === undefined ? Math.max(12 * 3_600_000, jwt.ttlMs) : env.wholeSecondsMs('SESSION_MAX_LIFETIME', '12h', 1000);
   const refreshTokenTtlMs = env.wholeSecondsMs('REFRESH_TOKEN_TTL', '0');
   if (renewBeforeMs > 0 && !cookie.setOnLogin)
     env.problem('SESSION_RENEW_BEFORE needs LOGIN_SET_COOKIE=true (and TOKEN_COOKIE): only the cookie the service sets is renewed');

@@ -90,12 +90,12 @@ export function createFollowingSigner(jwt: Config['jwt'], keys: KeySource, optio
   let snapshot: KeySnapshot = keys.current();
   if (snapshot.signing === undefined) return undefined;
   let signer = createTokenSigner(jwt, snapshot.signing, options);
-  return (subject, privateClaims, ttlSeconds) => {
+  return (...args) => {
     const current = keys.current();
     if (current !== snapshot && current.signing !== undefined) {
       snapshot = current;
       signer = createTokenSigner(jwt, current.signing, options);
     }
-    return signer(subject, privateClaims, ttlSeconds);
+    return signer(...args);
   };
 }

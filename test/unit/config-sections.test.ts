@@ -597,3 +597,10 @@ describe('issuers section: identity providers and how their keys are fetched', (
     assertRefused(read(readJwt, {}).problems, 'JWT_SECRET');
   });
 });
+
+describe('session section and a long JWT_TTL', () => {
+  test('unset, SESSION_MAX_LIFETIME is 12h or JWT_TTL when that is longer', () => {
+    assert.equal(loadConfig({ JWT_SECRET: hmacSecret('HS256'), JWT_TTL: '2d' }).session.maxLifetimeMs, 2 * 86_400_000);
+    assert.equal(loadConfig({ JWT_SECRET: hmacSecret('HS256') }).session.maxLifetimeMs, 12 * 3_600_000);
+  });
+});
