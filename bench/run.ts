@@ -8,6 +8,8 @@
  *   B2   B1 with decision caching: fast-jwt's verify cache + nginx proxy_cache (jwt-auth-cache.conf)
  *   B3   the service's /check alone                                  (vs R)
  *   B3d  B3 flooded with a bad-signature token: every request a deny     (vs B3, by CPU per request)
+ *   B3v  B3 with 100,000 revoked tokens (and 1,000 revoked subjects) in memory, loaded from a real
+ *        redis-server at start                                       (vs B3: target ≤ 1.05× CPU per request)
  *   R    bare node:http + fast-jwt doing the same verify             (bench/servers/reference.ts)
  *   B3w2 B3 with WORKERS=2                                           (vs B3: what a second core buys)
  *   B4   /login against a local stub authenticator                   (bench/servers/authenticator.ts)
@@ -22,6 +24,8 @@
 import { writeFileSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
 import { spawnSync } from 'node:child_process';
+import { httpRequest } from '../support/http.js';
+import { redisClient, startRedisServer } from '../support/redis.js';
 import { startServiceProcess, type ServiceProcess } from '../support/service.js';
 import { findNginx } from '../support/nginx.js';
 import { makeTempDir, removeTempDir } from '../support/temp-dir.js';
@@ -33,7 +37,10 @@ import { findWrk, runWrk, writeWrkScript, type WrkLoad, type WrkResult } from '.
 import { runMain, SettingsError } from './lib/main.js';
 
 const IDENTITY_HEADERS = 'sub:X-Auth-User,roles:X-Auth-Roles,name:X-Auth-Name';
-const ROW_IDS = ['B0', 'B1', 'B1R', 'B2', 'B3', 'B3d', 'R', 'B3w2', 'B4'] as const;
+const ROW_IDS = ['B0', 'B1', 'B1R', 'B2', 'B3', 'B3d', 'B3v', 'R', 'B3w2', 'B4'] as const;
+/** B3v's revocations in memory. */
+const REVOKED_TOKENS = 100_000;
+const REVOKED_SUBJECTS = 1_000;
 type RowId = (typeof ROW_IDS)[number];
 
 interface Row {
@@ -149,7 +156,8 @@ async function main(): Promise<number> {
 
   try {
     const secret = makeSecret();
-    const token = await mintToken(secret, { sub: 'alice', name: 'Alice', roles: ['admin', 'user'] }, { expiresIn: 86_400 });
+    // With a jti, as the service's own tokens have: B3v then looks it up among the revoked ones.
+    const token = await mintToken(secret, { sub: 'alice', name: 'Alice', roles: ['admin', 'user'], jti: 'bench-token' }, { expiresIn: 86_400 });
     const authorization = `Bearer ${token}`;
     const base = { JWT_SECRET: secret, IDENTITY_HEADERS };
     const wanted = new Set<RowId>(options.rows);
@@ -173,6 +181,28 @@ async function main(): Promise<number> {
       services.push({ label, instance, pids, rssBefore: rssMb(pids()) });
       return instance;
     };
+    /** B3v: Redis filled with revocations first, so the service loads them all before it listens. */
+    const serviceWithRevocations = async (): Promise<ServiceProcess> => {
+      const redis = track(await startRedisServer({ dir }));
+      const client = redisClient(redis.url);
+      try {
+        await client.connect();
+        const untilMs = Date.now() + 86_400_000;
+        const issuedUpTo = Math.floor(Date.now() / 1000);
+        const members: Array<number | string> = [];
+        for (let i = 0; i < REVOKED_TOKENS; i++) members.push(untilMs, `j:revoked-${i}`);
+        for (let i = 0; i < REVOKED_SUBJECTS; i++) members.push(untilMs, `s:${issuedUpTo}:user-${i}`);
+        for (let i = 0; i < members.length; i += 20_000) await client.zadd('nginx-jwt-auth:revocations', ...members.slice(i, i + 20_000));
+      } finally {
+        client.disconnect();
+      }
+      const instance = await service(`B3v service (${REVOKED_TOKENS} revoked tokens)`, { REDIS_URL: redis.url });
+      const ready = JSON.parse((await httpRequest(`${instance.url}/readyz`)).body.toString()) as { revocations: { entries: { jti: number; sub: number } } };
+      const { jti, sub } = ready.revocations.entries;
+      if (jti !== REVOKED_TOKENS || sub !== REVOKED_SUBJECTS)
+        throw new Error(`B3v: the service holds ${jti} revoked tokens and ${sub} subjects, not ${REVOKED_TOKENS} and ${REVOKED_SUBJECTS}`);
+      return instance;
+    };
     // B1: no caching anywhere. B2: both layers. B3/B4: the defaults (verify cache on, CHECK_CACHE_MAX_AGE=0).
     const uncached = needs('B1') ? await service('B1 service (JWT_VERIFY_CACHE_SIZE=0)', { JWT_VERIFY_CACHE_SIZE: '0', CHECK_CACHE_MAX_AGE: '0' }) : undefined;
     const cached = needs('B2') ? await service('B2 service (CHECK_CACHE_MAX_AGE=60s)', { CHECK_CACHE_MAX_AGE: '60s' }) : undefined;
@@ -184,6 +214,7 @@ async function main(): Promise<number> {
           stub ? { AUTHENTICATOR_URL: `${stub.url}/login`, LOGIN_MAX_FAILURES_PER_IP: '0', LOGIN_MAX_FAILURES_PER_USER: '0' } : {},
         )
       : undefined;
+    const revoked = needs('B3v') ? await serviceWithRevocations() : undefined;
     const twoWorkers = needs('B3w2')
       ? await service('B3w2 service (WORKERS=2)', { WORKERS: '2' }, async (pid) => {
           // /readyz answered once the first worker listened; wait for the second one too.
@@ -289,6 +320,14 @@ server {
         denies: true,
       });
     }
+    if (wanted.has('B3v') && revoked)
+      rows.push({
+        id: 'B3v',
+        what: `B3 with ${REVOKED_TOKENS / 1000}k revoked tokens in memory`,
+        url: `${revoked.url}/check`,
+        script: writeWrkScript(dir, 'b3v', { headers: auth }),
+        parts: tree(['service', revoked]),
+      });
     if (wanted.has('R') && reference)
       rows.push({
         id: 'R',
@@ -391,7 +430,7 @@ function pairedRatio(row: Measured, baseline: Measured, pick: (result: WrkResult
 }
 
 function summarise(rows: readonly Row[], measured: ReadonlyMap<RowId, Measured>, options: Options) {
-  const baselines: Partial<Record<RowId, readonly string[]>> = { B1: ['B1R'], B3: ['R'], B3d: ['B3'], B3w2: ['B3', 'R'] };
+  const baselines: Partial<Record<RowId, readonly string[]>> = { B1: ['B1R'], B3: ['R'], B3d: ['B3'], B3v: ['B3'], B3w2: ['B3', 'R'] };
   const summaries: RowSummary[] = rows.map((row) => {
     const data = measured.get(row.id) as Measured;
     const ratios: Record<string, { rps: number; p50: number; p99: number }> = {};
@@ -479,6 +518,14 @@ function summarise(rows: readonly Row[], measured: ReadonlyMap<RowId, Measured>,
     targets.push(
       `  info     B3d / B3 by service CPU time per request (deny flood vs allow): ${(b3d.cpuUs / b3.cpuUs).toFixed(2)} (${b3d.cpuUs.toFixed(1)} / ` +
         `${b3.cpuUs.toFixed(1)} µs)`,
+    );
+  }
+  const b3v = byId.get('B3v');
+  if (b3 && b3v && Number.isFinite(b3v.cpuUs / b3.cpuUs)) {
+    const ratio = b3v.cpuUs / b3.cpuUs;
+    targets.push(
+      `  ${ratio <= 1.05 ? 'met    ' : 'NOT met'}  B3v / B3 by service CPU time per request (${REVOKED_TOKENS} revoked tokens vs none): ${ratio.toFixed(2)} ` +
+        `(${b3v.cpuUs.toFixed(1)} / ${b3.cpuUs.toFixed(1)} µs, target ≤ 1.05); by req/s ${b3v.ratios.B3?.rps.toFixed(2) ?? '–'}`,
     );
   }
   target('B1 / B0', byId.get('B1')?.ratios.B0?.rps, 0.5);

@@ -5,10 +5,12 @@
 import cluster from 'node:cluster';
 import type { Server } from 'node:http';
 import { once } from 'node:events';
+import { RateLimiterClusterMaster } from 'rate-limiter-flexible';
 import { loadConfig, type Config } from './config/index.js';
 import { loadKeys } from './keys.js';
 import { createHttpServer } from './http/server.js';
 import { createLogger, type Logger } from './logging.js';
+import { startRevocationHub } from './revocation/cluster.js';
 import { createService } from './service.js';
 
 /** A start that cannot go on (the port is taken, the host does not resolve): one line for the operator, no stack. */
@@ -45,8 +47,11 @@ export interface RunningServer {
 /** Starts one service on a socket. Used by `serve` and by tests that want a real port. */
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
   const service = createService(config, { logger });
-  service.start();
   const { lifecycle } = service.deps;
+  // Before listening: the revocations stored in Redis (or held by the cluster primary) are loaded
+  // first, so a fresh instance does not allow what the others deny. Bounded: Redis may be down.
+  // Identity providers' keys are fetched from here on; /readyz waits for them.
+  await service.start();
   const server = createHttpServer(service);
   server.listen({ host: config.server.host, port: config.server.port });
   try {
@@ -74,8 +79,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       server.close(() => {
         clearTimeout(force);
         clearInterval(sweep);
-        service.close();
-        resolve();
+        void service.close().finally(resolve);
       });
       server.closeIdleConnections();
     }));
@@ -119,7 +123,12 @@ async function runWorker(config: Config, logger: Logger): Promise<void> {
 
 function runPrimary(config: Config, logger: Logger): void {
   logger.info({ workers: config.server.workers }, 'starting workers');
+  // Without Redis, the workers' login failure counts live here, so all of them share one count
+  // (src/login/limiter.ts); it must listen before the first worker asks.
+  if (config.redis.topology === undefined) new RateLimiterClusterMaster();
   let stopping = false;
+  // Without Redis, the workers share revocations through this process.
+  if (config.redis.topology === undefined) startRevocationHub(logger);
   for (let i = 0; i < config.server.workers; i++) cluster.fork();
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) {

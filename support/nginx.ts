@@ -17,6 +17,7 @@
  *   to: njs loaded in the main context, jwt-auth-cache-http.conf and a proxy_cache_path in the http
  *   block, and `include snippets/jwt-auth-cache.conf;` as the last line of the internal auth location.
  * - `extraServers`: more server blocks (the benchmark's no-auth baseline B0, tests' own sites).
+ * - `moreJwtAuthAddrs`: more `server` lines in `upstream jwt_auth`, for several service instances.
  * - `accessLog: false`: nginx still formats and writes every access-log line, to /dev/null, so a
  *   million-request run does not fill the disk.
  */
@@ -40,6 +41,8 @@ export interface NginxTemplateVars {
 export interface NginxOptions {
   /** host:port of the service (upstream jwt_auth). */
   readonly jwtAuthAddr: string;
+  /** More instances of the service in the same upstream (nginx balances round-robin between all). */
+  readonly moreJwtAuthAddrs?: readonly string[];
   /** host:port of the protected application (upstream app). */
   readonly appAddr: string;
   /** A folder of ours; the prefix `nginx-<port>` is created inside it. */
@@ -161,6 +164,22 @@ export function renderNginxPrefix(prefix: string, vars: NginxTemplateVars, own?:
   openUpPermissions(prefix);
 }
 
+/** Adds `server` lines after the first one of `upstream jwt_auth` in the rendered conf.d. */
+function addUpstreamServers(prefix: string, first: string, more: readonly string[]): void {
+  const confD = join(prefix, 'conf.d');
+  const line = new RegExp(`(upstream jwt_auth \\{\\s*\\n([ \\t]*)server ${first.replace(/[.]/g, '\\.')};)`);
+  for (const file of readdirSync(confD).map((name) => join(confD, name))) {
+    const text = readFileSync(file, 'utf8');
+    if (!line.test(text)) continue;
+    writeFileSync(
+      file,
+      text.replace(line, (_all, block: string, indent: string) => `${block}${more.map((addr) => `\n${indent}server ${addr};`).join('')}`),
+    );
+    return;
+  }
+  throw new Error(`no "upstream jwt_auth { server ${first}; ...}" in ${confD}`);
+}
+
 const CACHE_INCLUDE = 'include snippets/jwt-auth-cache.conf;';
 
 /**
@@ -207,6 +226,8 @@ export async function startNginx(options: NginxOptions): Promise<NginxInstance> 
   chmodSync(prefix, 0o755);
   // Loopback only: the demo, the tests and the benchmark never listen on other addresses.
   renderNginxPrefix(prefix, { JWT_AUTH_ADDR: options.jwtAuthAddr, APP_ADDR: options.appAddr, NGINX_LISTEN: `${LOOPBACK}:${port}` }, options.own);
+
+  if (options.moreJwtAuthAddrs !== undefined && options.moreJwtAuthAddrs.length > 0) addUpstreamServers(prefix, options.jwtAuthAddr, options.moreJwtAuthAddrs);
 
   const confPath = join(prefix, 'nginx.conf');
   if (options.workers !== undefined) {

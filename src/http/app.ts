@@ -14,12 +14,15 @@ import { AppError, statusFor, toAppError } from '../errors.js';
 import type { TrustRuntime } from '../trust.js';
 import type { KeySource } from '../key-source.js';
 import type { Logger } from '../logging.js';
+import type { TokenIssuer } from '../login/issue.js';
+import type { RefreshTokens } from '../refresh/tokens.js';
 import type { LoginLimiter } from '../login/limiter.js';
 import type { Metrics } from '../metrics.js';
-import type { TokenSigner } from '../token/sign.js';
+import type { RevocationStore } from '../revocation/store.js';
 import type { TokenVerifier } from '../token/verify.js';
 import { loginRoutes } from './routes/login.js';
 import { opsRoutes } from './routes/ops.js';
+import { refreshRoutes } from './routes/refresh.js';
 import { createBrowserPages } from './routes/pages.js';
 
 /** Mutable process state the routes read: set by main as it starts and stops. */
@@ -41,11 +44,14 @@ export interface AppDeps {
   /** Writes /check's answers: used by the path before Koa, the Koa route and the parser-refusal handler. */
   readonly checkAnswers: CheckAnswerWriter;
   readonly authenticator: AuthenticatorClient;
-  /** Absent in verify-only setups: /login then answers 404. */
-  readonly signer: TokenSigner | undefined;
+  /** The one place tokens are signed; absent in verify-only setups: /login then answers 404. */
+  readonly issue: TokenIssuer | undefined;
   readonly limiter: LoginLimiter;
-  /** The verifier /check uses, for the pages that say who is signed in. */
-  readonly verifyToken: TokenVerifier;
+  /** With REFRESH_TOKEN_TTL and a signing key: refresh tokens at /login and /refresh. */
+  readonly refresh: RefreshTokens | undefined;
+  /** The verifier /check uses, for /logout. */
+  readonly verify: TokenVerifier;
+  readonly revocations: RevocationStore;
   readonly lifecycle: Lifecycle;
 }
 
@@ -79,6 +85,7 @@ export function createApp(deps: AppDeps): Koa {
   // GET /login and /logout (pages) before the login routes' catch-all 405 for other methods.
   pages.register(router);
   loginRoutes(router, { ...deps, pages });
+  refreshRoutes(router, deps);
   opsRoutes(router, deps);
   app.use(errorResponder(deps));
   app.use(router.routes());

@@ -136,6 +136,36 @@ describe('docker-compose.yml', () => {
   });
 });
 
+describe('docker-compose.instances.yml: two instances and Redis', () => {
+  const override = parse(readFileSync(join(root, 'docker-compose.instances.yml'), 'utf8')) as {
+    services: Record<string, { image?: string; deploy?: { replicas?: number }; environment?: Record<string, string>; volumes?: string[] }>;
+    volumes?: Record<string, unknown>;
+  };
+
+  test('adds Redis and runs two replicas of the service, which nginx reaches under one name', () => {
+    assert.deepEqual(Object.keys(override.services).sort(), ['jwt-auth', 'redis']);
+    assert.match(override.services.redis?.image ?? '', /^redis:/);
+    assert.equal(override.services['jwt-auth']?.deploy?.replicas, 2);
+    assert.equal((service('nginx').environment?.JWT_AUTH_ADDR ?? '').split(':')[0], 'jwt-auth', 'one name for every replica');
+  });
+
+  test('its REDIS_URL names the redis service, and every variable it adds is one the service reads', () => {
+    const env = { ...service('jwt-auth').environment, ...override.services['jwt-auth']?.environment };
+    const known = variablesRead(env);
+    for (const name of Object.keys(env)) assert.ok(known.has(name), `${name} is a configuration variable of the service`);
+    const config = loadConfig({ ...env, JWT_SECRET_FILE: '', JWT_SECRET: 'x'.repeat(32) });
+    assert.deepEqual(config.redis.topology && config.redis.topology.kind === 'standalone' ? config.redis.topology.node : undefined, {
+      host: 'redis',
+      port: 6379,
+    });
+  });
+
+  test('Redis keeps its data in a named volume', () => {
+    assert.ok(override.services.redis?.volumes?.some((volume) => volume.startsWith('redis:')));
+    assert.ok(override.volumes && 'redis' in override.volumes);
+  });
+});
+
 describe('Dockerfiles', () => {
   test('copy only files that exist in the repository', () => {
     for (const dockerfile of ['Dockerfile', 'examples/flask-authenticator/Dockerfile']) {

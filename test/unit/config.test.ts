@@ -59,6 +59,7 @@ describe('loadConfig defaults', () => {
     ['no login cookie', (c) => c.cookie.setOnLogin, false],
     ['cookies Secure and SameSite=Lax', (c) => [c.cookie.secure, c.cookie.sameSite], [true, 'Lax']],
     ['login body limit 16kb', (c) => c.login.bodyLimitBytes, 16 * 1024],
+    ['sessions do not renew, last 12h at most, get no refresh tokens', (c) => c.session, { renewBeforeMs: 0, maxLifetimeMs: 43_200_000, refreshTokenTtlMs: 0 }],
     ['cross-site protection on, no other origin allowed', (c) => [c.csrf.protection, c.csrf.allowedOrigins], [true, []]],
     ['/login and /logout at the root (no LOGIN_PATH_PREFIX)', (c) => c.pages.pathPrefix, ''],
     ['after sign-in, / unless the browser asked for a page', (c) => c.pages.defaultRedirect, '/'],
@@ -67,6 +68,14 @@ describe('loadConfig defaults', () => {
       'the pages say nginx-jwt-auth, with the built-in template and no extra style',
       (c) => [c.pages.siteName, c.pages.template, c.pages.extraStyle],
       ['nginx-jwt-auth', undefined, ''],
+    ],
+    ['no REDIS_URL: every store in memory', (c) => c.redis.topology, undefined],
+    ['REVOCATION_MAX_TOKEN_LIFETIME is 24h', (c) => c.revocation.maxTokenLifetimeMs, 86_400_000],
+    ['REDIS_KEY_PREFIX is nginx-jwt-auth:', (c) => c.redis.keyPrefix, 'nginx-jwt-auth:'],
+    [
+      'REDIS_CONNECT_TIMEOUT 2s, REDIS_COMMAND_TIMEOUT 1s, REDIS_RECONNECT_MAX_DELAY 2s',
+      (c) => [c.redis.connectTimeoutMs, c.redis.commandTimeoutMs, c.redis.reconnectMaxDelayMs],
+      [2000, 1000, 2000],
     ],
     ['no identity provider', (c) => [c.issuers.ownJwksUri, c.issuers.trusted], [undefined, []]],
     [

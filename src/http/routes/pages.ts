@@ -19,7 +19,7 @@ import type { Claims, TokenVerifier } from '../../token/verify.js';
 
 export interface PageRouteDeps {
   readonly config: Pick<Config, 'pages' | 'cookie' | 'check' | 'login'>;
-  readonly verifyToken: TokenVerifier;
+  readonly verify: TokenVerifier;
 }
 
 export interface BrowserPages {
@@ -71,7 +71,7 @@ function stringClaim(claims: Claims, name: string): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
-export function createBrowserPages({ config, verifyToken }: PageRouteDeps): BrowserPages {
+export function createBrowserPages({ config, verify }: PageRouteDeps): BrowserPages {
   const { pages } = config;
   const loginPath = `${pages.pathPrefix}/login`;
   const logoutPath = `${pages.pathPrefix}/logout`;
@@ -96,7 +96,7 @@ export function createBrowserPages({ config, verifyToken }: PageRouteDeps): Brow
     try {
       const { token } = readCheckInputs(ctx.req.rawHeaders, config);
       if (token === undefined) return undefined;
-      const { claims } = await verifyToken(token);
+      const { claims } = await verify(token);
       return {
         name: stringClaim(claims, 'name'),
         subject: stringClaim(claims, 'sub') ?? stringClaim(claims, 'username') ?? stringClaim(claims, 'preferred_username'),
