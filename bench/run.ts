@@ -14,6 +14,11 @@
  *   FC   floor for B2: auth_request answered from a minimal nginx cache, then the app
  *   B3   the service's /check alone                                    (vs R)
  *   B3d  B3 flooded with a bad-signature token: every request a deny     (vs B3, service CPU)
+ *   B3v  B3 with 100,000 revoked tokens (and 1,000 revoked subjects) in memory, loaded from a real
+ *        redis-server at start                                         (vs B3: target ≤ 1.05× service CPU)
+ *   B3k  B3 with an ES256 token verified by the service's own public key file
+ *   B3o  B3k's token and key, the key fetched from a JWK Set server (OIDC_ISSUER)
+ *                                                                      (vs B3k: target ≤ 1.05× service CPU)
  *   R    bare node:http + fast-jwt doing the same verify               (bench/servers/reference.ts)
  *   B4   /login against a stub authenticator that answers at once     (service CPU per login)
  *   B3w2 B3 with WORKERS=2 (only when asked for in BENCH_ROWS)
@@ -26,10 +31,15 @@
  *   BENCH_NODE_ARGS node flags for every service process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
  *   WRK_BIN, NGINX_BIN  the programs (default: wrk on PATH, nginx on PATH or /usr/sbin)
  */
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { availableParallelism, totalmem } from 'node:os';
 import { spawnSync } from 'node:child_process';
+import { httpRequest } from '../support/http.js';
+import { startJwksServer } from '../support/jwks-server.js';
+import { nowSeconds, signJws } from '../support/jws.js';
+import { redisClient, startRedisServer } from '../support/redis.js';
 import { startServiceProcess, type ServiceProcess } from '../support/service.js';
 import { findNginx, nginxModulesDir, startNginx, type NginxInstance } from '../support/nginx.js';
 import { NGINX_CONFIG_DIR } from '../support/paths.js';
@@ -44,7 +54,10 @@ import { findWrk, runWrk, writeWrkScript, type WrkLoad, type WrkResult } from '.
 import { runMain, SettingsError } from './lib/main.js';
 
 const IDENTITY_HEADERS = 'sub:X-Auth-User,roles:X-Auth-Roles,name:X-Auth-Name';
-const ROW_IDS = ['B0', 'L', 'B1', 'B1c', 'B1u', 'B2', 'F0', 'FC', 'B3', 'B3d', 'R', 'B4', 'B3w2'] as const;
+const ROW_IDS = ['B0', 'L', 'B1', 'B1c', 'B1u', 'B2', 'F0', 'FC', 'B3', 'B3d', 'B3v', 'B3k', 'B3o', 'R', 'B4', 'B3w2'] as const;
+/** B3v's revocations in memory. */
+const REVOKED_TOKENS = 100_000;
+const REVOKED_SUBJECTS = 1_000;
 type RowId = (typeof ROW_IDS)[number];
 /** Rows run unless BENCH_ROWS names others. */
 const DEFAULT_ROWS: readonly RowId[] = ROW_IDS.filter((id) => id !== 'B3w2');
@@ -194,7 +207,8 @@ async function main(): Promise<number> {
   const counters: ClosedCounter[] = [];
   try {
     const secret = makeSecret();
-    const token = await mintToken(secret, { sub: 'alice', name: 'Alice', roles: ['admin', 'user'] }, { expiresIn: 86_400 });
+    // With a jti, as the service's own tokens have: B3v then looks it up among the revoked ones.
+    const token = await mintToken(secret, { sub: 'alice', name: 'Alice', roles: ['admin', 'user'], jti: 'bench-token' }, { expiresIn: 86_400 });
     const auth = { Authorization: `Bearer ${token}` };
     const base = { JWT_SECRET: secret, IDENTITY_HEADERS };
     const needs = (...ids: RowId[]): boolean => ids.some((id) => wanted.has(id));
@@ -231,6 +245,72 @@ async function main(): Promise<number> {
           stub ? { AUTHENTICATOR_URL: `${stub.url}/login`, LOGIN_MAX_FAILURES_PER_IP: '0', LOGIN_MAX_FAILURES_PER_USER: '0' } : {},
         )
       : undefined;
+    /** B3v: Redis filled with revocations first, so the service loads them all before it listens. */
+    const serviceWithRevocations = async () => {
+      const redis = track(await startRedisServer({ dir }));
+      const client = redisClient(redis.url);
+      try {
+        await client.connect();
+        const untilMs = Date.now() + 86_400_000;
+        const issuedUpTo = Math.floor(Date.now() / 1000);
+        const members: Array<number | string> = [];
+        for (let i = 0; i < REVOKED_TOKENS; i++) members.push(untilMs, `j:revoked-${i}`);
+        for (let i = 0; i < REVOKED_SUBJECTS; i++) members.push(untilMs, `s:${issuedUpTo}:user-${i}`);
+        for (let i = 0; i < members.length; i += 20_000) await client.zadd('nginx-jwt-auth:revocations', ...members.slice(i, i + 20_000));
+      } finally {
+        client.disconnect();
+      }
+      const started = await service(`B3v service (${REVOKED_TOKENS} revoked tokens)`, { REDIS_URL: redis.url });
+      const ready = JSON.parse((await httpRequest(`${started.instance.url}/readyz`)).body.toString()) as {
+        revocations: { entries: { jti: number; sub: number } };
+      };
+      const { jti, sub } = ready.revocations.entries;
+      if (jti !== REVOKED_TOKENS || sub !== REVOKED_SUBJECTS)
+        throw new Error(`B3v: the service holds ${jti} revoked tokens and ${sub} subjects, not ${REVOKED_TOKENS} and ${REVOKED_SUBJECTS}`);
+      return started;
+    };
+    const revoked = needs('B3v') ? await serviceWithRevocations() : undefined;
+    // B3k / B3o: one ES256 key, once as the service's own key file, once fetched from a provider's
+    // JWK Set; one token for both, of the provider's issuer, which B3k's service takes as its own.
+    const provider = needs('B3k', 'B3o') ? generateKeyPairSync('ec', { namedCurve: 'prime256v1' }) : undefined;
+    const providerKeys =
+      provider === undefined
+        ? undefined
+        : await startJwksServer({ keys: [{ ...provider.publicKey.export({ format: 'jwk' }), kid: 'bench-es256', alg: 'ES256', use: 'sig' }] });
+    if (providerKeys !== undefined) track({ stop: () => providerKeys.close() });
+    const providerToken =
+      provider === undefined || providerKeys === undefined
+        ? undefined
+        : signJws(
+            { alg: 'ES256', kid: 'bench-es256', typ: 'at+jwt' },
+            {
+              sub: 'alice',
+              name: 'Alice',
+              roles: ['admin', 'user'],
+              iss: providerKeys.issuer,
+              aud: 'bench-api',
+              iat: nowSeconds(),
+              exp: nowSeconds() + 86_400,
+            },
+            provider.privateKey,
+          );
+    const ownKeyFile = join(dir, 'bench-es256-public.pem');
+    if (provider !== undefined) writeFileSync(ownKeyFile, provider.publicKey.export({ type: 'spki', format: 'pem' }));
+    const localKeys =
+      needs('B3k') && providerKeys !== undefined
+        ? await service('B3k service (own ES256 public key file)', {
+            JWT_SECRET: '',
+            JWT_ALGORITHM: 'ES256',
+            JWT_PUBLIC_KEY_FILE: ownKeyFile,
+            JWT_KEY_ID: 'bench-es256',
+            JWT_ISSUER: providerKeys.issuer,
+            JWT_AUDIENCE: 'bench-api',
+          })
+        : undefined;
+    const remoteKeys =
+      needs('B3o') && providerKeys !== undefined
+        ? await service('B3o service (the key from a JWK Set, OIDC_ISSUER)', { JWT_SECRET: '', OIDC_ISSUER: providerKeys.issuer, OIDC_AUDIENCE: 'bench-api' })
+        : undefined;
     const twoWorkers = needs('B3w2')
       ? await service('B3w2 service (WORKERS=2)', { WORKERS: '2' }, async (pid) => {
           // /readyz answered once the first worker listened; wait for the second one too.
@@ -449,6 +529,29 @@ server {
         headers: { Authorization: `Bearer ${forged}` },
         parts: tree(['service', alone.instance]),
         denies: true,
+        columns: both,
+      });
+    }
+    if (revoked)
+      add({
+        id: 'B3v',
+        what: `B3 with ${REVOKED_TOKENS / 1000}k revoked tokens in memory`,
+        url: `${revoked.instance.url}/check`,
+        headers: auth,
+        parts: tree(['service', revoked.instance]),
+        columns: both,
+      });
+    for (const [id, started, what] of [
+      ['B3k', localKeys, "B3, ES256 token, the service's own public key"],
+      ['B3o', remoteKeys, "B3k's key fetched from a JWK Set (OIDC_ISSUER)"],
+    ] as const) {
+      if (started === undefined || providerToken === undefined) continue;
+      add({
+        id,
+        what,
+        url: `${started.instance.url}/check`,
+        headers: { Authorization: `Bearer ${providerToken}` },
+        parts: tree(['service', started.instance]),
         columns: both,
       });
     }
@@ -702,6 +805,12 @@ function summarise(rows: readonly Row[], samples: ReadonlyMap<Key, Sample[]>, op
   const ratioOf = (a: CellSummary | undefined, b: CellSummary | undefined): number | undefined => (a && b ? a.cpuUs / b.cpuUs : undefined);
   atMost('3. B3d / B3 service CPU per request (deny flood vs allow), default headers', ratioOf(cell('B3d', 'default'), cell('B3', 'default')), 1.5);
   atMost('3. B3d / B3 service CPU per request, browser-like headers', ratioOf(cell('B3d', 'browser'), cell('B3', 'browser')), 1.5);
+  atMost('B3v / B3 service CPU per request (100,000 revoked tokens vs none), default headers', ratioOf(cell('B3v', 'default'), cell('B3', 'default')), 1.05);
+  atMost(
+    "B3o / B3k service CPU per request (a provider's fetched key vs a local key file), default headers",
+    ratioOf(cell('B3o', 'default'), cell('B3k', 'default')),
+    1.05,
+  );
   targets.push('  –        4. memory: `npm run bench:rss` (1,000,000 /check requests; prints its own met / not met)');
   atMost('5. B4 service CPU per successful login, default headers', cell('B4', 'default')?.cpuByRole.service, 400, ' µs', 0);
   atMost('5. B4 service CPU per successful login, browser-like headers', cell('B4', 'browser')?.cpuByRole.service, 400, ' µs', 0);

@@ -14,11 +14,10 @@ import { REPO_ROOT, SERVICE_CLI } from '../support/paths.js';
 import type { ManagedProcess } from '../support/process.js';
 import { freePort, LOOPBACK } from '../support/ports.js';
 import { startServiceProcess, type ServiceProcess } from '../support/service.js';
-import { IDENTITY_HEADERS } from '../support/stack.js';
+import { DEMO_SERVICE_ENV } from '../support/stack.js';
 import { makeTempDir, removeTempDir } from '../support/temp-dir.js';
 
 const KEY_DIR = join(REPO_ROOT, '.local', 'demo', 'keys');
-const COOKIE = 'jwt_auth';
 
 /** The port nginx listens on: DEMO_PORT, else 8080 when free, else any free port. */
 async function nginxPort(): Promise<number> {
@@ -40,37 +39,51 @@ function ensureKeys(): string {
   return join(KEY_DIR, 'jwt-secret');
 }
 
-function instructions(base: string, nginxRunning: boolean, authenticatorName: string): string {
+function instructions(base: string, authenticatorName: string): string {
   const loginCurl = `curl -s -X POST ${base}/login -H 'Content-Type: application/json' -d '{"username":"alice","password":"alice-password"}'`;
   return `
-nginx-jwt-auth demo is running${nginxRunning ? '' : ' WITHOUT nginx (see above): the commands below go straight to the service'}.
+nginx-jwt-auth demo is running.
 
-  ${nginxRunning ? 'nginx          ' : 'service        '} ${base}
+  nginx           ${base}
   authenticator   ${authenticatorName}
   users           alice / alice-password (roles admin, user)    bob / bob-password (role user)
+
+In a browser: ${base}/whoami sends you to sign in and back; ${base}/admin/ needs role admin
+(sign in as bob to see the page that says so); ${base}/logout signs you out.
 
 Try:
   # log in (through nginx → the service → the authenticator), keep the token
   TOKEN=$(${loginCurl} | sed -E 's/.*"token":"([^"]+)".*/\\1/')
-${
-  nginxRunning
-    ? `  # a protected page without and with the token
+  # a protected page without and with the token
   curl -si ${base}/whoami
   curl -s ${base}/whoami -H "Authorization: Bearer $TOKEN"
-  # /admin/ needs role=admin: alice passes, bob gets 403 insufficient_scope
+  # /admin/ needs role=admin: alice passes, bob gets 403 {"error":"insufficient_scope"}
   curl -si ${base}/admin/ -H "Authorization: Bearer $TOKEN"
-  # a client-sent identity header never reaches the app
-  curl -s ${base}/whoami -H "Authorization: Bearer $TOKEN" -H 'X-Auth-User: mallory'
-  # in a browser: ${base}/whoami sends you to the login page and back
-`
-    : `  curl -si ${base}/check -H "Authorization: Bearer $TOKEN"
-`
-}
+  # a client-sent identity header is refused before anything else (400 identity_header_forged)
+  curl -si ${base}/whoami -H "Authorization: Bearer $TOKEN" -H 'X-Auth-User: mallory'
+
 Ctrl-C stops everything.
 `;
 }
 
+/**
+ * The one command that installs nginx here. The demo is nginx in front of the service: without it
+ * there is nothing to show, so it stops before starting anything rather than run half a demo.
+ */
+function installNginxCommand(isRoot: boolean): string {
+  return `${isRoot ? '' : 'sudo '}apt-get install -y nginx`;
+}
+
 async function main(): Promise<void> {
+  if (findNginx() === undefined) {
+    const isRoot = process.getuid?.() === 0;
+    console.error(
+      `The demo needs nginx, which is not installed. Install it, then run npm run demo again:\n\n  ${installNginxCommand(isRoot)}\n\n` +
+        "(Debian/Ubuntu; elsewhere, your package manager's nginx. NGINX_BIN=/path/to/nginx uses another binary.)",
+    );
+    process.exitCode = 1;
+    return;
+  }
   const dir = makeTempDir('demo');
   const running: Array<{ stop(): Promise<void>; process: ManagedProcess }> = [];
   const stopAll = async (): Promise<void> => {
@@ -89,32 +102,21 @@ async function main(): Promise<void> {
 
     const service: ServiceProcess = await startServiceProcess(
       {
+        // 401 mode, the token in a cookie (plain HTTP on loopback, so not Secure: behind TLS keep
+        // the default), browsers sent to /whoami after signing in; docker-compose.yml sets the same.
+        ...DEMO_SERVICE_ENV,
         JWT_SECRET_FILE: secretFile,
         JWT_ISSUER: 'nginx-jwt-auth-demo',
-        IDENTITY_HEADERS,
         AUTHENTICATOR_URL: authenticator.loginUrl,
-        // 401 mode: browsers are sent to the login page, API clients get the 401 itself.
-        CHECK_UNAUTHENTICATED_STATUS: '401',
-        TOKEN_COOKIE: COOKIE,
-        LOGIN_SET_COOKIE: 'true',
-        // The demo is plain HTTP on loopback; behind TLS keep the default (Secure).
-        COOKIE_SECURE: 'false',
         LOG_LEVEL: 'info',
       },
       { dir },
     );
     running.push(service);
 
-    let nginx: NginxInstance | undefined;
-    if (findNginx() === undefined) {
-      console.log(
-        'nginx is not installed, so the demo runs without it. Install it with:\n  sudo apt-get install -y nginx    (or set NGINX_BIN to an nginx binary)',
-      );
-    } else {
-      nginx = await startNginx({ jwtAuthAddr: service.addr, appAddr: authenticator.addr, port: await nginxPort(), dir });
-      running.push(nginx);
-    }
-    console.log(instructions(nginx?.url ?? service.url, nginx !== undefined, `${authenticator.url} (${problem === undefined ? 'Flask' : 'Node stand-in'})`));
+    const nginx: NginxInstance = await startNginx({ jwtAuthAddr: service.addr, appAddr: authenticator.addr, port: await nginxPort(), dir });
+    running.push(nginx);
+    console.log(instructions(nginx.url, `${authenticator.url} (${problem === undefined ? 'Flask' : 'Node stand-in'})`));
     console.log(`Logs: ${dir} (removed on exit; KEEP_TEST_TMPDIR=1 keeps them)`);
 
     // A part that exits by itself ends the demo too, rather than leaving it half-alive.

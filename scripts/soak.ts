@@ -17,7 +17,7 @@ import { mintToken } from '../support/tokens.js';
 
 const DURATION_S = Number(process.env.SOAK_DURATION ?? 60);
 const RATE = Number(process.env.SOAK_RATE ?? 300);
-/** nginx's example zone allows 10 logins a minute per address (burst 5): stay under it. */
+/** nginx's example zone is a flood guard (2 a second, bursts of 60): the soak stays far under it. */
 const LOGIN_EVERY_MS = 7_000;
 
 interface Case {

@@ -1,15 +1,18 @@
 #!/usr/bin/env node
 /**
- * node dist/src/cli.js serve | sign | verify | keygen | check-config
+ * node dist/src/cli.js serve | sign | verify | revoke | keygen | check-config | nginx-snippet
  * Every command reads the same environment variables as the service.
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { ALGORITHMS, factsOf, type Algorithm, type KeygenParameters } from './algorithms.js';
+import { readCookie } from './config/cookie.js';
+import { EnvReader, parseDurationMs } from './config/env-reader.js';
+import { readIdentityHeaders } from './config/identity-headers.js';
 import { ConfigError, loadConfig, type Config } from './config/index.js';
-import { parseDurationMs } from './config/env-reader.js';
 import { toAppError } from './errors.js';
 import { remoteKeysFactory } from './jwks/factory.js';
 import { fetchKeySetOnce } from './jwks/index.js';
@@ -19,7 +22,11 @@ import { createTrust, type TrustRuntime } from './trust.js';
 import { keySourceFromConfig } from './key-source.js';
 import { LOCAL_ISSUER_LABEL } from './trusted-issuer.js';
 import { loadKeys } from './keys.js';
+import { nginxSnippet } from './nginx-snippet.js';
 import { serve, StartupError } from './main.js';
+import { createRedisConnection } from './redis/client.js';
+import { revocationOfSubject, revocationOfToken } from './revocation/list.js';
+import { revocationKeys, storeRevocation } from './revocation/redis.js';
 import { createTokenSigner } from './token/sign.js';
 import { createTokenVerifier } from './token/verify.js';
 import { VERSION } from './version.js';
@@ -46,6 +53,17 @@ const COMMANDS: Readonly<Record<string, { synopsis: string; help: string }>> = {
   verify: {
     synopsis: 'verify [TOKEN]',
     help: 'print the claims of TOKEN (or of stdin) or its error code; exit 1 when invalid',
+  },
+  'nginx-snippet': {
+    synopsis: 'nginx-snippet',
+    help: 'print the nginx lines that must match IDENTITY_HEADERS and TOKEN_COOKIE: the block for\njwt-auth-protect.conf and the block for jwt-auth-http.conf (paste each over the one between its markers)',
+  },
+  revoke: {
+    synopsis: 'revoke --jti ID [--exp SECONDS] | --sub SUBJECT',
+    help:
+      'revoke one token by its jti (until --exp, the epoch second of its exp; else REVOCATION_MAX_TOKEN_LIFETIME),\n' +
+      'or every token of SUBJECT issued up to now; every instance sharing REDIS_URL denies them within a second.\n' +
+      'Needs REDIS_URL; exits 0 once stored, 1 when Redis cannot store it (nothing was revoked)',
   },
   keygen: {
     synopsis: 'keygen [--alg ALG] [--out DIR] [--force | --if-missing]',
@@ -189,6 +207,61 @@ async function verify(args: string[]): Promise<number> {
   }
 }
 
+/** Needs no keys: only the identity headers and the cookie name are read. */
+function printNginxSnippet(): number {
+  const env = new EnvReader(process.env);
+  const snippet = nginxSnippet(readIdentityHeaders(env), readCookie(env));
+  if (env.problems.length > 0) throw new ConfigError(env.problems);
+  console.log(`# In snippets/jwt-auth-protect.conf:\n${snippet.protect}\n\n# In snippets/jwt-auth-http.conf:\n${snippet.http}`);
+  return 0;
+}
+
+/** Stores a revocation in Redis, where every instance picks it up from the change feed. */
+async function revoke(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { jti: { type: 'string' }, exp: { type: 'string' }, sub: { type: 'string' } } });
+  const config = loadConfig(process.env);
+  if ((values.jti === undefined) === (values.sub === undefined)) throw new ConfigError(['revoke: give --jti ID or --sub SUBJECT (one of them)']);
+  if (values.exp !== undefined && (values.jti === undefined || !/^\d{1,12}$/.test(values.exp)))
+    throw new ConfigError(["--exp: the epoch second of the token's exp claim, with --jti"]);
+  if (config.redis.topology === undefined)
+    throw new ConfigError([
+      'revoke needs REDIS_URL: without Redis each running service keeps its revocations in its own memory, which this command cannot reach. ' +
+        'Log the token out with POST /logout instead, or run the services with REDIS_URL',
+    ]);
+  const lifetimes = { clockToleranceMs: config.jwt.clockToleranceMs, maxTokenLifetimeMs: config.revocation.maxTokenLifetimeMs };
+  const revocation =
+    values.sub !== undefined
+      ? revocationOfSubject(values.sub, lifetimes)
+      : revocationOfToken(values.jti, values.exp === undefined ? undefined : Number(values.exp), lifetimes);
+  if (revocation === undefined || (values.sub !== undefined && values.sub === '')) throw new ConfigError(['revoke: --jti and --sub cannot be empty']);
+  const connection = createRedisConnection(config.redis, 'commands', createLogger('silent'));
+  if (connection === undefined) return 1;
+  try {
+    connection.connect();
+    const deadline = Date.now() + config.redis.connectTimeoutMs;
+    while (connection.status().state !== 'ready' && Date.now() < deadline) await delay(20);
+    if (connection.status().state !== 'ready') {
+      console.error(
+        `revocation_unavailable: redis (${connection.target}) is not reachable: ${connection.status().lastError ?? 'no answer'}; nothing was revoked`,
+      );
+      return 1;
+    }
+    await storeRevocation(connection.client, revocationKeys(config.redis), revocation);
+  } catch (error) {
+    console.error(`${toAppError(error).code}: ${(error as Error).message}; nothing was revoked`);
+    return 1;
+  } finally {
+    await connection.close();
+  }
+  const until = new Date(revocation.untilMs).toISOString();
+  console.log(
+    revocation.kind === 'jti'
+      ? `revoked jti ${revocation.jti} until ${until}`
+      : `revoked every token of ${revocation.sub} issued up to now, kept until ${until}`,
+  );
+  return 0;
+}
+
 /** Every identity provider the configuration names, with where its keys come from. */
 function providersOf(config: Config): Array<{ issuer: string; url: string | undefined; algorithms: readonly Algorithm[]; audiences: readonly string[] }> {
   const { issuers } = config;
@@ -254,6 +327,10 @@ async function run(argv: string[]): Promise<number | undefined> {
       return verify(args);
     case 'keygen':
       return keygen(args);
+    case 'nginx-snippet':
+      return printNginxSnippet();
+    case 'revoke':
+      return revoke(args);
     case 'help':
     case '--help':
     case '-h':

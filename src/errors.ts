@@ -30,6 +30,11 @@ const STATUS = {
   token_signature_invalid: UNAUTHENTICATED,
   /** exp is in the past (beyond the clock tolerance). */
   token_expired: UNAUTHENTICATED,
+  /**
+   * A valid token that was revoked: its jti by a logout or `revoke --jti`, or every token of its subject
+   * issued up to a moment by `revoke --sub`. Tokens of that subject without iat count as issued before.
+   */
+  token_revoked: UNAUTHENTICATED,
   /** nbf is in the future (beyond the clock tolerance). */
   token_not_yet_valid: UNAUTHENTICATED,
   /** A required claim is missing, iss / aud / exp / nbf has the wrong value or type, or sub is not a non-empty string. */
@@ -88,6 +93,24 @@ const STATUS = {
   issued_token_too_long: 502,
   /** The authenticator did not answer within AUTHENTICATOR_TIMEOUT. */
   authenticator_timeout: 504,
+  /** A /refresh body without a refresh_token (a JSON object or a form, RFC 6749 §6). */
+  refresh_token_missing: 400,
+  /** A refresh token that is not ours, expired, or of a revoked or ended session. */
+  refresh_token_invalid: 401,
+  /** A refresh token already rotated was presented again: its whole family is revoked (RFC 9700 §4.14.2). */
+  refresh_token_reused: 401,
+  /** The refresh-token store (Redis) cannot answer: no token is issued that it could not record. */
+  refresh_store_unavailable: 503,
+  /**
+   * /logout was given a valid token without a jti, which cannot be revoked by itself (the cookie is
+   * still cleared; `revoke --sub` revokes every token of the subject). Tokens this service signs always carry one.
+   */
+  token_not_revocable: 422,
+  /**
+   * A revocation could not be stored where every instance sees it (Redis down or slow, or the cluster
+   * primary silent): nothing was revoked and the token still passes. Try again.
+   */
+  revocation_unavailable: 503,
   /** No route here. */
   not_found: 404,
   /** A bug: never expected, logged with its cause. */

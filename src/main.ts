@@ -7,10 +7,12 @@ import type { Server } from 'node:http';
 import { once } from 'node:events';
 import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import { connect } from 'node:net';
+import { RateLimiterClusterMaster } from 'rate-limiter-flexible';
 import { loadConfig, type Config } from './config/index.js';
 import { loadKeys } from './keys.js';
 import { createHttpServer } from './http/server.js';
 import { createLogger, type Logger } from './logging.js';
+import { startRevocationHub } from './revocation/cluster.js';
 import { createService } from './service.js';
 
 /** A start that cannot go on (the port is taken, the host does not resolve): one line for the operator, no stack. */
@@ -68,8 +70,11 @@ export interface RunningServer {
 /** Starts one service on a socket. Used by `serve` and by tests that want a real port. */
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
   const service = createService(config, { logger });
-  service.start();
   const { lifecycle } = service.deps;
+  // Before listening: the revocations stored in Redis (or held by the cluster primary) are loaded
+  // first, so a fresh instance does not allow what the others deny. Bounded: Redis may be down.
+  // Identity providers' keys are fetched from here on; /readyz waits for them.
+  await service.start();
   const server = createHttpServer(service);
   const { socketPath } = config.server;
   // With WORKERS > 1 the primary did this before forking (workers share its socket).
@@ -103,8 +108,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       server.close(() => {
         clearTimeout(force);
         clearInterval(sweep);
-        service.close();
-        resolve();
+        void service.close().finally(resolve);
       });
       server.closeIdleConnections();
     }));
@@ -132,10 +136,10 @@ function onSignals(logger: Logger, handler: (signal: NodeJS.Signals) => void): v
 
 async function runWorker(config: Config, logger: Logger): Promise<void> {
   const running = await startServer(config, logger);
-  // Handlers first, then the line that says we listen: a supervisor (or a test) that signals as soon
-  // as it reads that line must reach our handler, not node's default action, which ends the process.
   // Like nginx -s reload for the key files: rotate keys without dropping a request.
   process.on('SIGHUP', () => running.reloadKeys());
+  // Handlers first: whoever reads "listening" may signal at once, and a SIGTERM that arrives before
+  // process.on() has run takes the default action (the process dies with the signal, exit code lost).
   onSignals(logger, (signal) => {
     logger.info({ signal }, 'shutting down: finishing in-flight requests');
     void running.stop().then(() => {
@@ -150,7 +154,12 @@ async function runWorker(config: Config, logger: Logger): Promise<void> {
 async function runPrimary(config: Config, logger: Logger): Promise<void> {
   if (config.server.socketPath !== undefined) await removeStaleSocket(config.server.socketPath);
   logger.info({ workers: config.server.workers }, 'starting workers');
+  // Without Redis, the workers' login failure counts live here, so all of them share one count
+  // (src/login/limiter.ts); it must listen before the first worker asks.
+  if (config.redis.topology === undefined) new RateLimiterClusterMaster();
   let stopping = false;
+  // Without Redis, the workers share revocations through this process.
+  if (config.redis.topology === undefined) startRevocationHub(logger);
   for (let i = 0; i < config.server.workers; i++) cluster.fork();
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) {

@@ -5,6 +5,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
 import { FETCH_RESULTS, type FetchResult } from './jwks/fetch.js';
+import type { RevocationStatus } from './revocation/store.js';
 
 /** /check's decisions and durations, recorded without any per-request label hashing. */
 export interface CheckMetrics {
@@ -44,6 +45,15 @@ export interface Metrics {
   readonly rateLimited: Counter<'key'>;
   /** Requests node's HTTP parser refused, by its error code (llhttp's HPE_ names). */
   readonly refusedRequests: Counter<'reason'>;
+  /** /logout outcomes: revoked, nothing_to_revoke, not_revocable, revocation_unavailable. */
+  readonly logouts: Counter<'outcome'>;
+  /** Revocations made elsewhere that reached this process, by how: the change feed or a (re)load. */
+  readonly revocationsLearned: Counter<'source'>;
+  /**
+   * Reports the revocation store's state when /metrics is read: jwt_auth_revocations{kind} (entries in
+   * memory), jwt_auth_revocations_degraded, jwt_auth_redis_up{connection}.
+   */
+  watchRevocations(status: () => RevocationStatus): void;
   /**
    * /check denials because of who issued the token, by configured issuer ("unknown" for an iss no
    * one is trusted for: a label never takes a value from a token) and reason.
@@ -272,6 +282,46 @@ export function createMetrics(options: { version: string; defaultMetrics?: boole
       labelNames: ['reason'],
       registers: [registry],
     }),
+    logouts: new Counter({ name: 'jwt_auth_logout_total', help: '/logout outcomes', labelNames: ['outcome'], registers: [registry] }),
+    revocationsLearned: new Counter({
+      name: 'jwt_auth_revocations_learned_total',
+      help: 'Revocations made elsewhere that reached this process, by feed or by a (re)load',
+      labelNames: ['source'],
+      registers: [registry],
+    }),
+    watchRevocations(status) {
+      new Gauge({
+        name: 'jwt_auth_revocations',
+        help: 'Revocations held in memory, by kind (jti: one token; sub: every token of a subject issued before a moment)',
+        labelNames: ['kind'],
+        registers: [registry],
+        collect() {
+          const { entries } = status();
+          this.labels('jti').set(entries.jti);
+          this.labels('sub').set(entries.sub);
+        },
+      });
+      new Gauge({
+        name: 'jwt_auth_revocations_degraded',
+        help: '1 while revocations made elsewhere may not reach this process and new ones cannot be stored (Redis unreachable)',
+        registers: [registry],
+        collect() {
+          this.set(status().state === 'degraded' ? 1 : 0);
+        },
+      });
+      new Gauge({
+        name: 'jwt_auth_redis_up',
+        help: '1 while the Redis connection is ready, by connection (commands, feed); absent without REDIS_URL',
+        labelNames: ['connection'],
+        registers: [registry],
+        collect() {
+          const redis = status().redis;
+          if (redis === undefined) return;
+          this.labels('commands').set(redis.commands === 'ready' ? 1 : 0);
+          this.labels('feed').set(redis.feed === 'ready' ? 1 : 0);
+        },
+      });
+    },
     issuerDenials: new Counter({
       name: 'jwt_auth_check_issuer_denials_total',
       help: '/check denials for the token issuer: token_issuer_unknown, issuer_keys_unavailable',

@@ -4,7 +4,7 @@
  * answers nothing but 127.0.0.1, which also covers what the browser sends on its own.
  * One launch per test file; tests share its context and page and call reset() in between.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -76,6 +76,17 @@ export async function launchLoopbackBrowser(): Promise<LoopbackBrowser> {
     await browser.close();
     throw error;
   }
+}
+
+/**
+ * Saves a screenshot of a step when BROWSER_SCREENSHOTS names a folder (to look at the pages as a
+ * user sees them: `BROWSER_SCREENSHOTS=/tmp/shots node --test dist/test/browser/`); else nothing.
+ */
+export async function screenshotStep(page: Page, name: string): Promise<void> {
+  const dir = process.env.BROWSER_SCREENSHOTS;
+  if (!dir) return;
+  mkdirSync(dir, { recursive: true });
+  await page.screenshot({ path: join(dir, `${name.replace(/[^A-Za-z0-9]+/g, '-').slice(0, 80)}.png`), fullPage: true });
 }
 
 /**

@@ -101,3 +101,39 @@ export function setCookies(reply: Reply): string[] {
   const value = reply.headers['set-cookie'];
   return value === undefined ? [] : value;
 }
+
+/**
+ * What a browser keeps of Set-Cookie, for the one cookie a test follows: the last value set wins, and
+ * Max-Age=0 removes it. Enough to follow the token cookie through login, renewal and logout; not a
+ * general cookie store (no paths, domains or expiry clock).
+ */
+export class CookieJar {
+  #value: string | undefined;
+
+  constructor(readonly name: string) {}
+
+  /** The cookie's current value, or undefined. */
+  get value(): string | undefined {
+    return this.#value;
+  }
+
+  /** Takes the answer's Set-Cookie lines for this cookie; returns the values it set, in order. */
+  take(headers: IncomingHttpHeaders): string[] {
+    const set: string[] = [];
+    for (const line of headers['set-cookie'] ?? []) {
+      const [pair = '', ...attributes] = line.split(/;\s*/);
+      const eq = pair.indexOf('=');
+      if (eq < 0 || pair.slice(0, eq) !== this.name) continue;
+      const value = pair.slice(eq + 1);
+      const removed = attributes.some((attribute) => /^max-age=0$/i.test(attribute)) || value === '';
+      this.#value = removed ? undefined : value;
+      set.push(value);
+    }
+    return set;
+  }
+
+  /** The Cookie request header a browser would send, or {} without the cookie. */
+  header(): Record<string, string> {
+    return this.#value === undefined ? {} : { cookie: `${this.name}=${this.#value}` };
+  }
+}

@@ -2,7 +2,7 @@
  * Runs the repository's nginx/ configuration on loopback: the same files docker-compose mounts
  * into the official image, laid out the way that image lays them out, under a private prefix.
  *
- *   <prefix>/nginx.conf, snippets/, html/   copied from nginx/
+ *   <prefix>/nginx.conf, snippets/          copied from nginx/
  *   <prefix>/conf.d/*.conf                  nginx/templates/*.template with ${NAME} replaced
  *   <prefix>/conf.d/zz-test-harness.conf    temp paths under the prefix (the image's defaults
  *                                           are root-owned system folders)
@@ -17,6 +17,7 @@
  *   to: njs loaded in the main context, jwt-auth-cache-http.conf and a proxy_cache_path in the http
  *   block, and `include snippets/jwt-auth-cache.conf;` as the last line of the internal auth location.
  * - `extraServers`: more server blocks (the benchmark's no-auth baseline B0, tests' own sites).
+ * - `moreJwtAuthAddrs`: more `server` lines in `upstream jwt_auth`, for several service instances.
  * - `accessLog: false`: nginx still formats and writes every access-log line, to /dev/null, so a
  *   million-request run does not fill the disk.
  * - `modules`: more dynamic modules to load (file names in nginx's modules folder), such as the
@@ -42,6 +43,8 @@ export interface NginxTemplateVars {
 export interface NginxOptions {
   /** host:port of the service (upstream jwt_auth). */
   readonly jwtAuthAddr: string;
+  /** More instances of the service in the same upstream (nginx balances round-robin between all). */
+  readonly moreJwtAuthAddrs?: readonly string[];
   /** host:port of the protected application (upstream app). */
   readonly appAddr: string;
   /** A folder of ours; the prefix `nginx-<port>` is created inside it. */
@@ -58,6 +61,15 @@ export interface NginxOptions {
   readonly accessLog?: boolean;
   /** Dynamic modules to load, by file name in nginx's modules folder. */
   readonly modules?: readonly string[];
+  /**
+   * A configuration of one's own instead of the repository's nginx.conf and templates (one built
+   * from nginx/README.md's recipe, say): `mainConf` becomes nginx.conf (it must include
+   * conf.d/*.conf, where the harness's temp paths go) and `template` conf.d/site.conf, both with the
+   * same ${NAME} placeholders. The snippets are the repository's.
+   */
+  readonly own?: { readonly mainConf: string; readonly template: string };
+  /** What answers 200 once nginx is up; default /nginx-healthz (the example server's). */
+  readonly readyPath?: string;
 }
 
 export interface NginxInstance {
@@ -133,16 +145,20 @@ function openUpPermissions(dir: string): void {
 }
 
 /** Writes a runnable nginx prefix for `vars` into `prefix` (an existing, empty folder). */
-export function renderNginxPrefix(prefix: string, vars: NginxTemplateVars): void {
-  for (const name of ['nginx.conf', 'snippets', 'html']) {
-    cpSync(join(NGINX_CONFIG_DIR, name), join(prefix, name), { recursive: true });
-  }
+export function renderNginxPrefix(prefix: string, vars: NginxTemplateVars, own?: NginxOptions['own']): void {
+  cpSync(join(NGINX_CONFIG_DIR, 'snippets'), join(prefix, 'snippets'), { recursive: true });
   const confD = join(prefix, 'conf.d');
   mkdirSync(confD, { recursive: true });
-  const templates = join(NGINX_CONFIG_DIR, 'templates');
-  for (const file of listFiles(templates).filter((path) => path.endsWith('.template'))) {
-    const target = join(confD, relative(templates, file).replace(/\.template$/, ''));
-    writeFileSync(target, renderTemplate(readFileSync(file, 'utf8'), { ...vars }));
+  if (own !== undefined) {
+    writeFileSync(join(prefix, 'nginx.conf'), renderTemplate(own.mainConf, { ...vars }));
+    writeFileSync(join(confD, 'site.conf'), renderTemplate(own.template, { ...vars }));
+  } else {
+    cpSync(join(NGINX_CONFIG_DIR, 'nginx.conf'), join(prefix, 'nginx.conf'));
+    const templates = join(NGINX_CONFIG_DIR, 'templates');
+    for (const file of listFiles(templates).filter((path) => path.endsWith('.template'))) {
+      const target = join(confD, relative(templates, file).replace(/\.template$/, ''));
+      writeFileSync(target, renderTemplate(readFileSync(file, 'utf8'), { ...vars }));
+    }
   }
   // nginx creates only the last level of a temp path, so tmp/ must exist.
   mkdirSync(join(prefix, 'tmp'));
@@ -150,6 +166,22 @@ export function renderNginxPrefix(prefix: string, vars: NginxTemplateVars): void
   const tempPaths = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((kind) => `${kind}_temp_path ${join(prefix, 'tmp', kind)};`).join('\n');
   writeFileSync(join(confD, 'zz-test-harness.conf'), `# Written by the test harness, not part of nginx/.\n${tempPaths}\n`);
   openUpPermissions(prefix);
+}
+
+/** Adds `server` lines after the first one of `upstream jwt_auth` in the rendered conf.d. */
+function addUpstreamServers(prefix: string, first: string, more: readonly string[]): void {
+  const confD = join(prefix, 'conf.d');
+  const line = new RegExp(`(upstream jwt_auth \\{\\s*\\n([ \\t]*)server ${first.replace(/[.]/g, '\\.')};)`);
+  for (const file of readdirSync(confD).map((name) => join(confD, name))) {
+    const text = readFileSync(file, 'utf8');
+    if (!line.test(text)) continue;
+    writeFileSync(
+      file,
+      text.replace(line, (_all, block: string, indent: string) => `${block}${more.map((addr) => `\n${indent}server ${addr};`).join('')}`),
+    );
+    return;
+  }
+  throw new Error(`no "upstream jwt_auth { server ${first}; ...}" in ${confD}`);
 }
 
 const CACHE_INCLUDE = 'include snippets/jwt-auth-cache.conf;';
@@ -197,7 +229,9 @@ export async function startNginx(options: NginxOptions): Promise<NginxInstance> 
   mkdirSync(prefix, { mode: 0o755 });
   chmodSync(prefix, 0o755);
   // Loopback only: the demo, the tests and the benchmark never listen on other addresses.
-  renderNginxPrefix(prefix, { JWT_AUTH_ADDR: options.jwtAuthAddr, APP_ADDR: options.appAddr, NGINX_LISTEN: `${LOOPBACK}:${port}` });
+  renderNginxPrefix(prefix, { JWT_AUTH_ADDR: options.jwtAuthAddr, APP_ADDR: options.appAddr, NGINX_LISTEN: `${LOOPBACK}:${port}` }, options.own);
+
+  if (options.moreJwtAuthAddrs !== undefined && options.moreJwtAuthAddrs.length > 0) addUpstreamServers(prefix, options.jwtAuthAddr, options.moreJwtAuthAddrs);
 
   const confPath = join(prefix, 'nginx.conf');
   if (options.workers !== undefined) {
@@ -235,12 +269,12 @@ export async function startNginx(options: NginxOptions): Promise<NginxInstance> 
   const proc = startProcess(
     'nginx',
     bin,
-    // -p: relative paths (root html) under the prefix; -e: startup errors before error_log is read.
+    // -p: relative paths under the prefix; -e: startup errors before error_log is read.
     ['-p', `${prefix}/`, '-c', confPath, '-e', errorLog, '-g', globals],
     { env: { PATH: process.env.PATH ?? '' }, logFile: errorLog, stdoutFile: accessLog },
   );
   const url = `http://${LOOPBACK}:${port}`;
-  await waitForHttp(proc, `${url}/nginx-healthz`);
+  await waitForHttp(proc, `${url}${options.readyPath ?? '/nginx-healthz'}`);
 
   return {
     url,

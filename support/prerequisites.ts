@@ -7,6 +7,7 @@ import { findChromium } from './browser.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { findNginx, nginxModulesDir } from './nginx.js';
+import { findRedisServer, redisServerProblem } from './redis.js';
 
 export interface Prerequisite {
   readonly name: string;
@@ -40,6 +41,12 @@ export function flaskPrerequisite(): Prerequisite {
 
 export function chromiumPrerequisite(): Prerequisite {
   return { name: 'Chromium', problem: programProblem(findChromium(), 'CHROMIUM_BIN', 'no chromium on PATH or in /usr/bin: apt-get install -y chromium') };
+}
+
+export function redisPrerequisite(): Prerequisite {
+  const problem =
+    programProblem(findRedisServer(), 'REDIS_SERVER_BIN', 'no redis-server on PATH or in /usr/bin: apt-get install -y redis-server') ?? redisServerProblem();
+  return { name: 'redis-server', problem };
 }
 
 function isCI(): boolean {

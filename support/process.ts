@@ -84,7 +84,8 @@ export function startProcess(name: string, command: string, args: readonly strin
       if (status !== undefined) return status;
       process.kill(pid, signal);
       const timedOut = Symbol('timeout');
-      const first = await Promise.race([exited, delay(timeoutMs, timedOut)]);
+      // Unref'd: a process that stopped at once must not keep the test process alive for the rest of the timeout.
+      const first = await Promise.race([exited, delay(timeoutMs, timedOut, { ref: false })]);
       if (first !== timedOut) return first;
       if (status === undefined) process.kill(pid, 'SIGKILL');
       return exited;

@@ -83,19 +83,19 @@ export interface InProcessService {
 
 /**
  * `serverOptions` replace production's (a shorter timeout, say); `keySource` the configuration's keys
- * (a source the test swaps); `remoteKeys` how identity providers' keys are fetched; everything else
- * is as `serve` runs it.
+ * (a source the test swaps); `remoteKeys` how identity providers' keys are fetched; `revocations`
+ * the store chosen from the configuration (one that fails, say); everything else is as `serve` runs it.
  */
 export async function startServiceInProcess(
   env: Readonly<Record<string, string | undefined>>,
   serverOptions: http.ServerOptions = {},
-  { keySource, remoteKeys }: Pick<ServiceOptions, 'keySource' | 'remoteKeys'> = {},
+  { keySource, remoteKeys, revocations }: Pick<ServiceOptions, 'keySource' | 'remoteKeys' | 'revocations'> = {},
 ): Promise<InProcessService> {
   const config = loadConfig(env);
   const logs: string[] = [];
   const logger = createLogger(config.logging.level, { write: (line: string) => void logs.push(line) });
-  const service = createService(config, { logger, defaultMetrics: false, keySource, remoteKeys });
-  service.start();
+  const service = createService(config, { logger, defaultMetrics: false, keySource, remoteKeys, revocations });
+  await service.start();
   const server = createHttpServer(service, serverOptions);
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -109,7 +109,7 @@ export async function startServiceInProcess(
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      service.close();
+      await service.close();
     },
   };
 }

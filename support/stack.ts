@@ -24,6 +24,20 @@ import { makeSecret, mintToken, type MintOptions } from './tokens.js';
  */
 export const IDENTITY_HEADERS = 'sub:X-Auth-User,roles:X-Auth-Roles,name:X-Auth-Name';
 
+/**
+ * The demo's scenario, which docker-compose.yml runs too (test/deploy/compose.test.ts holds them
+ * together): 401 mode, the token in an HttpOnly cookie set by /login (plain HTTP on loopback, so not
+ * Secure), browsers sent to the demo app's /whoami after signing in when they asked for nothing.
+ */
+export const DEMO_SERVICE_ENV: Readonly<Record<string, string>> = Object.freeze({
+  IDENTITY_HEADERS,
+  CHECK_UNAUTHENTICATED_STATUS: '401',
+  TOKEN_COOKIE: 'jwt_auth',
+  LOGIN_SET_COOKIE: 'true',
+  COOKIE_SECURE: 'false',
+  LOGIN_REDIRECT_DEFAULT: '/whoami',
+});
+
 export interface StackOptions {
   /** CHECK_UNAUTHENTICATED_STATUS; default 403. */
   unauthenticatedStatus?: 403 | 401;

@@ -60,6 +60,7 @@ export function createCheckAnswers(config: Pick<Config, 'check' | 'jwt'>): Answe
   // A reused decision gets the same answer; when decisions are never reused, a memo is only work.
   const allows = reusesAllowDecisions(config) ? new WeakMap<AccessAllowed, CheckAnswer>() : undefined;
   const allow = (decision: AccessAllowed): CheckAnswer => {
+    if (decision.setCookie !== undefined) return renewal(decision, decision.setCookie);
     let answer = allows?.get(decision);
     if (answer !== undefined) return answer;
     // Always said, 0 included: X-Accel-Expires overrides any proxy_cache_valid in the auth location,
@@ -70,6 +71,17 @@ export function createCheckAnswers(config: Pick<Config, 'check' | 'jwt'>): Answe
     return answer;
   };
   return (decision) => (decision.code === undefined ? allow(decision) : (denials.get(decision.code) ?? checkFailed));
+}
+
+/**
+ * An allow that renews the session: built per request and never memoised, since its Set-Cookie is
+ * one user's new token. X-Accel-Expires: 0 and no-store keep it out of nginx's decision cache (nginx
+ * also never stores an answer with Set-Cookie unless told to ignore it, and jwt-auth-cache.conf says
+ * proxy_no_cache on it as well), so no other request is ever answered with this cookie.
+ */
+function renewal(decision: AccessAllowed, setCookie: string): CheckAnswer {
+  const headers = [...decision.identityHeaders, 'set-cookie', setCookie, 'x-accel-expires', '0', 'cache-control', 'no-store', ...ALLOW_FRAMING];
+  return { status: 200, headers, body: '' };
 }
 
 export interface CheckAnswerWriterDeps {
@@ -111,8 +123,12 @@ export function createCheckAnswerWriter({ config, decideAccess, metrics, logger,
     const seconds = (performance.now() - started) / 1000;
     if (decision.code === undefined) {
       recorded.allow(seconds);
+      // pid: with WORKERS > 1, which worker answered.
       if (logger.isLevelEnabled('debug'))
-        logger.debug({ event: 'check', result: 'allow', sub: decision.claims.sub, requestId: loggable(req.headers['x-request-id']) }, 'allowed');
+        logger.debug(
+          { event: 'check', result: 'allow', sub: decision.claims.sub, requestId: loggable(req.headers['x-request-id']), pid: process.pid },
+          'allowed',
+        );
       return;
     }
     recorded.deny(decision.code, seconds);

@@ -12,6 +12,8 @@ import { createCrossSiteCheck, isSafeMethod } from '../cross-site.js';
 import { AppError, ERROR_CODES, statusFor, toAppError, type ErrorCode } from '../errors.js';
 import type { IdentityHeaderBuilder } from '../identity-headers.js';
 import { checkPolicy, createPolicyCache, type Policy } from '../policy.js';
+import type { RevocationList } from '../revocation/list.js';
+import type { RenewSession } from '../session/renew.js';
 import { IssuerError, type Claims, type TokenVerifier, type Verified } from '../token/verify.js';
 
 export interface AccessRequest {
@@ -33,6 +35,11 @@ export interface AccessAllowed {
   readonly identityHeaders: readonly string[];
   /** How long nginx may cache the allow (X-Accel-Expires); 0 for not at all. */
   readonly cacheSeconds: number;
+  /**
+   * A renewed session's Set-Cookie: this allow is for one token only, so it is never cached by
+   * nginx nor reused for another request (src/session/renew.ts).
+   */
+  readonly setCookie?: string;
 }
 
 export interface AccessDenied {
@@ -57,6 +64,10 @@ export interface AccessDeciderDeps {
   readonly config: Config;
   readonly verify: TokenVerifier;
   readonly identityHeaders: IdentityHeaderBuilder;
+  /** Re-signs cookie tokens near their exp; undefined when sessions do not renew. */
+  readonly renew?: RenewSession;
+  /** The revocations known to this process: read in memory, never a round trip. */
+  readonly revocations: Pick<RevocationList, 'isRevoked'>;
   /** Seconds since the epoch, for the allow's cache lifetime. */
   readonly now?: () => number;
 }
@@ -79,10 +90,11 @@ export function reusesAllowDecisions(config: Pick<Config, 'check' | 'jwt'>): boo
   return config.check.cacheMaxAgeMs === 0 && config.jwt.verifyCacheSize > 0;
 }
 
-export function createAccessDecider({ config, verify, identityHeaders, now = () => Date.now() / 1000 }: AccessDeciderDeps): DecideAccess {
+export function createAccessDecider({ config, verify, identityHeaders, revocations, renew, now = () => Date.now() / 1000 }: AccessDeciderDeps): DecideAccess {
   // One frozen denial per code: a deny allocates nothing.
   const denials = new Map(denyCodes(config.check).map((code): [ErrorCode, AccessDenied] => [code, Object.freeze({ code, claims: undefined })]));
   const tokenMissing = denials.get('token_missing') as AccessDenied;
+  const tokenRevoked = denials.get('token_revoked') as AccessDenied;
   const policyFor = createPolicyCache();
   const cacheMaxAge = config.check.cacheMaxAgeMs / 1000;
   const crossSite = config.csrf.protection && config.cookie.name !== undefined ? createCrossSiteCheck(config.csrf) : undefined;
@@ -97,10 +109,13 @@ export function createAccessDecider({ config, verify, identityHeaders, now = () 
   };
   // Reused as long as its claims object lives (a WeakMap never keeps it alive).
   const allows = reusesAllowDecisions(config) ? new WeakMap<Claims, AccessAllowed>() : undefined;
-  const allow = (claims: Claims): AccessAllowed => {
+  // A cached allow of a renewable cookie token ends where its renewal window starts: nginx would
+  // otherwise answer the whole window from its cache, and the session would end instead of renewing.
+  const renewBefore = renew === undefined ? 0 : config.session.renewBeforeMs / 1000;
+  const allow = (claims: Claims, fromCookie: boolean): AccessAllowed => {
     let decision = allows?.get(claims);
     if (decision !== undefined) return decision;
-    const cacheSeconds = cacheMaxAge > 0 ? cacheLifetime(claims.exp, cacheMaxAge, now()) : 0;
+    const cacheSeconds = cacheMaxAge > 0 ? cacheLifetime(claims.exp, cacheMaxAge, now() + (fromCookie ? renewBefore : 0)) : 0;
     decision = { code: undefined, claims, identityHeaders: identityHeaders(claims), cacheSeconds };
     allows?.set(claims, decision);
     return decision;
@@ -113,9 +128,15 @@ export function createAccessDecider({ config, verify, identityHeaders, now = () 
     return { code: 'check_failed', claims: undefined, cause: error };
   };
 
-  const decide = ({ claims, issuer }: Verified, policy: Policy): AccessDecision => {
+  const decide = ({ claims, issuer }: Verified, policy: Policy, token: string, fromCookie: boolean): AccessDecision => {
+    // Before the policy and before any reused allow: a cached verification never outlives a revocation.
+    if (revocations.isRevoked(claims)) return tokenRevoked;
     if (!checkPolicy(policy, claims, issuer.claims ?? config.check)) throw new AppError('insufficient_scope');
-    return allow(claims);
+    const allowed = allow(claims, fromCookie);
+    // Renewal only ever follows an allow (a token denied for any reason is never re-signed), and only
+    // of the service's own tokens: an identity provider's session is the provider's to renew.
+    const setCookie = fromCookie && issuer.iss === config.jwt.issuer ? renew?.(token, claims) : undefined;
+    return setCookie === undefined ? allowed : { ...allowed, cacheSeconds: 0, setCookie };
   };
 
   return ({ rawHeaders, query, method }) => {
@@ -126,8 +147,8 @@ export function createAccessDecider({ config, verify, identityHeaders, now = () 
       // The policy is parsed before the token is verified, so a broken policy denies every request alike.
       const policy = policyFor(requirement, query);
       const verified = verify(token);
-      if (verified instanceof Promise) return verified.then((result) => decide(result, policy)).catch(deny);
-      return decide(verified, policy);
+      if (verified instanceof Promise) return verified.then((result) => decide(result, policy, token, fromCookie)).catch(deny);
+      return decide(verified, policy, token, fromCookie);
     } catch (error) {
       return deny(error);
     }

@@ -17,13 +17,16 @@ export interface IdentityHeadersConfig {
   readonly maxTotalBytes: number;
 }
 
+/** The default: what nginx/snippets/jwt-auth-protect.conf ships (test/unit/nginx-snippet.test.ts holds them together). */
+export const DEFAULT_IDENTITY_HEADERS = 'sub:X-Auth-User,roles:X-Auth-Roles,name:X-Auth-Name';
+
 /**
  * `claim:Header-Name` pairs, comma-separated. A claim name may hold `:` or `,` inside its quoted
  * form; a header name holds neither, so the pair splits at its last `:`.
  */
 function readMapping(env: EnvReader): IdentityHeader[] {
   const headers: IdentityHeader[] = [];
-  for (const pair of splitOutsideQuotes(env.string('IDENTITY_HEADERS') ?? 'sub:X-Auth-User', ',')) {
+  for (const pair of splitOutsideQuotes(env.string('IDENTITY_HEADERS') ?? DEFAULT_IDENTITY_HEADERS, ',')) {
     const colon = pair.lastIndexOf(':');
     const claim = colon < 0 ? '' : pair.slice(0, colon).trim();
     const header = colon < 0 ? '' : pair.slice(colon + 1).trim();

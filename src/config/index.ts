@@ -14,10 +14,15 @@ import { readIssuers, type IssuersConfig } from './issuers.js';
 import { readJwt, type JwtConfig } from './jwt.js';
 import { readLogging, type LoggingConfig } from './logging.js';
 import { readLogin, type LoginConfig } from './login.js';
+import { readPages, type PagesConfig } from './pages.js';
+import { readRedis, type RedisConfig } from './redis.js';
+import { readRevocation, type RevocationConfig } from './revocation.js';
 import { readServer, type ServerConfig } from './server.js';
+import { readSession, type SessionConfig } from './session.js';
 
 export { ALGORITHMS, type Algorithm } from './jwt.js';
 export type { IdentityHeader } from './identity-headers.js';
+export { redisTarget, type RedisConfig, type RedisTopology } from './redis.js';
 export { TrustedProxyList } from './login.js';
 
 export interface Config {
@@ -29,8 +34,12 @@ export interface Config {
   readonly identityHeaders: IdentityHeadersConfig;
   readonly cookie: CookieConfig;
   readonly login: LoginConfig;
+  readonly session: SessionConfig;
   readonly csrf: CsrfConfig;
   readonly authenticator: AuthenticatorConfig;
+  readonly pages: PagesConfig;
+  readonly redis: RedisConfig;
+  readonly revocation: RevocationConfig;
 }
 
 /** Thrown with every configuration problem at once; `problems` name the variables. */
@@ -47,17 +56,26 @@ export class ConfigError extends Error {
  */
 export function loadConfig(env: Env): Config {
   const reader = new EnvReader(env);
+  // In the order of the Config; jwt first bound because the revocation section checks against JWT_TTL.
+  const server = readServer(reader);
+  const logging = readLogging(reader);
+  const jwt = readJwt(reader);
+  const cookie = readCookie(reader);
   const config: Config = {
-    server: readServer(reader),
-    logging: readLogging(reader),
-    jwt: readJwt(reader),
+    server,
+    logging,
+    jwt,
     issuers: readIssuers(reader),
     check: readCheck(reader),
     identityHeaders: readIdentityHeaders(reader),
-    cookie: readCookie(reader),
+    cookie,
     login: readLogin(reader),
+    session: readSession(reader, jwt, cookie),
     csrf: readCsrf(reader),
     authenticator: readAuthenticator(reader),
+    pages: readPages(reader),
+    redis: readRedis(reader),
+    revocation: readRevocation(reader, jwt.ttlMs),
   };
   if (reader.problems.length > 0) throw new ConfigError(reader.problems);
   return deepFreeze(config);

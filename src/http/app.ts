@@ -14,11 +14,16 @@ import { AppError, statusFor, toAppError } from '../errors.js';
 import type { TrustRuntime } from '../trust.js';
 import type { KeySource } from '../key-source.js';
 import type { Logger } from '../logging.js';
+import type { TokenIssuer } from '../login/issue.js';
+import type { RefreshTokens } from '../refresh/tokens.js';
 import type { LoginLimiter } from '../login/limiter.js';
 import type { Metrics } from '../metrics.js';
-import type { TokenSigner } from '../token/sign.js';
+import type { RevocationStore } from '../revocation/store.js';
+import type { TokenVerifier } from '../token/verify.js';
 import { loginRoutes } from './routes/login.js';
 import { opsRoutes } from './routes/ops.js';
+import { refreshRoutes } from './routes/refresh.js';
+import { createBrowserPages } from './routes/pages.js';
 
 /** Mutable process state the routes read: set by main as it starts and stops. */
 export interface Lifecycle {
@@ -39,9 +44,14 @@ export interface AppDeps {
   /** Writes /check's answers: used by the path before Koa, the Koa route and the parser-refusal handler. */
   readonly checkAnswers: CheckAnswerWriter;
   readonly authenticator: AuthenticatorClient;
-  /** Absent in verify-only setups: /login then answers 404. */
-  readonly signer: TokenSigner | undefined;
+  /** The one place tokens are signed; absent in verify-only setups: /login then answers 404. */
+  readonly issue: TokenIssuer | undefined;
   readonly limiter: LoginLimiter;
+  /** With REFRESH_TOKEN_TTL and a signing key: refresh tokens at /login and /refresh. */
+  readonly refresh: RefreshTokens | undefined;
+  /** The verifier /check uses, for /logout. */
+  readonly verify: TokenVerifier;
+  readonly revocations: RevocationStore;
   readonly lifecycle: Lifecycle;
 }
 
@@ -71,7 +81,11 @@ export function createApp(deps: AppDeps): Koa {
   app.silent = true;
   const router = new Router();
   koaCheckRoute(router, deps.checkAnswers);
-  loginRoutes(router, deps);
+  const pages = createBrowserPages(deps);
+  // GET /login and /logout (pages) before the login routes' catch-all 405 for other methods.
+  pages.register(router);
+  loginRoutes(router, { ...deps, pages });
+  refreshRoutes(router, deps);
   opsRoutes(router, deps);
   app.use(errorResponder(deps));
   app.use(router.routes());

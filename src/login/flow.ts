@@ -13,6 +13,7 @@ import type { Metrics } from '../metrics.js';
 import { loginContentType, parseLoginBody } from './body.js';
 import type { IssuedToken, TokenIssuer } from './issue.js';
 import type { LoginLimiter } from './limiter.js';
+import type { RefreshTokens } from '../refresh/tokens.js';
 
 const MAX_USERNAME_LENGTH = 256;
 
@@ -59,6 +60,8 @@ export interface LoginFlowDeps {
   readonly isCrossSite: CrossSiteCheck | undefined;
   readonly authenticator: Pick<AuthenticatorClient, 'login'>;
   readonly limiter: LoginLimiter;
+  /** With REFRESH_TOKEN_TTL: each login also gets a refresh token, recorded before it is answered. */
+  readonly refresh?: RefreshTokens;
   readonly metrics: LoginMetrics;
   readonly logger: Logger;
 }
@@ -79,7 +82,7 @@ function subjectOf(user: Readonly<Record<string, unknown>>, fields: readonly str
 }
 
 export function createLoginFlow(deps: LoginFlowDeps): LoginFlow {
-  const { login, passAuthenticatorCookies, issue, isCrossSite, authenticator, limiter, metrics, logger } = deps;
+  const { login, passAuthenticatorCookies, issue, isCrossSite, authenticator, limiter, refresh, metrics, logger } = deps;
   const perUserLimit = login.maxFailuresPerUser > 0;
 
   /** The login up to its outcome; throws whatever refuses it. `seen.username` is set once known, for the log. */
@@ -118,7 +121,12 @@ export function createLoginFlow(deps: LoginFlowDeps): LoginFlow {
       }
       const subject = subjectOf(answer.user, login.subjectFields);
       if (subject === undefined) throw new AppError('authenticator_bad_response', `no subject in fields ${login.subjectFields.join(', ')}`);
-      return { kind: 'issued', issued: issue(subject, answer.user, log, 'login succeeded'), authenticatorCookies };
+      const issued = issue(subject, answer.user, log, 'login succeeded');
+      if (refresh === undefined) return { kind: 'issued', issued, authenticatorCookies };
+      // A refresh token that could not be recorded is not handed out, and nor is the login (503):
+      // the client asked for a session it can refresh.
+      const refreshToken = await refresh.start({ subject, claims: answer.user, session: issued.session });
+      return { kind: 'issued', issued: { ...issued, body: { ...issued.body, ...refreshToken } }, authenticatorCookies };
     } finally {
       if (!rejected) await counted.withdraw();
     }

@@ -1,8 +1,13 @@
 /**
  * Failed-login regulation with rate-limiter-flexible: failures are counted per client address and per
  * username within a window; once either count reaches its limit, logins for it are refused with
- * Retry-After until the window ends. In memory by default: each instance (or cluster worker) counts
- * on its own.
+ * Retry-After until the window ends. Where the counts live:
+ * - with REDIS_URL, in Redis (RateLimiterRedis): every instance and worker shares them. If Redis
+ *   fails, each process counts in its own memory meanwhile (rate-limiter-flexible's insuranceLimiter):
+ *   logins go on, limited per process, rather than all being refused or none being counted;
+ * - without it, in a cluster worker (WORKERS>1), in the primary's memory (RateLimiterCluster, whose
+ *   RateLimiterClusterMaster src/main.ts starts before forking): all workers share them;
+ * - otherwise in this process's memory.
  *
  * Each attempt is counted as a failure *before* the authenticator is asked and withdrawn when it turns
  * out not to be one. Checking first and counting after the answer would let a burst of concurrent
@@ -13,8 +18,9 @@
  * the count's key (trimmed, lower-cased) maps onto, such as "Alice " at an authenticator that tells it
  * from "alice", wipe the real user's failures and go on guessing.
  */
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { RateLimiterCluster, RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Config } from '../config/index.js';
+import type { RedisClient } from '../redis/client.js';
 
 export type LimitKey = 'ip' | 'user';
 
@@ -36,7 +42,7 @@ export interface LoginLimiter {
   attempt(address: string, username: string | undefined): Promise<LoginAttempt>;
 }
 
-type Limiter = RateLimiterMemory | undefined;
+type Limiter = RateLimiterAbstract | undefined;
 
 /** One more point for `key`; the seconds to wait when that puts it over the limit, else 0. */
 async function take(limiter: Limiter, key: string | undefined): Promise<number> {
@@ -59,10 +65,37 @@ async function giveBack(limiter: Limiter, key: string | undefined): Promise<void
   if (state !== null && state.consumedPoints > 0) await limiter.reward(key);
 }
 
-export function createLoginLimiter(login: Config['login']): LoginLimiter {
+/** Where the counts are shared: one Redis, or the cluster's primary; neither is this process alone. */
+export type LimiterSharing =
+  { readonly kind: 'redis'; readonly client: RedisClient; readonly keyPrefix: string } | { readonly kind: 'cluster' } | { readonly kind: 'process' };
+
+/** How long a worker waits for the primary's answer before the attempt fails (never seen on one machine). */
+const CLUSTER_TIMEOUT_MS = 2000;
+
+function limiterFor(name: LimitKey, points: number, duration: number, sharing: LimiterSharing): Limiter {
+  if (points === 0) return undefined;
+  switch (sharing.kind) {
+    case 'redis':
+      return new RateLimiterRedis({
+        storeClient: sharing.client,
+        keyPrefix: `${sharing.keyPrefix}login:${name}`,
+        points,
+        duration,
+        // Not ready (down, reconnecting): count in memory at once rather than fail the login.
+        rejectIfRedisNotReady: true,
+        insuranceLimiter: new RateLimiterMemory({ keyPrefix: `insurance:${name}`, points, duration }),
+      });
+    case 'cluster':
+      return new RateLimiterCluster({ keyPrefix: `login:${name}`, points, duration, timeoutMs: CLUSTER_TIMEOUT_MS });
+    case 'process':
+      return new RateLimiterMemory({ keyPrefix: name, points, duration });
+  }
+}
+
+export function createLoginLimiter(login: Config['login'], sharing: LimiterSharing = { kind: 'process' }): LoginLimiter {
   const duration = login.failureWindowMs / 1000;
-  const byIp = login.maxFailuresPerIp > 0 ? new RateLimiterMemory({ keyPrefix: 'ip', points: login.maxFailuresPerIp, duration }) : undefined;
-  const byUser = login.maxFailuresPerUser > 0 ? new RateLimiterMemory({ keyPrefix: 'user', points: login.maxFailuresPerUser, duration }) : undefined;
+  const byIp = limiterFor('ip', login.maxFailuresPerIp, duration, sharing);
+  const byUser = limiterFor('user', login.maxFailuresPerUser, duration, sharing);
 
   return {
     async attempt(address, username) {

@@ -1,7 +1,7 @@
 /**
  * Token signing for /login and the `sign` command. Registered claims are always the service's own.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { createSigner } from 'fast-jwt';
 import type { Config } from '../config/index.js';
 import type { KeySnapshot, KeySource } from '../key-source.js';
@@ -10,14 +10,41 @@ import type { SigningKey } from '../keys.js';
 /** Claims the service sets itself and never copies from the authenticator (RFC 7519 §4.1). */
 export const REGISTERED_CLAIMS: ReadonlySet<string> = new Set(['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti']);
 
+/**
+ * The session claims, also the service's own: `auth_time` (OpenID Connect Core §2: when the user
+ * logged in) and `sid` (which login a token descends from). A renewal or a refresh carries both
+ * over unchanged, so the absolute session lifetime counts from the login, never from the last renewal.
+ */
+export const SESSION_CLAIMS: ReadonlySet<string> = new Set(['auth_time', 'sid']);
+
+/** The login a token belongs to. */
+export interface Session {
+  /** 128 random bits, base64url. */
+  readonly sid: string;
+  /** When the user logged in, seconds since the epoch. */
+  readonly authTime: number;
+  /** No token of this session lives past this (seconds since the epoch); unbounded when absent. */
+  readonly endsAt?: number;
+}
+
 export interface SignedToken {
   readonly token: string;
   readonly expiresIn: number;
   readonly jti: string;
+  /** The session the token carries: the one given, or a new one starting now. */
+  readonly session: Session;
 }
 
-/** Signs the given private claims for `subject`. */
-export type TokenSigner = (subject: string, privateClaims: Readonly<Record<string, unknown>>, ttlSeconds?: number) => SignedToken;
+/** A new session id: 128 random bits. */
+export function newSessionId(): string {
+  return randomBytes(16).toString('base64url');
+}
+
+/**
+ * Signs the given private claims for `subject`: a token of `session` (a new session starting now when
+ * absent), living `ttlSeconds` (JWT_TTL by default) but never past the session's end.
+ */
+export type TokenSigner = (subject: string, privateClaims: Readonly<Record<string, unknown>>, ttlSeconds?: number, session?: Session) => SignedToken;
 
 export interface SignerOptions {
   /** Seconds since the epoch; the wall clock by default. */
@@ -30,20 +57,26 @@ export function createTokenSigner(jwt: Config['jwt'], key: SigningKey, options: 
   const now = options.now ?? (() => Math.floor(Date.now() / 1000));
   const audience = jwt.audience.length === 1 ? jwt.audience[0] : jwt.audience.length > 1 ? [...jwt.audience] : undefined;
 
-  return (subject, privateClaims, ttlSeconds = jwt.ttlMs / 1000) => {
+  return (subject, privateClaims, ttlSeconds = jwt.ttlMs / 1000, given) => {
     const issuedAt = now();
+    const session = given ?? { sid: newSessionId(), authTime: issuedAt };
     const jti = randomUUID();
-    const claims: Record<string, unknown> = Object.fromEntries(Object.entries(privateClaims).filter(([name]) => !REGISTERED_CLAIMS.has(name)));
+    const exp = Math.min(issuedAt + ttlSeconds, session.endsAt ?? Number.POSITIVE_INFINITY);
+    const claims: Record<string, unknown> = Object.fromEntries(
+      Object.entries(privateClaims).filter(([name]) => !REGISTERED_CLAIMS.has(name) && !SESSION_CLAIMS.has(name)),
+    );
     Object.assign(claims, {
       sub: subject,
       ...(jwt.issuer === undefined ? {} : { iss: jwt.issuer }),
       ...(audience === undefined ? {} : { aud: audience }),
       iat: issuedAt,
       nbf: issuedAt,
-      exp: issuedAt + ttlSeconds,
+      exp,
       jti,
+      auth_time: session.authTime,
+      sid: session.sid,
     });
-    return { token: sign(claims), expiresIn: ttlSeconds, jti };
+    return { token: sign(claims), expiresIn: exp - issuedAt, jti, session };
   };
 }
 
@@ -57,12 +90,12 @@ export function createFollowingSigner(jwt: Config['jwt'], keys: KeySource, optio
   let snapshot: KeySnapshot = keys.current();
   if (snapshot.signing === undefined) return undefined;
   let signer = createTokenSigner(jwt, snapshot.signing, options);
-  return (subject, privateClaims, ttlSeconds) => {
+  return (...args) => {
     const current = keys.current();
     if (current !== snapshot && current.signing !== undefined) {
       snapshot = current;
       signer = createTokenSigner(jwt, current.signing, options);
     }
-    return signer(subject, privateClaims, ttlSeconds);
+    return signer(...args);
   };
 }

@@ -64,9 +64,9 @@ export interface VerifierOptions {
 /** Resolves when `promise` does, or after `ms`, whichever comes first; never rejects if `promise` does not. */
 function boundedWait(promise: Promise<unknown>, ms: number): Promise<unknown> {
   let timer: NodeJS.Timeout | undefined;
+  // Not unref'd: a request is waiting on it, and it is cleared as soon as the refetch ends.
   const deadline = new Promise((resolve) => {
     timer = setTimeout(resolve, ms);
-    timer.unref();
   });
   return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }

@@ -1,5 +1,5 @@
 /**
- * The login page of 401 mode in a real Chromium, against the real stack (nginx with the repo's
+ * The sign-in page in a real Chromium, against the real stack (nginx with the repo's
  * config, the service setting its cookie, the Flask authenticator and app): a browser sent to
  * sign in comes back to exactly the URL it asked for, and no `next` a link can carry takes it
  * off this origin or back to the login page. Needs nginx, Flask and Chromium; without them the
@@ -7,10 +7,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import type { Route } from 'playwright-core';
 import { launchLoopbackBrowser, withScreenshot, type LoopbackBrowser } from '../../support/browser.js';
 import { chromiumPrerequisite, flaskPrerequisite, nginxPrerequisite, requireOrSkip } from '../../support/prerequisites.js';
-import { startStack, withDiagnostics, type Stack } from '../../support/stack.js';
+import { DEMO_SERVICE_ENV, startStack, withDiagnostics, type Stack } from '../../support/stack.js';
 
 const skip = requireOrSkip(nginxPrerequisite(), flaskPrerequisite(), chromiumPrerequisite());
 const SUITE = { skip, timeout: 180_000 };
@@ -22,7 +21,7 @@ interface Echo {
   identity: Record<string, string>;
 }
 
-describe('the login page in a real browser (401 mode, cookie set by the service)', SUITE, () => {
+describe('the sign-in page in a real browser (401 mode, cookie set by the service)', SUITE, () => {
   let stack: Stack | undefined;
   let browser: LoopbackBrowser | undefined;
   const s = (): Stack => {
@@ -45,10 +44,7 @@ describe('the login page in a real browser (401 mode, cookie set by the service)
   const at = (path: string): string => `${s().nginx.url}${path}`;
 
   before(async () => {
-    stack = await startStack('browser', {
-      unauthenticatedStatus: 401,
-      serviceEnv: { TOKEN_COOKIE: 'jwt', LOGIN_SET_COOKIE: 'true', COOKIE_SECURE: 'false' },
-    });
+    stack = await startStack('browser', { serviceEnv: DEMO_SERVICE_ENV });
     browser = await launchLoopbackBrowser();
   }, HOOK);
   after(async () => {
@@ -59,16 +55,14 @@ describe('the login page in a real browser (401 mode, cookie set by the service)
     await browser?.reset();
   });
 
-  /** Signs in as alice on the login page the browser is on, then follows its "Continue" link. */
+  /** Signs in as alice on the sign-in page the browser is on; the answer sends it on by itself. */
   async function signInAndContinue(): Promise<void> {
     const { page } = b();
-    assert.equal(new URL(page.url()).pathname, '/login.html', 'the browser is on the login page');
+    assert.equal(new URL(page.url()).pathname, '/login', 'the browser is on the sign-in page');
     await page.fill('#username', 'alice');
     await page.fill('#password', 'alice-password');
-    await page.click('button[type=submit]');
-    await page.waitForSelector('#continue', { state: 'visible', ...STEP });
     const loginPage = page.url();
-    await page.click('#continue', STEP);
+    await page.click('button[type=submit]');
     // Any other URL, this origin's or not (an aborted one shows as chrome-error://), then its load.
     await page.waitForURL((url) => url.href !== loginPage, STEP);
     await page.waitForLoadState('load', STEP);
@@ -98,7 +92,7 @@ describe('the login page in a real browser (401 mode, cookie set by the service)
       spec(`${name}: ${path}`, async () => {
         const { page } = b();
         await page.goto(at(path));
-        assert.equal(page.url(), at(`/login.html?next=${path}`), 'nginx sends the browser to sign in, the raw URI last');
+        assert.equal(page.url(), at(`/login?next=${encodeURIComponent(path)}`), 'the browser is sent to sign in with the URI, encoded');
         await signInAndContinue();
         assert.equal(page.url(), at(path));
         const echo = await echoed();
@@ -111,7 +105,7 @@ describe('the login page in a real browser (401 mode, cookie set by the service)
     spec('the fragment the browser carried across the redirect comes back too', async () => {
       const { page } = b();
       await page.goto(at('/admin/?tab=users&sort=name#members'));
-      assert.equal(page.url(), at('/login.html?next=/admin/?tab=users&sort=name#members'));
+      assert.equal(page.url(), at(`/login?next=${encodeURIComponent('/admin/?tab=users&sort=name')}#members`));
       await signInAndContinue();
       assert.equal(page.url(), at('/admin/?tab=users&sort=name#members'));
       await assertAppAnsweredAlice();
@@ -120,7 +114,7 @@ describe('the login page in a real browser (401 mode, cookie set by the service)
 
     spec('a hand-written link may percent-encode next: it is decoded once', async () => {
       const { page } = b();
-      await page.goto(at('/login.html?next=%2Fadmin%2F%3Ftab%3Dusers%26sort%3Dname'));
+      await page.goto(at('/login?next=%2Fadmin%2F%3Ftab%3Dusers%26sort%3Dname'));
       await signInAndContinue();
       assert.equal(page.url(), at('/admin/?tab=users&sort=name'));
       assert.equal((await echoed()).query, 'tab=users&sort=name');
@@ -129,28 +123,6 @@ describe('the login page in a real browser (401 mode, cookie set by the service)
   });
 
   describe('a hostile next never takes the browser off this origin', () => {
-    // nginx lets 6 sign-ins through at once and then one every 6 s (jwt-auth-login.conf), more
-    // than a dozen rows would wait for. So here the page's POST /login goes straight to the
-    // service: still the real service and authenticator and the real cookie, minus nginx's brake.
-    const toService = (route: Route): Promise<void> =>
-      route.request().method() === 'POST'
-        ? // Sent from here with the browser's own headers plus what nginx adds: the service compares
-          // the browser's Origin with X-Forwarded-Host. The answer (and its cookie) goes to the page.
-          route
-            .fetch({
-              url: `${s().service.url}/login`,
-              headers: { ...route.request().headers(), 'x-forwarded-host': new URL(s().nginx.url).host, 'x-forwarded-proto': 'http' },
-            })
-            .then((response) => route.fulfill({ response }))
-        : route.fallback();
-    const isLogin = (url: URL): boolean => url.pathname === '/login';
-    before(async () => {
-      await b().context.route(isLogin, toService);
-    });
-    after(async () => {
-      await browser?.context.unroute(isLogin, toService);
-    });
-
     // `next` as it appears in the link, raw; `lands` is where the browser must end up. `refused`:
     // a same-origin path that nginx's guard answers itself (400 uri_ambiguous: encoded control
     // characters and slashes are refused before any location), so the app is never asked.
@@ -165,14 +137,16 @@ describe('the login page in a real browser (401 mode, cookie set by the service)
       { next: 'javascript:alert(1)', lands: '/whoami' },
       { next: '%2F%2Fevil.example', lands: '/whoami' },
       { next: '/%2F/evil.example', lands: '/%2F/evil.example', refused: true },
-      { next: '/login.html', lands: '/whoami' },
-      { next: '/login.html?next=/login.html', lands: '/whoami' },
-      { next: '/%6Cogin.html', lands: '/whoami' },
+      { next: '/login', lands: '/whoami' },
+      { next: '/login?next=/login', lands: '/whoami' },
+      { next: '/%6Cogin', lands: '/whoami' },
+      { next: '//login', lands: '/whoami' },
+      { next: '/.//evil.example/', lands: '/whoami' },
     ];
     for (const { next, lands, refused } of hostile) {
       spec(`next=${next} lands on ${lands}`, async () => {
         const { page } = b();
-        await page.goto(at(`/login.html?next=${next}`));
+        await page.goto(at(`/login?next=${next}`));
         await signInAndContinue();
         assertStayedHome();
         assert.equal(page.url(), at(lands));
@@ -183,7 +157,7 @@ describe('the login page in a real browser (401 mode, cookie set by the service)
 
     spec('a blob: URL of this very origin is not followed either', async () => {
       const { page } = b();
-      await page.goto(at(`/login.html?next=blob:${s().nginx.url}/00000000-0000-0000-0000-000000000000`));
+      await page.goto(at(`/login?next=blob:${s().nginx.url}/00000000-0000-0000-0000-000000000000`));
       await signInAndContinue();
       assert.equal(page.url(), at('/whoami'));
       await assertAppAnsweredAlice();
@@ -192,7 +166,7 @@ describe('the login page in a real browser (401 mode, cookie set by the service)
 
     spec('next among other parameters is read as a parameter and checked the same way', async () => {
       const { page } = b();
-      await page.goto(at('/login.html?lang=en&next=//evil.example/'));
+      await page.goto(at('/login?lang=en&next=//evil.example/'));
       await signInAndContinue();
       assert.equal(page.url(), at('/whoami'));
       await assertAppAnsweredAlice();

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { loadConfig } from '../../src/config/index.js';
 import { npmStartNodeArgs } from '../../support/service.js';
+import { DEMO_SERVICE_ENV } from '../../support/stack.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8')) as {
@@ -56,6 +57,26 @@ function dockerfileCopies(path: string): string[] {
 describe('docker-compose.yml', () => {
   test('defines nginx, the service, the authenticator and the key job', () => {
     assert.deepEqual(Object.keys(services).sort(), ['authenticator', 'jwt-auth', 'keygen', 'nginx']);
+  });
+
+  test('runs the scenario of npm run demo: every setting of the demo, with the same value', () => {
+    const environment = service('jwt-auth').environment ?? {};
+    for (const [name, value] of Object.entries(DEMO_SERVICE_ENV)) assert.equal(environment[name], value, `${name} in docker-compose.yml`);
+  });
+
+  test('the demo users: the authenticator is built from the demo Flask app with its users file', () => {
+    assert.equal(service('authenticator').build, './examples/flask-authenticator');
+    assert.equal(service('authenticator').environment?.USERS_FILE, '/app/users.json');
+    assert.match(readFileSync(join(root, 'examples', 'flask-authenticator', 'Dockerfile'), 'utf8'), /COPY .*users\.json/);
+  });
+
+  test('nginx/README.md names the nginx version compose runs and the one the tests run', () => {
+    const image = String(service('nginx').image);
+    const version = /^nginx:(\d+\.\d+)/.exec(image)?.[1];
+    assert.ok(version, `an nginx image with a version: ${image}`);
+    const readme = readFileSync(join(root, 'nginx', 'README.md'), 'utf8');
+    assert.ok(readme.includes(`nginx:${version}`), `nginx/README.md mentions ${image}`);
+    assert.match(readme, /run every snippet on nginx 1\.22/);
   });
 
   test('every environment variable of the service is one the service reads', () => {
@@ -113,6 +134,36 @@ describe('docker-compose.yml', () => {
   test('the trusted proxy range is the compose network nginx talks from', () => {
     const networks = (compose as unknown as { networks: { backend: { ipam: { config: Array<{ subnet: string }> } } } }).networks;
     assert.equal(service('jwt-auth').environment?.TRUSTED_PROXIES, networks.backend.ipam.config[0]?.subnet);
+  });
+});
+
+describe('docker-compose.instances.yml: two instances and Redis', () => {
+  const override = parse(readFileSync(join(root, 'docker-compose.instances.yml'), 'utf8')) as {
+    services: Record<string, { image?: string; deploy?: { replicas?: number }; environment?: Record<string, string>; volumes?: string[] }>;
+    volumes?: Record<string, unknown>;
+  };
+
+  test('adds Redis and runs two replicas of the service, which nginx reaches under one name', () => {
+    assert.deepEqual(Object.keys(override.services).sort(), ['jwt-auth', 'redis']);
+    assert.match(override.services.redis?.image ?? '', /^redis:/);
+    assert.equal(override.services['jwt-auth']?.deploy?.replicas, 2);
+    assert.equal((service('nginx').environment?.JWT_AUTH_ADDR ?? '').split(':')[0], 'jwt-auth', 'one name for every replica');
+  });
+
+  test('its REDIS_URL names the redis service, and every variable it adds is one the service reads', () => {
+    const env = { ...service('jwt-auth').environment, ...override.services['jwt-auth']?.environment };
+    const known = variablesRead(env);
+    for (const name of Object.keys(env)) assert.ok(known.has(name), `${name} is a configuration variable of the service`);
+    const config = loadConfig({ ...env, JWT_SECRET_FILE: '', JWT_SECRET: 'x'.repeat(32) });
+    assert.deepEqual(config.redis.topology && config.redis.topology.kind === 'standalone' ? config.redis.topology.node : undefined, {
+      host: 'redis',
+      port: 6379,
+    });
+  });
+
+  test('Redis keeps its data in a named volume', () => {
+    assert.ok(override.services.redis?.volumes?.some((volume) => volume.startsWith('redis:')));
+    assert.ok(override.volumes && 'redis' in override.volumes);
   });
 });
 

@@ -232,11 +232,17 @@ describe('/login failures passed through or mapped', { timeout: 30_000 }, () => 
     }
   });
 
-  for (const method of ['GET', 'PUT', 'DELETE', 'PATCH']) {
-    test(`${method} /login → 405 with Allow: POST, and the authenticator is not called`, async () => {
+  test('GET /login is the sign-in page, and the authenticator is not called', async () => {
+    const reply = await request(`${svc.url}/login`);
+    assert.equal(reply.status, 200);
+    assert.match(String(reply.headers['content-type']), /^text\/html; charset=utf-8/);
+    assert.equal(stub.requests.length, 0);
+  });
+  for (const method of ['PUT', 'DELETE', 'PATCH']) {
+    test(`${method} /login → 405 with Allow: GET, POST, and the authenticator is not called`, async () => {
       const reply = await request(`${svc.url}/login`, { method });
       assert.equal(reply.status, 405);
-      assert.equal(reply.headers.allow, 'POST');
+      assert.equal(reply.headers.allow, 'GET, POST');
       assert.deepEqual(json(reply), { error: 'method_not_allowed' });
       assert.equal(stub.requests.length, 0);
     });
@@ -353,10 +359,13 @@ describe('the login cookie and /logout', { timeout: 30_000 }, () => {
     for (const attribute of ['Max-Age=0', 'Path=/', 'HttpOnly', 'Secure']) assert.ok(attributes.includes(attribute), `${attribute} missing from ${cookie}`);
   });
 
-  test('GET /logout → 405 with Allow: POST', async () => {
-    const reply = await request(`${cookieSvc.url}/logout`);
+  test('GET /logout is the signed-out page and clears nothing; PUT /logout → 405 with Allow: GET, POST', async () => {
+    const page = await request(`${cookieSvc.url}/logout`);
+    assert.equal(page.status, 200);
+    assert.equal(page.headers['set-cookie'], undefined, 'only a POST signs out');
+    const reply = await request(`${cookieSvc.url}/logout`, { method: 'PUT' });
     assert.equal(reply.status, 405);
-    assert.equal(reply.headers.allow, 'POST');
+    assert.equal(reply.headers.allow, 'GET, POST');
   });
 });
 

@@ -24,6 +24,9 @@ after(async () => {
   files.remove();
 });
 
+/** /readyz's revocation detail of a single process without Redis (test/integration/revocation-redis.test.ts has Redis's). */
+const IN_MEMORY = { store: 'memory', state: 'ok', entries: { jti: 0, sub: 0 } };
+
 describe('/healthz and /readyz', { timeout: 30_000 }, () => {
   test('/healthz → 200 {"status":"ok"}', async () => {
     const reply = await request(`${hmac.url}/healthz`);
@@ -45,6 +48,7 @@ describe('/healthz and /readyz', { timeout: 30_000 }, () => {
       assert.equal(json(ready).status, 'ready');
       // Each trusted issuer and its keys: here only the service's own.
       assert.deepEqual(json(ready).issuers, [{ issuer: 'local', state: 'fresh', keys: 1 }]);
+      assert.deepEqual(json(ready).revocations, IN_MEMORY);
 
       lifecycle.shuttingDown = true;
       const draining = await request(`${hmac.url}/readyz`);

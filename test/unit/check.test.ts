@@ -8,6 +8,7 @@ import type { ErrorCode } from '../../src/errors.js';
 import { createIdentityHeaders } from '../../src/identity-headers.js';
 import { staticKeySource } from '../../src/key-source.js';
 import { loadKeys } from '../../src/keys.js';
+import { RevocationList, decodeRevocation, encodeRevocation, revocationOfSubject, revocationOfToken } from '../../src/revocation/list.js';
 import { createTokenVerifier } from '../../src/token/verify.js';
 import { checkOutcomes, type CheckOutcome } from '../../support/check.js';
 import { signJws, tamperSignature } from '../../support/jws.js';
@@ -21,13 +22,14 @@ const SECRET = files.secret('HS256');
 
 type Check = ReturnType<typeof checkOutcomes>;
 
-function checkFor(env: Record<string, string> = {}, now = NOW): Check {
+function checkFor(env: Record<string, string> = {}, now = NOW, revocations = new RevocationList(() => now * 1000)): Check {
   const config = loadConfig({ ...files.env('HS256'), ...env });
   const keys = loadKeys(config.jwt);
   const decideAccess = createAccessDecider({
     config,
     verify: createTokenVerifier(config.jwt, staticKeySource(keys), { clockTimestamp: now * 1000 }),
     identityHeaders: createIdentityHeaders(config.identityHeaders),
+    revocations,
     now: () => now,
   });
   return checkOutcomes(decideAccess, createCheckAnswers(config));
@@ -192,6 +194,7 @@ describe('denials: status in 403 and 401 modes, WWW-Authenticate per RFC 6750', 
         throw bug;
       },
       identityHeaders: createIdentityHeaders(config.identityHeaders),
+      revocations: new RevocationList(),
     });
     const check = checkOutcomes(decideAccess, createCheckAnswers(config));
     const decision = check({ rawHeaders: bearer(token()), query: '' });
@@ -223,7 +226,7 @@ describe('allows', () => {
   });
 
   test('identity headers are sanitised: a CR/LF in a claim cannot add a header', () => {
-    const decision = checkFor()({ rawHeaders: bearer(token({ sub: 'alice\r\nX-Auth-Roles: admin' })), query: '' });
+    const decision = checkFor({ IDENTITY_HEADERS: 'sub:X-Auth-User' })({ rawHeaders: bearer(token({ sub: 'alice\r\nX-Auth-Roles: admin' })), query: '' });
     const headers = headersOf(decision);
     assert.deepEqual(headers['x-auth-user'], ['alice%0D%0AX-Auth-Roles: admin']);
     assert.ok(decision.headers.every((part) => !/[\r\n]/.test(part)));
@@ -302,4 +305,80 @@ describe('a malformed anything is a deny, never a 5xx', () => {
       );
     });
   }
+});
+
+describe('revocation at /check: its own code, after the signature, before any reused allow', () => {
+  const lifetimes = { clockToleranceMs: 30_000, maxTokenLifetimeMs: 86_400_000 };
+  const revocations = new RevocationList(() => NOW * 1000);
+  // The verify cache and the allow memo are on by default: a token allowed once is a cached claims object.
+  const check = checkFor({}, NOW, revocations);
+  const alice1 = token({ jti: 'a-1', iat: NOW - 60 });
+  const alice2 = token({ jti: 'a-2', iat: NOW - 30 });
+  const bob = token({ sub: 'bob', jti: 'b-1', iat: NOW - 60 });
+
+  test('a token revoked by its jti after it was allowed (and cached) is denied token_revoked', () => {
+    assert.equal(check({ rawHeaders: bearer(alice1), query: '' }).status, 200);
+    assert.ok(revocations.add(revocationOfToken('a-1', NOW + 3600, lifetimes, NOW * 1000) as never));
+    const decision = check({ rawHeaders: bearer(alice1), query: '' });
+    assert.equal(decision.code, 'token_revoked');
+    assert.equal(decision.status, 403);
+    assert.deepEqual(headersOf(decision)['x-auth-error'], ['token_revoked']);
+    assert.equal(check({ rawHeaders: bearer(alice2), query: '' }).status, 200, 'another token of the same subject still passes');
+  });
+
+  test('a subject revocation denies every token of that subject issued up to its second, and none issued after', () => {
+    revocations.add(revocationOfSubject('alice', lifetimes, NOW * 1000));
+    assert.equal(check({ rawHeaders: bearer(alice2), query: '' }).code, 'token_revoked');
+    assert.equal(check({ rawHeaders: bearer(token({ jti: 'a-3', iat: NOW })), query: '' }).code, 'token_revoked', 'the same second counts as before');
+    assert.equal(check({ rawHeaders: bearer(token({ jti: 'a-4' })), query: '' }).code, 'token_revoked', 'without iat: could be from before');
+    assert.equal(check({ rawHeaders: bearer(token({ jti: 'a-5', iat: NOW + 1 })), query: '' }).status, 200, 'a login after the revocation passes');
+    assert.equal(check({ rawHeaders: bearer(bob), query: '' }).status, 200);
+  });
+
+  test('a forged token naming a revoked jti is still denied for its signature, not told about revocation', () => {
+    assert.equal(check({ rawHeaders: bearer(tamperSignature(alice1)), query: '' }).code, 'token_signature_invalid');
+  });
+});
+
+describe('the revocation list', () => {
+  const lifetimes = { clockToleranceMs: 30_000, maxTokenLifetimeMs: 3_600_000 };
+  test('an entry stays until its token expires (exp plus the clock tolerance), then the sweep removes it', () => {
+    let now = 1_000_000_000_000;
+    const list = new RevocationList(() => now);
+    const entry = revocationOfToken('j', now / 1000 + 60, lifetimes, now);
+    assert.deepEqual(entry, { kind: 'jti', jti: 'j', untilMs: now + 60_000 + 30_000 });
+    list.add(entry as never);
+    now += 89_000;
+    assert.equal(list.sweep(), 0);
+    assert.equal(list.isRevoked({ jti: 'j' }), true);
+    now += 2_000;
+    assert.equal(list.sweep(), 1);
+    assert.deepEqual(list.size, { jti: 0, sub: 0 });
+  });
+  test('without exp (revoke --jti without --exp) a token id is kept as long as any token can live', () => {
+    assert.deepEqual(revocationOfToken('j', undefined, lifetimes, 1000), { kind: 'jti', jti: 'j', untilMs: 1000 + 3_600_000 + 30_000 });
+  });
+  test('a token without jti gives no revocation', () => assert.equal(revocationOfToken(undefined, 1, lifetimes), undefined));
+  test('an expired entry is not added; a later subject cut-off replaces an earlier one', () => {
+    const list = new RevocationList(() => 10_000_000);
+    assert.equal(list.add({ kind: 'jti', jti: 'old', untilMs: 9_999_999 }), false);
+    assert.equal(list.add({ kind: 'sub', sub: 's', issuedUpToSec: 100, untilMs: 20_000_000 }), true);
+    assert.equal(list.add({ kind: 'sub', sub: 's', issuedUpToSec: 50, untilMs: 15_000_000 }), false, 'an earlier one changes nothing');
+    assert.equal(list.add({ kind: 'sub', sub: 's', issuedUpToSec: 200, untilMs: 20_000_000 }), true);
+    assert.equal(list.isRevoked({ sub: 's', iat: 150 }), true);
+    assert.equal(list.isRevoked({ sub: 's', iat: 201 }), false);
+  });
+  test('entries survive their encoding for Redis; anything else decodes to nothing', () => {
+    const list = new RevocationList(() => 0);
+    const entries = [
+      { kind: 'jti', jti: 'with spaces and : colons', untilMs: 5 },
+      { kind: 'sub', sub: 'user:with:colons\nand a newline', issuedUpToSec: 7, untilMs: 9 },
+    ] as const;
+    for (const entry of entries) {
+      list.add(entry);
+      assert.deepEqual(decodeRevocation(encodeRevocation(entry), entry.untilMs), entry);
+    }
+    for (const garbage of ['', 'j:', 'x:1', 's:abc:u', 's:1:']) assert.equal(decodeRevocation(garbage, 5), undefined, garbage);
+    assert.equal(decodeRevocation('j:ok', Number.NaN), undefined);
+  });
 });

@@ -3,7 +3,7 @@
  * ones too) and reports problems that name its variables, without any other section being read.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -18,10 +18,14 @@ import { PUBLIC_KEY_ALGORITHMS, readIssuers } from '../../src/config/issuers.js'
 import { readJwt } from '../../src/config/jwt.js';
 import { readLogging } from '../../src/config/logging.js';
 import { TrustedProxyList, readLogin } from '../../src/config/login.js';
+import { readPages } from '../../src/config/pages.js';
+import { parseRedisUrl, readRedis, redisTarget } from '../../src/config/redis.js';
+import { readRevocation } from '../../src/config/revocation.js';
 import { readServer } from '../../src/config/server.js';
+import { readSession } from '../../src/config/session.js';
 import { ConfigError, loadConfig } from '../../src/config/index.js';
 import { tokenCookie } from '../../src/http/cookie.js';
-import { hmacSecret } from '../../support/keys.js';
+import { KeyFiles, hmacSecret } from '../../support/keys.js';
 
 /** What one section makes of an environment: its value and the problems it reported. */
 function read<T>(section: (env: EnvReader) => T, vars: Record<string, string>): { value: T; problems: readonly string[] } {
@@ -44,7 +48,19 @@ function assertRefused(problems: readonly string[], variable: string, value?: st
 }
 
 describe('every section reads its defaults without a problem', () => {
-  const sections = { readServer, readLogging, readIssuers, readCheck, readIdentityHeaders, readCookie, readLogin, readCsrf, readAuthenticator };
+  const sections = {
+    readServer,
+    readLogging,
+    readIssuers,
+    readCheck,
+    readIdentityHeaders,
+    readCookie,
+    readLogin,
+    readCsrf,
+    readAuthenticator,
+    readPages,
+    readRedis,
+  };
   for (const [name, section] of Object.entries(sections)) {
     test(name, () => assert.deepEqual(read(section as (env: EnvReader) => unknown, {}).problems, []));
   }
@@ -323,6 +339,27 @@ describe('login section: TRUSTED_PROXIES is checked and compiled in one pass', (
   });
 });
 
+describe('session section: renewal, the absolute lifetime, refresh tokens', () => {
+  const jwt = { ttlMs: 600_000 };
+  const session = (vars: Record<string, string>, setOnLogin = true) => read((env) => readSession(env, jwt, { setOnLogin }), vars);
+  test('defaults: no renewal, 12h sessions, no refresh tokens', () => {
+    assert.deepEqual(session({}), { value: { renewBeforeMs: 0, maxLifetimeMs: 43_200_000, refreshTokenTtlMs: 0 }, problems: [] });
+  });
+  test('durations in whole seconds', () => {
+    const { value, problems } = session({ SESSION_RENEW_BEFORE: '2.5m', SESSION_MAX_LIFETIME: '8h', REFRESH_TOKEN_TTL: '1h' });
+    assert.deepEqual(problems, []);
+    assert.deepEqual(value, { renewBeforeMs: 150_000, maxLifetimeMs: 28_800_000, refreshTokenTtlMs: 3_600_000 });
+  });
+  const refused: Array<[string, Record<string, string>, string, boolean?]> = [
+    ['renewal without the service setting the cookie', { SESSION_RENEW_BEFORE: '1m' }, 'SESSION_RENEW_BEFORE', false],
+    ['a renewal window as long as JWT_TTL', { SESSION_RENEW_BEFORE: '10m' }, 'SESSION_RENEW_BEFORE'],
+    ['a session shorter than JWT_TTL', { SESSION_MAX_LIFETIME: '5m' }, 'SESSION_MAX_LIFETIME'],
+    ['a refresh token outliving the session', { REFRESH_TOKEN_TTL: '13h' }, 'REFRESH_TOKEN_TTL'],
+    ['a duration that is none', { SESSION_RENEW_BEFORE: 'soon' }, 'SESSION_RENEW_BEFORE'],
+  ];
+  for (const [name, vars, variable, setOnLogin] of refused) test(`refused: ${name}`, () => assertRefused(session(vars, setOnLogin).problems, variable));
+});
+
 describe('csrf section', () => {
   test('origins are serialized as browsers send them', () => {
     assert.deepEqual(read(readCsrf, { CSRF_ALLOWED_ORIGINS: 'HTTPS://App.Example:443' }).value.allowedOrigins, ['https://app.example']);
@@ -338,6 +375,155 @@ describe('authenticator section', () => {
     const { value } = read(readAuthenticator, { AUTHENTICATOR_MAX_RESPONSE: '1mb', AUTHENTICATOR_PASS_COOKIES: 'yes' });
     assert.deepEqual([value.maxResponseBytes, value.passCookies], [1024 * 1024, true]);
   });
+});
+
+describe('pages section: paths that go into Location headers and links, files read once', () => {
+  test('LOGIN_PATH_PREFIX, LOGIN_REDIRECT_DEFAULT, LOGOUT_REDIRECT and PAGES_SITE_NAME are taken as given', () => {
+    const { value, problems } = read(readPages, {
+      LOGIN_PATH_PREFIX: '/auth/v1',
+      LOGIN_REDIRECT_DEFAULT: '/whoami?tab=1',
+      LOGOUT_REDIRECT: '/goodbye',
+      PAGES_SITE_NAME: 'Acme & Co',
+    });
+    assert.deepEqual(problems, []);
+    assert.deepEqual([value.pathPrefix, value.defaultRedirect, value.logoutRedirect, value.siteName], ['/auth/v1', '/whoami?tab=1', '/goodbye', 'Acme & Co']);
+  });
+  for (const prefix of ['auth', '/auth/', '/a b', '/auth/..', '/auth?x', '//auth']) {
+    test(`LOGIN_PATH_PREFIX=${JSON.stringify(prefix)} is refused`, () =>
+      assertRefused(read(readPages, { LOGIN_PATH_PREFIX: prefix }).problems, 'LOGIN_PATH_PREFIX', prefix));
+  }
+  for (const path of ['https://evil.example/', '//evil.example/', '/\\evil.example', 'whoami', '/a b', '/x\r\nSet-Cookie: a=b']) {
+    test(`LOGIN_REDIRECT_DEFAULT and LOGOUT_REDIRECT refuse ${JSON.stringify(path)}: they must stay on this site`, () => {
+      assertRefused(read(readPages, { LOGIN_REDIRECT_DEFAULT: path }).problems, 'LOGIN_REDIRECT_DEFAULT');
+      assertRefused(read(readPages, { LOGOUT_REDIRECT: path }).problems, 'LOGOUT_REDIRECT');
+    });
+  }
+  test('a PAGES_TEMPLATE_FILE without {{content}}, an unreadable one, and a stylesheet that would end its <style> are refused', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pages-config-'));
+    try {
+      writeFileSync(join(dir, 'template.html'), '<html>{{title}}</html>');
+      writeFileSync(join(dir, 'style.css'), 'a { color: red } </style><script>alert(1)</script>');
+      assertRefused(read(readPages, { PAGES_TEMPLATE_FILE: join(dir, 'template.html') }).problems, 'PAGES_TEMPLATE_FILE');
+      assertRefused(read(readPages, { PAGES_TEMPLATE_FILE: join(dir, 'missing.html') }).problems, 'PAGES_TEMPLATE_FILE');
+      assertRefused(read(readPages, { PAGES_STYLE_FILE: join(dir, 'style.css') }).problems, 'PAGES_STYLE_FILE');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('redis section: one URL for a server, Sentinel or Cluster; the URL is never repeated in a problem', () => {
+  const rows: Array<[string, string, unknown]> = [
+    [
+      'one server, defaults',
+      'redis://localhost',
+      { kind: 'standalone', node: { host: 'localhost', port: 6379 }, db: 0, username: undefined, password: undefined, tls: false },
+    ],
+    [
+      'one server with ACL user, password, database and TLS',
+      'rediss://app:p%40ss@10.0.0.5:6380/2',
+      { kind: 'standalone', node: { host: '10.0.0.5', port: 6380 }, db: 2, username: 'app', password: 'p@ss', tls: true },
+    ],
+    [
+      'a password without a user',
+      'redis://:secret@[::1]:7000',
+      { kind: 'standalone', node: { host: '::1', port: 7000 }, db: 0, username: undefined, password: 'secret', tls: false },
+    ],
+    [
+      'Sentinel: the sentinels, the master name, a database and a sentinel password',
+      'redis+sentinel://:pw@s1,s2:26380/mymaster/3?sentinelPassword=sp',
+      {
+        kind: 'sentinel',
+        sentinels: [
+          { host: 's1', port: 26379 },
+          { host: 's2', port: 26380 },
+        ],
+        name: 'mymaster',
+        db: 3,
+        sentinelPassword: 'sp',
+        username: undefined,
+        password: 'pw',
+        tls: false,
+      },
+    ],
+    [
+      'Cluster: seed nodes over TLS',
+      'rediss+cluster://n1:7000,n2',
+      {
+        kind: 'cluster',
+        nodes: [
+          { host: 'n1', port: 7000 },
+          { host: 'n2', port: 6379 },
+        ],
+        username: undefined,
+        password: undefined,
+        tls: true,
+      },
+    ],
+  ];
+  for (const [name, url, expected] of rows) test(name, () => assert.deepEqual(parseRedisUrl(url), expected));
+
+  const refused: Array<[string, string]> = [
+    ['another scheme', 'http://:hunter2@localhost'],
+    ['two hosts without sentinel or cluster', 'redis://:hunter2@a,b'],
+    ['a database that is not a number', 'redis://:hunter2@a/zero'],
+    ['Sentinel without a master name', 'redis+sentinel://:hunter2@a'],
+    ['Cluster with a database', 'redis+cluster://:hunter2@a/1'],
+    ['a port out of range', 'redis://:hunter2@a:70000'],
+  ];
+  for (const [name, url] of refused) {
+    test(`refused: ${name}, without the password in the problem`, () => {
+      const { problems } = read(readRedis, { REDIS_URL: url });
+      assertRefused(problems, 'REDIS_URL');
+      assert.ok(!problems.join('\n').includes('hunter2'), problems.join('\n'));
+    });
+  }
+
+  test('REDIS_URL_FILE holds a URL with a password; the target that logs and /readyz show has none', () => {
+    const files = new KeyFiles();
+    try {
+      const { value, problems } = read(readRedis, { REDIS_URL_FILE: files.write('redis-url', 'redis://app:hunter2@cache:6379/1\n') });
+      assert.deepEqual(problems, []);
+      assert.ok(value.topology?.kind === 'standalone');
+      assert.equal(value.topology.password, 'hunter2');
+      assert.equal(redisTarget(value.topology), 'redis cache:6379/1');
+    } finally {
+      files.remove();
+    }
+  });
+  test('an unreadable REDIS_URL_FILE is refused, naming it', () =>
+    assertRefused(read(readRedis, { REDIS_URL_FILE: '/nonexistent/redis-url' }).problems, 'REDIS_URL_FILE'));
+  test('REDIS_URL and REDIS_URL_FILE together are refused', () =>
+    assertRefused(read(readRedis, { REDIS_URL: 'redis://a', REDIS_URL_FILE: '/x' }).problems, 'REDIS_URL'));
+  test('the timeouts, the reconnection cap and the key prefix', () => {
+    const { value, problems } = read(readRedis, {
+      REDIS_URL: 'redis://a',
+      REDIS_CONNECT_TIMEOUT: '500ms',
+      REDIS_COMMAND_TIMEOUT: '250ms',
+      REDIS_RECONNECT_MAX_DELAY: '5s',
+      REDIS_KEY_PREFIX: 'prod:auth:',
+    });
+    assert.deepEqual(problems, []);
+    assert.deepEqual([value.connectTimeoutMs, value.commandTimeoutMs, value.reconnectMaxDelayMs, value.keyPrefix], [500, 250, 5000, 'prod:auth:']);
+  });
+  test('a key prefix with a space is refused', () => assertRefused(read(readRedis, { REDIS_KEY_PREFIX: 'a b' }).problems, 'REDIS_KEY_PREFIX', 'a b'));
+});
+
+describe('revocation section', () => {
+  test('REVOCATION_MAX_TOKEN_LIFETIME in whole seconds', () =>
+    assert.equal(read((env) => readRevocation(env, 3_600_000), { REVOCATION_MAX_TOKEN_LIFETIME: '7d' }).value.maxTokenLifetimeMs, 7 * 86_400_000));
+  test('shorter than JWT_TTL is refused, naming both: a subject revocation would end before the tokens it covers', () => {
+    const { problems } = read((env) => readRevocation(env, 3_600_000), { REVOCATION_MAX_TOKEN_LIFETIME: '30m' });
+    assertRefused(problems, 'REVOCATION_MAX_TOKEN_LIFETIME', '30m');
+    assert.match(problems[0] ?? '', /JWT_TTL/);
+  });
+  test('through loadConfig, against the JWT_TTL it reads', () =>
+    assert.throws(
+      () => loadConfig({ JWT_SECRET: hmacSecret('HS256'), JWT_TTL: '2d', REVOCATION_MAX_TOKEN_LIFETIME: '1d' }),
+      /REVOCATION_MAX_TOKEN_LIFETIME: must be at least JWT_TTL/,
+    ));
+  test('unset, it is 24h or JWT_TTL when that is longer', () =>
+    assert.equal(loadConfig({ JWT_SECRET: hmacSecret('HS256'), JWT_TTL: '2d' }).revocation.maxTokenLifetimeMs, 2 * 86_400_000));
 });
 
 describe('issuers section: identity providers and how their keys are fetched', () => {
@@ -464,5 +650,12 @@ describe('issuers section: identity providers and how their keys are fetched', (
     assert.deepEqual(read(readJwt, { OIDC_ISSUER: 'https://a.example' }).problems, []);
     assert.deepEqual(read(readJwt, { JWT_JWKS_URL: 'https://a.example/jwks' }).problems, []);
     assertRefused(read(readJwt, {}).problems, 'JWT_SECRET');
+  });
+});
+
+describe('session section and a long JWT_TTL', () => {
+  test('unset, SESSION_MAX_LIFETIME is 12h or JWT_TTL when that is longer', () => {
+    assert.equal(loadConfig({ JWT_SECRET: hmacSecret('HS256'), JWT_TTL: '2d' }).session.maxLifetimeMs, 2 * 86_400_000);
+    assert.equal(loadConfig({ JWT_SECRET: hmacSecret('HS256') }).session.maxLifetimeMs, 12 * 3_600_000);
   });
 });

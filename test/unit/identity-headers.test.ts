@@ -65,8 +65,8 @@ describe('createIdentityHeaders', () => {
   const base = { JWT_SECRET: hmacSecret() };
   const builderFor = (env: Record<string, string> = {}) => createIdentityHeaders(loadConfig({ ...base, ...env }).identityHeaders);
 
-  test('the default maps sub to x-auth-user', () => {
-    assert.deepEqual(builderFor()({ sub: 'alice', roles: ['admin'] }), ['x-auth-user', 'alice']);
+  test('the default maps sub, roles and name (what jwt-auth-protect.conf ships)', () => {
+    assert.deepEqual(builderFor()({ sub: 'alice', roles: ['admin'] }), ['x-auth-user', 'alice', 'x-auth-roles', 'admin']);
   });
 
   test('maps every configured claim, in order, and skips absent ones', () => {

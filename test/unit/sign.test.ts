@@ -23,12 +23,16 @@ function setup(env: Record<string, string> = {}) {
 }
 
 describe('createTokenSigner', () => {
-  test('sets sub, iat, nbf, exp and jti itself, and the header alg and kid', () => {
+  test('sets sub, iat, nbf, exp and jti itself, a new session (auth_time, sid), and the header alg and kid', () => {
     const { keys, signer } = setup();
-    const { token, expiresIn, jti } = signer('alice', { name: 'Alice' });
+    const { token, expiresIn, jti, session } = signer('alice', { name: 'Alice' });
     assert.deepEqual(headerOf(token), { alg: 'ES256', typ: 'JWT', kid: keys.signing?.kid });
     const claims = payloadOf(token);
-    assert.deepEqual({ ...claims, jti: undefined }, { name: 'Alice', sub: 'alice', iat: NOW, nbf: NOW, exp: NOW + 3600, jti: undefined });
+    assert.match(session.sid, /^[A-Za-z0-9_-]{22}$/);
+    assert.deepEqual(
+      { ...claims, jti: undefined },
+      { name: 'Alice', sub: 'alice', iat: NOW, nbf: NOW, exp: NOW + 3600, jti: undefined, auth_time: NOW, sid: session.sid },
+    );
     assert.equal(claims.jti, jti);
     assert.equal(expiresIn, 3600);
   });
@@ -47,9 +51,24 @@ describe('createTokenSigner', () => {
   });
 
   test('registered claims in the private claims are dropped, never copied', () => {
-    const hostile = { iss: 'evil', sub: 'admin', aud: 'all', exp: 9_999_999_999, nbf: 9_999_999_999, iat: 1, jti: 'fixed', role: 'user' };
+    const hostile = {
+      iss: 'evil',
+      sub: 'admin',
+      aud: 'all',
+      exp: 9_999_999_999,
+      nbf: 9_999_999_999,
+      iat: 1,
+      jti: 'fixed',
+      role: 'user',
+      auth_time: 1,
+      sid: 'mine',
+    };
     const claims = payloadOf(setup({ JWT_ISSUER: 'https://i' }).signer('alice', hostile).token);
-    assert.deepEqual({ ...claims, jti: undefined }, { role: 'user', sub: 'alice', iss: 'https://i', iat: NOW, nbf: NOW, exp: NOW + 3600, jti: undefined });
+    assert.deepEqual(
+      { ...claims, jti: undefined, sid: undefined },
+      { role: 'user', sub: 'alice', iss: 'https://i', iat: NOW, nbf: NOW, exp: NOW + 3600, jti: undefined, auth_time: NOW, sid: undefined },
+    );
+    assert.notEqual(claims.sid, 'mine');
     assert.notEqual(claims.jti, 'fixed');
     assert.deepEqual([...REGISTERED_CLAIMS].sort(), ['aud', 'exp', 'iat', 'iss', 'jti', 'nbf', 'sub']);
   });
@@ -64,6 +83,15 @@ describe('createTokenSigner', () => {
   test('what it signs, the service verifies', () => {
     const { signer, verify } = setup({ JWT_ISSUER: 'https://i', JWT_AUDIENCE: 'a' });
     assert.equal(claimsOf(verify, signer('alice', { roles: ['x'] }).token).sub, 'alice');
+  });
+
+  test('a token of a given session carries its auth_time and sid, and never lives past its end', () => {
+    const { signer } = setup({ JWT_TTL: '15m' });
+    const session = { sid: 'session-1', authTime: NOW - 100, endsAt: NOW + 60 };
+    const signed = signer('alice', {}, undefined, session);
+    const claims = payloadOf(signed.token);
+    assert.deepEqual([claims.auth_time, claims.sid, claims.exp, signed.expiresIn], [NOW - 100, 'session-1', NOW + 60, 60]);
+    assert.equal(payloadOf(signer('alice', {}, undefined, { ...session, endsAt: NOW + 7200 }).token).exp, NOW + 900);
   });
 
   test('each token has its own jti', () => {

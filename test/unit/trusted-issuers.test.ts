@@ -12,6 +12,7 @@ import { loadConfig } from '../../src/config/index.js';
 import { createIdentityHeaders } from '../../src/identity-headers.js';
 import { staticKeySource } from '../../src/key-source.js';
 import { loadKeys, type KeySet } from '../../src/keys.js';
+import { RevocationList } from '../../src/revocation/list.js';
 import type { IssuerKeySource, TrustedIssuer } from '../../src/trusted-issuer.js';
 import { createTokenVerifier, ownIssuer, type Trust } from '../../src/token/verify.js';
 import { controlledKeys, type ControlledKeys } from '../../support/controlled-keys.js';
@@ -168,6 +169,7 @@ describe("role= reads the issuer's own roles claim", () => {
     config,
     verify: createTokenVerifier(config.jwt, trust(remote), CLOCK),
     identityHeaders: createIdentityHeaders(config.identityHeaders),
+    revocations: new RevocationList(() => NOW * 1000),
     now: () => NOW,
   });
   const outcome = checkOutcomes(decide, createCheckAnswers(config));

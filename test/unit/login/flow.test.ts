@@ -62,17 +62,22 @@ function setup(options: Options = {}) {
       return { allowed: true, withdraw: async () => void calls.withdrawn++ };
     },
   };
-  const signer: TokenSigner = (subject, claims) => {
+  const signer: TokenSigner = (subject, claims, _ttl, session) => {
     calls.signer.push([subject, claims]);
     if (options.signed instanceof Error) throw options.signed;
-    return { token: TOKEN, expiresIn: 600, jti: 'jti-1', ...options.signed };
+    return { token: TOKEN, expiresIn: 600, jti: 'jti-1', session: session ?? { sid: 'sid-1', authTime: 0 }, ...options.signed };
   };
   const deps: LoginFlowDeps = {
     login: { bodyLimitBytes: 1024, usernameField: 'username', subjectFields: ['sub', 'id'], maxFailuresPerUser: options.maxFailuresPerUser ?? 5 },
     passAuthenticatorCookies: options.passAuthenticatorCookies ?? false,
     issue: options.verifyOnly
       ? undefined
-      : createTokenIssuer({ signer, jwt: { maxTokenLength: options.maxTokenLength ?? 8192 }, cookie: { ...COOKIE, setOnLogin: options.setCookie ?? false } }),
+      : createTokenIssuer({
+          signer,
+          jwt: { maxTokenLength: options.maxTokenLength ?? 8192 },
+          cookie: { ...COOKIE, setOnLogin: options.setCookie ?? false },
+          session: { maxLifetimeMs: 12 * 3_600_000 },
+        }),
     isCrossSite: options.crossSiteProtection === false ? undefined : createCrossSiteCheck({ protection: true, allowedOrigins: [] }),
     authenticator: {
       async login(request) {
@@ -141,6 +146,7 @@ describe('login flow: a token issued', () => {
         outcome: 'ok',
         sub: 'alice',
         jti: 'jti-1',
+        sid: outcome.issued.session.sid,
         msg: 'login succeeded',
         time: undefined,
         pid: undefined,
