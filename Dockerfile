@@ -27,11 +27,10 @@ COPY --from=build /app/dist/src ./dist/src
 RUN mkdir -p /keys && chown node:node /keys
 USER node
 # npm start's node flags (test/deploy holds them equal), set after npm ci, which needs more heap: 4 MB
-# semi-spaces and a 64 MB old space keep RSS under 100 MB after a million /check requests, where
-# node's defaults reach 130-165 MB (BENCHMARKS.md, npm run bench:rss). The live heap is ~20
-# MB; a process whose heap reaches the cap dies and is restarted: raise it (NODE_OPTIONS) before
-# adding large caches.
-ENV NODE_OPTIONS="--max-semi-space-size=4 --max-old-space-size=64"
+# semi-spaces keep RSS under 100 MB after a million /check requests, where node's defaults reach
+# 130-165 MB (BENCHMARKS.md, npm run bench:rss). The 256 MB old-space cap is far above the live heap
+# (~20 MB, plus ~50 MB per 100,000 revocations held): a process whose heap reaches it dies.
+ENV NODE_OPTIONS="--max-semi-space-size=4 --max-old-space-size=256"
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8000) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
