@@ -6,6 +6,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import got, { CancelError, RequestError, type Response } from 'got';
+import { cancelPastBytes } from './got-body-bound.js';
 import type { Config } from './config/index.js';
 import { AppError } from './errors.js';
 
@@ -74,7 +75,6 @@ export function createAuthenticatorClient(options: Config['authenticator']): Aut
 
   return {
     async login({ body, contentType, requestId, clientAddress }) {
-      let tooLarge = false;
       const request = client(options.url, {
         body,
         responseType: 'buffer',
@@ -86,17 +86,12 @@ export function createAuthenticatorClient(options: Config['authenticator']): Aut
           'content-type': contentType,
         },
       });
-      request.on('downloadProgress', ({ transferred, total }) => {
-        if (transferred > options.maxResponseBytes || (total ?? 0) > options.maxResponseBytes) {
-          tooLarge = true;
-          request.cancel();
-        }
-      });
+      const tooLarge = cancelPastBytes(request, options.maxResponseBytes);
       let response: Response<Buffer>;
       try {
         response = await request;
       } catch (error) {
-        throw mapError(error, tooLarge);
+        throw mapError(error, tooLarge());
       }
       const { statusCode } = response;
       // We asked for identity; a compressed body would be unreadable JSON, and passing it on without its

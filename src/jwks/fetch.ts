@@ -10,6 +10,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { rootCertificates } from 'node:tls';
 import got, { CancelError, MaxRedirectsError, RequestError, type Response } from 'got';
+import { cancelPastBytes } from '../got-body-bound.js';
 import { VERSION } from '../version.js';
 import { keySetUrlProblem } from './url.js';
 
@@ -104,21 +105,14 @@ export function createJsonFetcher(options: FetchOptions): JsonFetcher {
       const problem = keySetUrlProblem(text, options.allowInsecureHttp);
       if (problem !== undefined) throw new KeySetFetchError('invalid', problem);
       const url = new URL(text);
-      let tooLarge = false;
       const request = client(url, { responseType: 'buffer' });
       inFlight.add(request);
-      // got collects the body in chunks; cancelling at the bound keeps at most one chunk past it.
-      request.on('downloadProgress', ({ transferred, total }) => {
-        if (transferred > options.maxBytes || (total ?? 0) > options.maxBytes) {
-          tooLarge = true;
-          request.cancel();
-        }
-      });
+      const tooLarge = cancelPastBytes(request, options.maxBytes);
       let response: Response<Buffer>;
       try {
         response = await request;
       } catch (error) {
-        throw failureOf(error, tooLarge, options.maxBytes);
+        throw failureOf(error, tooLarge(), options.maxBytes);
       } finally {
         inFlight.delete(request);
       }

@@ -4,31 +4,13 @@
  * ignored, and why); verify says what /check would, the provider's keys fetched.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { SERVICE_CLI } from '../../support/paths.js';
+import { runCli } from '../../support/cli.js';
 import { startJwksServer, type JwksServer } from '../../support/jwks-server.js';
 import { nowSeconds, signJws } from '../../support/jws.js';
 
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function cli(args: readonly string[], env: Record<string, string>): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [SERVICE_CLI, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, timeout: 20_000 });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end();
-  });
-}
+const cli = runCli;
 
 const signing = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
 const encryption = generateKeyPairSync('rsa', { modulusLength: 2048 });

@@ -1,37 +1,19 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import net from 'node:net';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { REPO_ROOT, SERVICE_CLI } from '../../support/paths.js';
+import { runCli, type CliRun } from '../../support/cli.js';
+import { REPO_ROOT } from '../../support/paths.js';
 import { signJws, nowSeconds, tamperSignature } from '../../support/jws.js';
 import { KeyFiles, hmacSecret } from '../../support/keys.js';
 
-const CLI = SERVICE_CLI;
 const files = new KeyFiles();
 after(() => files.remove());
 
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Runs the CLI with exactly `env` (plus PATH), bounded in time. */
-function cli(args: readonly string[], env: Record<string, string> = {}, stdin = ''): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, cwd: files.dir, timeout: 20_000 });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(stdin);
-  });
-}
+/** Runs the CLI in the key files' folder. */
+const cli = (args: readonly string[], env: Record<string, string> = {}, stdin = ''): Promise<CliRun> => runCli(args, env, { cwd: files.dir, stdin });
 
 describe('keygen', { timeout: 60_000 }, () => {
   test('HS256: writes a secret file (0600) that check-config accepts', async () => {
