@@ -180,7 +180,7 @@ async function trustOf(config: Config): Promise<TrustRuntime> {
   );
   trust.start();
   const deadline = Date.now() + config.issuers.jwks.timeoutMs * 2;
-  while (!trust.ready && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  while (!trust.ready && Date.now() < deadline) await delay(20);
   return trust;
 }
 

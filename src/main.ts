@@ -154,12 +154,13 @@ async function runWorker(config: Config, logger: Logger): Promise<void> {
 async function runPrimary(config: Config, logger: Logger): Promise<void> {
   if (config.server.socketPath !== undefined) await removeStaleSocket(config.server.socketPath);
   logger.info({ workers: config.server.workers }, 'starting workers');
-  // Without Redis, the workers' login failure counts live here, so all of them share one count
-  // (src/login/limiter.ts); it must listen before the first worker asks.
-  if (config.redis.topology === undefined) new RateLimiterClusterMaster();
+  // Without Redis, the workers share their login failure counts (src/login/limiter.ts) and their
+  // revocations through this process; both listen before the first worker asks.
+  if (config.redis.topology === undefined) {
+    new RateLimiterClusterMaster();
+    startRevocationHub(logger);
+  }
   let stopping = false;
-  // Without Redis, the workers share revocations through this process.
-  if (config.redis.topology === undefined) startRevocationHub(logger);
   for (let i = 0; i < config.server.workers; i++) cluster.fork();
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) {

@@ -83,6 +83,7 @@ export function createService(
   const denyLog = createDenyLog(logger, config.logging.denyRate);
   const revocations = givenRevocations ?? chooseRevocationStore(config, logger, (source, count) => metrics.revocationsLearned.labels(source).inc(count));
   metrics.watchRevocations(() => revocations.status());
+  // One verifier: /check's, /logout's and the pages' that say who is signed in.
   const verify = createTokenVerifier(config.jwt, trust, { unknownKidWaitMs: config.issuers.jwks.unknownKidWaitMs });
   // The one issuer: /login, /refresh and session renewal all sign through it, with the signing key
   // the source holds now (a SIGHUP reload rotates it).
@@ -131,7 +132,6 @@ export function createService(
           : { kind: 'process' },
     ),
     refresh,
-    // One verifier: /check's, /logout's and the pages' that say who is signed in.
     lifecycle,
   };
   const deps: AppDeps = { ...parts, checkAnswers: createCheckAnswerWriter(parts) };

@@ -7,7 +7,7 @@
 import type { Algorithm } from './algorithms.js';
 import type { Config } from './config/index.js';
 import type { KeySource } from './key-source.js';
-import type { IssuerKeySource, TrustedIssuer } from './trusted-issuer.js';
+import { LOCAL_ISSUER_LABEL, type IssuerKeySource, type TrustedIssuer } from './trusted-issuer.js';
 import { ownIssuer, type Trust } from './token/verify.js';
 
 /** How one issuer's keys are doing, for /readyz and check-config --online. */
@@ -27,12 +27,11 @@ export interface RemoteKeys extends IssuerKeySource {
   health(): KeysHealth;
 }
 
-export interface RemoteKeysFactory {
-  /** The keys at a JWK Set URL, for tokens of `issuer` (a label in logs and metrics). */
-  jwks(issuer: string, url: string, algorithms: readonly Algorithm[]): RemoteKeys;
-  /** The keys of an OpenID issuer, found by discovery under it. */
-  discovered(issuer: string, algorithms: readonly Algorithm[]): RemoteKeys;
-}
+/**
+ * Makes the fetched keys for tokens of `issuer` (also their label in logs and metrics): from the JWK
+ * Set at `url`, or, without one, from the jwks_uri of the issuer's OpenID discovery document.
+ */
+export type RemoteKeysFactory = (issuer: string, url: string | undefined, algorithms: readonly Algorithm[]) => RemoteKeys;
 
 export interface IssuerHealth extends KeysHealth {
   readonly issuer: string;
@@ -80,17 +79,17 @@ export function createTrust(config: Pick<Config, 'jwt' | 'issuers'>, localKeys: 
   // A source still waiting for its first keys counts as keys to come (a test's, or a future loader's).
   if (localKeys.current().verification.length > 0 || !localKeys.ready) ownSources.push(localKeys);
   if (settings.ownJwksUri !== undefined && remote !== undefined) {
-    ownSources.push(track(remote.jwks(config.jwt.issuer ?? 'local', settings.ownJwksUri, settings.ownJwksAlgorithms)));
+    ownSources.push(track(remote(config.jwt.issuer ?? LOCAL_ISSUER_LABEL, settings.ownJwksUri, settings.ownJwksAlgorithms)));
   }
   const own = ownSources.length > 0 ? ownIssuer(config.jwt, ownSources) : undefined;
 
-  const issuers: TrustedIssuer[] = settings.trusted.map((entry) => {
-    const keys =
-      entry.jwksUri === undefined
-        ? (remote as RemoteKeysFactory).discovered(entry.issuer, entry.algorithms)
-        : (remote as RemoteKeysFactory).jwks(entry.issuer, entry.jwksUri, entry.algorithms);
-    return { iss: entry.issuer, label: entry.issuer, audiences: entry.audiences, claims: entry.claims, sources: [track(keys)] };
-  });
+  const issuers: TrustedIssuer[] = settings.trusted.map((entry) => ({
+    iss: entry.issuer,
+    label: entry.issuer,
+    audiences: entry.audiences,
+    claims: entry.claims,
+    sources: [track((remote as RemoteKeysFactory)(entry.issuer, entry.jwksUri, entry.algorithms))],
+  }));
   const all = own === undefined ? issuers : [own, ...issuers];
 
   return {

@@ -53,13 +53,13 @@ export function controlledKeys(initial?: KeySet): ControlledKeys {
   return keys;
 }
 
-/** A factory whose key sets are made on demand and kept by issuer, for the test to drive. */
-export function controlledKeysFactory(): RemoteKeysFactory & { readonly byIssuer: Map<string, ControlledKeys> } {
+/** A factory (`make`) whose key sets are made on demand and kept by issuer, for the test to drive. */
+export function controlledKeysFactory(): { readonly make: RemoteKeysFactory; readonly byIssuer: Map<string, ControlledKeys> } {
   const byIssuer = new Map<string, ControlledKeys>();
-  const make = (issuer: string): ControlledKeys => {
+  const make: RemoteKeysFactory = (issuer) => {
     const keys = controlledKeys();
     byIssuer.set(issuer, keys);
     return keys;
   };
-  return { byIssuer, jwks: (issuer) => make(issuer), discovered: (issuer) => make(issuer) };
+  return { make, byIssuer };
 }

@@ -6,10 +6,5 @@ import type { RemoteKeysFactory } from '../trust.js';
 import { remoteKeySet } from './remote-key-set.js';
 
 export function remoteKeysFactory(settings: JwksFetchConfig, logger: Logger, metrics: Pick<Metrics, 'jwks'>): RemoteKeysFactory {
-  const make = (issuer: string, url: string | undefined, algorithms: Parameters<RemoteKeysFactory['jwks']>[2]) =>
-    remoteKeySet({ ...settings, issuer, url, algorithms, logger, metrics: metrics.jwks });
-  return {
-    jwks: (issuer, url, algorithms) => make(issuer, url, algorithms),
-    discovered: (issuer, algorithms) => make(issuer, undefined, algorithms),
-  };
+  return (issuer, url, algorithms) => remoteKeySet({ ...settings, issuer, url, algorithms, logger, metrics: metrics.jwks });
 }

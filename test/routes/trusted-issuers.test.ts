@@ -23,7 +23,7 @@ let keys: ControlledKeys;
 
 before(async () => {
   // Verify-only: no key of its own, one provider.
-  service = await startServiceInProcess({ OIDC_ISSUER: IDP, OIDC_AUDIENCE: 'orders-api', LOG_DENY_RATE: '0' }, {}, { remoteKeys: factory });
+  service = await startServiceInProcess({ OIDC_ISSUER: IDP, OIDC_AUDIENCE: 'orders-api', LOG_DENY_RATE: '0' }, {}, { remoteKeys: factory.make });
   keys = factory.byIssuer.get(IDP) ?? assert.fail('the provider has a key set');
   // The socket listens: what serve marks once it does.
   service.service.deps.lifecycle.ready = true;
