@@ -7,15 +7,14 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
 import { json, request, type Reply } from '../../support/http.js';
 import { payloadOf } from '../../support/jws.js';
 import { hmacSecret } from '../../support/keys.js';
 import { redisPrerequisite, requireOrSkip } from '../../support/prerequisites.js';
-import { redisClient, startRedisServer, type RedisServer } from '../../support/redis.js';
+import { redisClient, type RedisServer } from '../../support/redis.js';
+import { redisReady, startRedisInstances, type RedisInstances } from '../../support/redis-instances.js';
 import { startServiceInProcess, type InProcessService } from '../../support/service.js';
 import { ALICE, startStubAuthenticator, type StubAuthenticator } from '../../support/stub-authenticator.js';
-import { makeTempDir, removeTempDir } from '../../support/temp-dir.js';
 
 const SECRET = hmacSecret('HS256');
 const FORMAT = /^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/;
@@ -40,14 +39,6 @@ const refresh = (svc: InProcessService, token: string): Promise<Reply> => post(s
 
 function errorOf(reply: Reply): unknown {
   return json(reply).error;
-}
-
-async function waitForRedis(svc: InProcessService): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (svc.service.redis?.status().state !== 'ready') {
-    if (Date.now() > deadline) assert.fail(`redis not ready: ${JSON.stringify(svc.service.redis?.status())}`);
-    await delay(20);
-  }
 }
 
 /**
@@ -166,34 +157,15 @@ describe('refresh tokens in memory', () => {
 });
 
 describe('refresh tokens in Redis, shared by two instances', { skip: requireOrSkip(redisPrerequisite()) }, () => {
-  let dir: string;
+  let shared: RedisInstances | undefined;
   let redis: RedisServer;
-  let authenticator: StubAuthenticator;
   let a: InProcessService;
   let b: InProcessService;
   before(async () => {
-    dir = makeTempDir('refresh-redis');
-    redis = await startRedisServer({ dir });
-    authenticator = await startStubAuthenticator();
-    const env = {
-      JWT_SECRET: SECRET,
-      AUTHENTICATOR_URL: authenticator.url,
-      REFRESH_TOKEN_TTL: '1h',
-      REDIS_URL: redis.url,
-      REDIS_RECONNECT_MAX_DELAY: '200ms',
-      LOGIN_MAX_FAILURES_PER_IP: '0',
-    };
-    a = await startServiceInProcess(env);
-    b = await startServiceInProcess(env);
-    await Promise.all([waitForRedis(a), waitForRedis(b)]);
+    shared = await startRedisInstances('refresh-redis', { JWT_SECRET: SECRET, REFRESH_TOKEN_TTL: '1h', LOGIN_MAX_FAILURES_PER_IP: '0' });
+    ({ redis, a, b } = shared);
   });
-  after(async () => {
-    await a?.close();
-    await b?.close();
-    await authenticator?.close();
-    await redis?.stop();
-    if (dir) removeTempDir(dir);
-  });
+  after(() => shared?.stop());
   rotationSpec(() => [a, b]);
 
   test('Redis holds only the hash: no refresh token, nor its secret part, is stored', async () => {
@@ -226,7 +198,7 @@ describe('refresh tokens in Redis, shared by two instances', { skip: requireOrSk
     } finally {
       await redis.start();
     }
-    await waitForRedis(a);
+    await redisReady(a);
     // The server came back empty (no persistence): the family is gone, and the token is refused, never honoured blindly.
     assert.equal(errorOf(await refresh(a, login.refresh_token)), 'refresh_token_invalid');
     assert.equal((await refresh(a, (await logIn(a)).refresh_token)).status, 200);

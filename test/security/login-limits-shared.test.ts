@@ -7,12 +7,12 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
 import { hmacSecret } from '../../support/keys.js';
 import { json, request, type Reply } from '../../support/http.js';
 import { redisPrerequisite, requireOrSkip } from '../../support/prerequisites.js';
-import { startRedisServer, type RedisServer } from '../../support/redis.js';
-import { startServiceInProcess, startServiceProcess, type InProcessService, type ServiceProcess } from '../../support/service.js';
+import { type RedisServer } from '../../support/redis.js';
+import { startRedisInstances, type RedisInstances } from '../../support/redis-instances.js';
+import { startServiceProcess, type InProcessService, type ServiceProcess } from '../../support/service.js';
 import { startStubAuthenticator, type StubAuthenticator } from '../../support/stub-authenticator.js';
 import { makeTempDir, removeTempDir } from '../../support/temp-dir.js';
 
@@ -24,33 +24,16 @@ const fail = (url: string, username: string): Promise<Reply> =>
   request(`${url}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password: 'wrong' }) });
 
 describe('login limits shared through Redis by two instances', { skip: requireOrSkip(redisPrerequisite()) }, () => {
-  let dir: string;
+  let shared: RedisInstances | undefined;
   let redis: RedisServer;
   let authenticator: StubAuthenticator;
   let a: InProcessService;
   let b: InProcessService;
   before(async () => {
-    dir = makeTempDir('limits-redis');
-    redis = await startRedisServer({ dir });
-    authenticator = await startStubAuthenticator();
-    const env = { JWT_SECRET: SECRET, AUTHENTICATOR_URL: authenticator.url, REDIS_URL: redis.url, REDIS_RECONNECT_MAX_DELAY: '200ms', ...LIMITS };
-    a = await startServiceInProcess(env);
-    b = await startServiceInProcess(env);
-    for (const svc of [a, b]) {
-      const deadline = Date.now() + 10_000;
-      while (svc.service.redis?.status().state !== 'ready') {
-        if (Date.now() > deadline) assert.fail('redis not ready');
-        await delay(20);
-      }
-    }
+    shared = await startRedisInstances('limits-redis', { JWT_SECRET: SECRET, ...LIMITS });
+    ({ redis, authenticator, a, b } = shared);
   });
-  after(async () => {
-    await a?.close();
-    await b?.close();
-    await authenticator?.close();
-    await redis?.stop();
-    if (dir) removeTempDir(dir);
-  });
+  after(() => shared?.stop());
 
   test('failures on either instance add up: the fourth is refused on both, without asking the authenticator', async () => {
     for (const svc of [a, b, a]) assert.equal((await fail(svc.url, 'mallory')).status, 401);
