@@ -15,7 +15,7 @@ import { loadKeys, type KeySet } from '../../src/keys.js';
 import { RevocationList } from '../../src/revocation/list.js';
 import type { IssuerKeySource, TrustedIssuer } from '../../src/trusted-issuer.js';
 import { createTokenVerifier, ownIssuer, type Trust } from '../../src/token/verify.js';
-import { controlledKeys, type ControlledKeys } from '../../support/controlled-keys.js';
+import { controlledKeys } from '../../support/controlled-keys.js';
 import { checkOutcomes, codeOf, settledCheckOutcomes, settledCodeOf } from '../../support/check.js';
 import { signJws } from '../../support/jws.js';
 import { KeyFiles, generatePair, type KeyPair } from '../../support/keys.js';
@@ -40,8 +40,6 @@ const ownKeys = staticKeySource(keysOf(ownPair, 'ES256', 'own'));
 const token = (pair: KeyPair, alg: string, kid: string | undefined, claims: Record<string, unknown>): string =>
   signJws({ alg, typ: 'JWT', ...(kid === undefined ? {} : { kid }) }, { sub: 'alice', iat: NOW, exp: NOW + 600, ...claims }, pair.privateKey);
 
-const fakeRemote = (initial: KeySet): ControlledKeys => controlledKeys(initial);
-
 function idpIssuer(sources: IssuerKeySource[], rolesClaim = 'realm_access.roles'): TrustedIssuer {
   return { iss: IDP, label: IDP, audiences: ['api'], claims: { rolesClaim: parseClaimPath(rolesClaim), scopesClaims: [parseClaimPath('scope')] }, sources };
 }
@@ -51,7 +49,7 @@ function trust(remote: IssuerKeySource, own = ownIssuer(config.jwt, [ownKeys])):
 }
 
 describe("a token's iss picks whose keys and rules apply", () => {
-  const remote = fakeRemote(keysOf(idpPair, 'RS256', 'idp-1'));
+  const remote = controlledKeys(keysOf(idpPair, 'RS256', 'idp-1'));
   const verify = createTokenVerifier(config.jwt, trust(remote), CLOCK);
 
   test("the provider's token with its audience verifies, and names the provider", () => {
@@ -82,7 +80,7 @@ describe("a token's iss picks whose keys and rules apply", () => {
 
 describe("the service's own issuer without JWT_ISSUER takes every iss no provider claims", () => {
   const anyIss = loadConfig({ ...files.env('ES256', ownPair), JWT_KEY_ID: 'own' });
-  const verify = createTokenVerifier(anyIss.jwt, trust(fakeRemote(keysOf(idpPair, 'RS256', 'idp-1')), ownIssuer(anyIss.jwt, [ownKeys])), CLOCK);
+  const verify = createTokenVerifier(anyIss.jwt, trust(controlledKeys(keysOf(idpPair, 'RS256', 'idp-1')), ownIssuer(anyIss.jwt, [ownKeys])), CLOCK);
   test('its own token with any iss, or none, verifies', () => {
     assert.equal(codeOf(verify, token(ownPair, 'ES256', 'own', { iss: 'https://anything.example' })), 'ok');
     assert.equal(codeOf(verify, token(ownPair, 'ES256', 'own', {})), 'ok');
@@ -92,14 +90,14 @@ describe("the service's own issuer without JWT_ISSUER takes every iss no provide
 });
 
 describe('a verify-only service: providers only', () => {
-  const verify = createTokenVerifier(config.jwt, { issuers: [idpIssuer([fakeRemote(keysOf(idpPair, 'RS256', 'idp-1'))])], own: undefined }, CLOCK);
+  const verify = createTokenVerifier(config.jwt, { issuers: [idpIssuer([controlledKeys(keysOf(idpPair, 'RS256', 'idp-1'))])], own: undefined }, CLOCK);
   test('a token without iss belongs to nobody', () => assert.equal(codeOf(verify, token(idpPair, 'RS256', 'idp-1', { aud: 'api' })), 'token_issuer_unknown'));
   test("the provider's token verifies", () => assert.equal(codeOf(verify, token(idpPair, 'RS256', 'idp-1', { iss: IDP, aud: 'api' })), 'ok'));
 });
 
 describe('an unknown kid at a provider whose keys are fetched', () => {
   test('waits for the one refetch allowed, and a rotated key verifies on the first request that needs it', async () => {
-    const remote = fakeRemote(keysOf(idpPair, 'RS256', 'idp-1'));
+    const remote = controlledKeys(keysOf(idpPair, 'RS256', 'idp-1'));
     const verify = createTokenVerifier(config.jwt, trust(remote), CLOCK);
     remote.next = keysOf(rotatedPair, 'RS256', 'idp-2');
     const pending = verify(token(rotatedPair, 'RS256', 'idp-2', { iss: IDP, aud: 'api' }));
@@ -111,7 +109,7 @@ describe('an unknown kid at a provider whose keys are fetched', () => {
   });
 
   test('a kid the refetch did not bring is unknown, and during the cooldown nothing waits', async () => {
-    const remote = fakeRemote(keysOf(idpPair, 'RS256', 'idp-1'));
+    const remote = controlledKeys(keysOf(idpPair, 'RS256', 'idp-1'));
     const verify = createTokenVerifier(config.jwt, trust(remote), CLOCK);
     assert.equal(await settledCodeOf(verify, token(rotatedPair, 'RS256', 'random-1', { iss: IDP, aud: 'api' })), 'token_key_unknown');
     assert.equal(codeOf(verify, token(rotatedPair, 'RS256', 'random-2', { iss: IDP, aud: 'api' })), 'token_key_unknown');
@@ -119,7 +117,7 @@ describe('an unknown kid at a provider whose keys are fetched', () => {
   });
 
   test('a refetch that does not end in time is a token_key_unknown deny, not a wait past nginx’s timeout', async () => {
-    const remote = fakeRemote(keysOf(idpPair, 'RS256', 'idp-1'));
+    const remote = controlledKeys(keysOf(idpPair, 'RS256', 'idp-1'));
     remote.refreshForKid = () => new Promise<boolean>(() => undefined);
     const verify = createTokenVerifier(config.jwt, trust(remote), { ...CLOCK, unknownKidWaitMs: 20 });
     assert.equal(await settledCodeOf(verify, token(rotatedPair, 'RS256', 'idp-2', { iss: IDP, aud: 'api' })), 'token_key_unknown');
@@ -127,13 +125,13 @@ describe('an unknown kid at a provider whose keys are fetched', () => {
 
   test("the service's own keys are never refetched: an unknown kid is answered at once", () =>
     assert.equal(
-      codeOf(createTokenVerifier(config.jwt, trust(fakeRemote(keysOf(idpPair, 'RS256', 'idp-1'))), CLOCK), token(ownPair, 'ES256', 'x', { iss: OWN })),
+      codeOf(createTokenVerifier(config.jwt, trust(controlledKeys(keysOf(idpPair, 'RS256', 'idp-1'))), CLOCK), token(ownPair, 'ES256', 'x', { iss: OWN })),
       'token_key_unknown',
     ));
 });
 
 describe('a provider whose keys may not be used (never fetched, or stale past JWKS_MAX_STALE)', () => {
-  const remote = fakeRemote(keysOf(idpPair, 'RS256', 'idp-1'));
+  const remote = controlledKeys(keysOf(idpPair, 'RS256', 'idp-1'));
   const verify = createTokenVerifier(config.jwt, trust(remote), CLOCK);
   const good = token(idpPair, 'RS256', 'idp-1', { iss: IDP, aud: 'api' });
   test('denies its tokens with issuer_keys_unavailable, even ones it verified before', () => {
@@ -150,7 +148,7 @@ describe('a provider whose keys may not be used (never fetched, or stale past JW
 });
 
 describe('local keys beside fetched ones for one issuer', () => {
-  const remote = fakeRemote(keysOf(idpPair, 'RS256', 'idp-1'));
+  const remote = controlledKeys(keysOf(idpPair, 'RS256', 'idp-1'));
   const verify = createTokenVerifier(config.jwt, { issuers: [], own: ownIssuer(config.jwt, [ownKeys, remote]) }, CLOCK);
   test('a token of either verifies', () => {
     assert.equal(codeOf(verify, token(ownPair, 'ES256', 'own', { iss: OWN })), 'ok');
@@ -164,7 +162,7 @@ describe('local keys beside fetched ones for one issuer', () => {
 });
 
 describe("role= reads the issuer's own roles claim", () => {
-  const remote = fakeRemote(keysOf(idpPair, 'RS256', 'idp-1'));
+  const remote = controlledKeys(keysOf(idpPair, 'RS256', 'idp-1'));
   const decide = createAccessDecider({
     config,
     verify: createTokenVerifier(config.jwt, trust(remote), CLOCK),
