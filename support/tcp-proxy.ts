@@ -12,6 +12,11 @@ export interface TcpProxy {
   cut(): Promise<void>;
   /** Accepts connections again on the same port. */
   restore(): Promise<void>;
+  /**
+   * From now on, a relayed connection whose client sends `text` is closed instead of relayed: a
+   * connection lost at one exact step of a protocol (undefined: relay everything again).
+   */
+  cutWhenClientSends(text: string | undefined): void;
   stop(): Promise<void>;
 }
 
@@ -19,6 +24,7 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   const port = await freePort();
   const sockets = new Set<Socket>();
   let server: Server | undefined;
+  let cutOn: string | undefined;
   const listen = async (): Promise<void> => {
     const listening = createServer((client) => {
       const upstream = createConnection({ host: LOOPBACK, port: targetPort });
@@ -27,7 +33,13 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
         socket.once('close', () => sockets.delete(socket));
         socket.on('error', () => undefined);
       }
-      client.pipe(upstream).pipe(client);
+      client.on('data', (chunk: Buffer) => {
+        if (cutOn !== undefined && chunk.includes(cutOn)) {
+          client.destroy();
+          upstream.destroy();
+        } else upstream.write(chunk);
+      });
+      upstream.pipe(client);
       client.once('close', () => upstream.destroy());
       upstream.once('close', () => client.destroy());
     });
@@ -42,5 +54,5 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     if (closing !== undefined) await new Promise<void>((resolve) => closing.close(() => resolve()));
   };
   await listen();
-  return { port, cut, restore: listen, stop: cut };
+  return { port, cut, restore: listen, stop: cut, cutWhenClientSends: (text) => void (cutOn = text) };
 }

@@ -8,6 +8,7 @@
  *   and one sent just before a disconnect fails rather than being replayed later. A caller that
  *   writes (a revocation, a refresh token) reports the write as failed, never as done; a write that
  *   waited in a queue for minutes would come true long after its caller gave up;
+ * - no automatic resubscription: a subscriber subscribes again on each `ready` itself;
  * - REDIS_COMMAND_TIMEOUT bounds a command on a Redis that accepts connections but does not answer.
  * The connection's status (`status()`, `onStatus`) is what logs, metrics and /readyz report.
  */
@@ -63,6 +64,10 @@ function clientOptions(config: RedisConfig): RedisOptions {
     connectTimeout: config.connectTimeoutMs,
     commandTimeout: config.commandTimeoutMs,
     retryStrategy: (attempt) => reconnectDelayMs(attempt, config.reconnectMaxDelayMs),
+    // ioredis resubscribes on reconnection without catching the reply: a connection lost again right
+    // then is an unhandled rejection, which ends the process. A subscriber subscribes on every
+    // `ready` itself (the revocation feed does, before it reloads), and handles the failure.
+    autoResubscribe: false,
     // The service's own log says what happened; ioredis would print "Unhandled error event" to stderr.
     showFriendlyErrorStack: false,
   };

@@ -12,6 +12,7 @@ import { createLogger } from '../../src/logging.js';
 import { createRedisConnection, reconnectDelayMs, type RedisConnection, type RedisState } from '../../src/redis/client.js';
 import { redisPrerequisite, requireOrSkip } from '../../support/prerequisites.js';
 import { startRedisServer, type RedisServer } from '../../support/redis.js';
+import { startTcpProxy } from '../../support/tcp-proxy.js';
 import { makeTempDir, removeTempDir } from '../../support/temp-dir.js';
 
 const skip = requireOrSkip(redisPrerequisite());
@@ -90,6 +91,36 @@ describe('the Redis connection', { skip }, () => {
       assert.ok(lines.some((line) => line.includes('"event":"redis_down"')));
     } finally {
       await connection.close();
+    }
+  });
+
+  test('a subscribed connection does not resubscribe by itself after a reconnection (its owner does, on ready): one lost right then rejects nothing unhandled', async () => {
+    // ioredis's own resubscription sends SUBSCRIBE without a catch: a connection lost before the
+    // reply would be an unhandled rejection, which ends a Node process.
+    const proxy = await startTcpProxy(redis.port);
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    const connection = createRedisConnection(redisConfig(redis.url.replace(`:${redis.port}`, `:${proxy.port}`)), 'feed', logger);
+    assert.ok(connection);
+    try {
+      connection.connect();
+      await waitForState(connection, 'ready');
+      await connection.client.subscribe('the-feed');
+      proxy.cutWhenClientSends('subscribe');
+      await proxy.cut();
+      await waitForState(connection, 'down');
+      await proxy.restore();
+      await waitForState(connection, 'ready');
+      await delay(300);
+      assert.equal(connection.status().state, 'ready', 'nothing was sent on ready that lost the connection again');
+      await assert.rejects(connection.client.subscribe('the-feed'), 'the owner subscribes, and learns it when that fails');
+      await waitForState(connection, 'ready');
+      assert.deepEqual(unhandled, []);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+      await connection.close();
+      await proxy.stop();
     }
   });
 
