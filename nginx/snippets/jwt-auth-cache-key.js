@@ -1,45 +1,30 @@
-// The cache key of nginx-jwt-auth's decision cache (snippets/jwt-auth-cache.conf), for njs.
+// The credentials' part of nginx-jwt-auth's decision cache key (snippets/jwt-auth-cache.conf), for njs.
 //
 // nginx writes a cache entry's key in clear at the top of its file, and the key must hold the
 // credentials: as plain text, every live token and cookie would sit on disk, readable by anyone who
-// can read the cache folder, until `inactive` removes the file. So the key is a SHA-256 digest of
-// every input of the decision; the file then names no token, and two requests that differ in any
-// input never share an entry. It runs in the auth subrequest, where $uri is the internal location's
-// own name and the headers are the client's.
+// can read the cache folder, until `inactive` removes the file. So the key holds a SHA-256 digest
+// of the whole Authorization and Cookie headers instead; the rest of the key (policy, location,
+// server) names no secret and is written by nginx itself.
+//
+// Only the credentials are hashed here because nginx computes a js_set variable once per client
+// request and keeps it through internal redirects and every auth subrequest: the headers are the
+// same for all of them, while the location, its policy and its arguments are not. (Hashing those
+// here too let a request that passed a lenient location and was redirected inside nginx to a
+// stricter one reuse the lenient allow; test/integration/nginx-cache.test.ts.)
+//
+// A header value never holds a line break, so "authorization \n cookie" is one text per pair.
+// Read as bytes (rawVariables): no conversion to a JavaScript string and back. njs runs this on
+// every cached request; BENCHMARKS.md has what it costs.
 import crypto from 'crypto';
 
-function key(r) {
-  const v = r.variables;
-  const inputs = [
-    // The credentials /check reads: the whole Authorization and Cookie headers.
-    v.http_authorization,
-    v.http_cookie,
-    // The policy: the location's requirement and the internal auth location with its arguments.
-    v.auth_require,
-    v.uri,
-    v.args,
-    // Which server and which service: a decision is never reused across servers or upstreams.
-    v.scheme,
-    v.server_addr,
-    v.server_port,
-    v.server_name,
-    v.proxy_host,
-    // What the cross-site check on cookie-authenticated unsafe methods reads.
-    v.request_method,
-    v.http_origin,
-    v.http_sec_fetch_site,
-    v.http_host,
-  ];
-  // Each part is written as "<length>:<part>;", which keeps the parts apart whatever they contain
-  // (the lengths say where each one ends). njs runs this on every cached request: a plain loop and
-  // one string cost nginx ~14 µs less per request than JSON.stringify over a mapped array
-  // (BENCHMARKS.md).
-  let text = '';
-  for (let i = 0; i < inputs.length; i++) {
-    const value = inputs[i] || '';
-    text += value.length + ':' + value + ';';
-  }
-  return crypto.createHash('sha256').update(text).digest('base64url');
+function credentials(r) {
+  const v = r.rawVariables;
+  return crypto
+    .createHash('sha256')
+    .update(v.http_authorization || '')
+    .update('\n')
+    .update(v.http_cookie || '')
+    .digest('base64url');
 }
 
-export default { key };
+export default { credentials };

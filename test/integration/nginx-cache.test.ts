@@ -65,6 +65,7 @@ describe('nginx decision caching (snippets/jwt-auth-cache.conf)', SUITE, () => {
   let editorUrl = '';
   let tenantBUrl = '';
   let app2Url = '';
+  let handOnUrl = '';
   const otherSecret = makeSecret();
 
   before(async () => {
@@ -98,7 +99,7 @@ describe('nginx decision caching (snippets/jwt-auth-cache.conf)', SUITE, () => {
       jwtAuthAddr: recorder.addr,
       appAddr: `127.0.0.1:${(app.address() as AddressInfo).port}`,
       cache: true,
-      extraPorts: 3,
+      extraPorts: 4,
       // A second auth location whose policy is in its proxy_pass arguments, sharing the same cache.
       extraServers: (ports) => `
 server {
@@ -137,11 +138,27 @@ upstream jwt_auth_app2 {
 server {
     listen ${ports[2]};
 ${cachedServerBody('jwt_auth_app2/check')}
+}
+# A protected location that hands its request on, inside nginx, to a stricter one: after the first
+# auth subrequest, try_files redirects to /admin/, whose own auth subrequest asks for role=admin.
+server {
+    listen ${ports[3]};
+    include snippets/jwt-auth-location.conf;
+    location /docs/ {
+        include snippets/jwt-auth-protect.conf;
+        try_files /no-such-file /admin/from-docs;
+    }
+    location /admin/ {
+        set $auth_require "role=admin";
+        include snippets/jwt-auth-protect.conf;
+        proxy_pass http://app;
+    }
 }`,
     });
     editorUrl = `http://127.0.0.1:${nginx.extraPorts[0]}`;
     tenantBUrl = `http://127.0.0.1:${nginx.extraPorts[1]}`;
     app2Url = `http://127.0.0.1:${nginx.extraPorts[2]}`;
+    handOnUrl = `http://127.0.0.1:${nginx.extraPorts[3]}`;
   });
 
   after(async () => {
@@ -227,6 +244,24 @@ ${cachedServerBody('jwt_auth_app2/check')}
     assert.equal((await get('/admin/x', bearer(alice))).status, 200);
     assert.equal(await checksDuring(async () => void (reply = await get('/admin/y', bearer(alice)))), 0);
     assert.equal(reply?.json<Seen>().user, 'alice');
+  });
+
+  spec('a request handed on inside nginx to a stricter location is decided again there, with its own key', async () => {
+    // nginx keeps a variable's value for the whole request, subrequests and internal redirects
+    // included: a key computed once for /docs/ would be reused for the /admin/ subrequest and find
+    // the allow cached for /docs/.
+    const bob = await mintToken(secret, BOB);
+    const alice = await mintToken(secret, ALICE);
+    let reply: HttpResponse | undefined;
+    const checks = await checksDuring(async () => void (reply = await get('/docs/guide', bearer(bob), handOnUrl)));
+    assert.equal(reply?.status, 403, reply?.body.toString());
+    assert.equal(checks, 2, 'one /check per location');
+    assert.equal(reply?.status, 403);
+    assert.equal(reply?.headers['x-auth-error'], 'insufficient_scope');
+    assert.equal((await get('/docs/guide', bearer(bob), handOnUrl)).status, 403, 'and again, with /docs/ cached');
+    reply = await get('/docs/guide', bearer(alice), handOnUrl);
+    assert.equal(reply.status, 200);
+    assert.deepEqual(reply.json<Seen>(), { user: 'alice', roles: 'admin,editor', path: '/admin/from-docs' });
   });
 
   spec("another auth location's arguments are part of the key (proxy_pass …/check?role=editor)", async () => {
