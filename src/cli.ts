@@ -25,7 +25,7 @@ import { loadKeys } from './keys.js';
 import { nginxSnippet } from './nginx-snippet.js';
 import { serve, StartupError } from './main.js';
 import { createRedisConnection } from './redis/client.js';
-import { revocationOfSubject, revocationOfToken } from './revocation/list.js';
+import { revocationLifetimes, revocationOfSubject, revocationOfToken } from './revocation/list.js';
 import { revocationKeys, storeRevocation } from './revocation/redis.js';
 import { createTokenSigner } from './token/sign.js';
 import { createTokenVerifier } from './token/verify.js';
@@ -228,7 +228,7 @@ async function revoke(args: string[]): Promise<number> {
       'revoke needs REDIS_URL: without Redis each running service keeps its revocations in its own memory, which this command cannot reach. ' +
         'Log the token out with POST /logout instead, or run the services with REDIS_URL',
     ]);
-  const lifetimes = { clockToleranceMs: config.jwt.clockToleranceMs, maxTokenLifetimeMs: config.revocation.maxTokenLifetimeMs };
+  const lifetimes = revocationLifetimes(config);
   const revocation =
     values.sub !== undefined
       ? revocationOfSubject(values.sub, lifetimes)
@@ -257,7 +257,7 @@ async function revoke(args: string[]): Promise<number> {
   console.log(
     revocation.kind === 'jti'
       ? `revoked jti ${revocation.jti} until ${until}`
-      : `revoked every token of ${revocation.sub} issued up to now, kept until ${until}`,
+      : `revoked every token and session of ${revocation.sub} begun up to now, kept until ${until}`,
   );
   return 0;
 }

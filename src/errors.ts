@@ -99,11 +99,14 @@ const STATUS = {
   refresh_token_invalid: 401,
   /** A refresh token already rotated was presented again: its whole family is revoked (RFC 9700 §4.14.2). */
   refresh_token_reused: 401,
+  /** The refresh token's session was revoked: logged out, or its subject revoked after the login. */
+  refresh_token_revoked: 401,
   /** The refresh-token store (Redis) cannot answer: no token is issued that it could not record. */
   refresh_store_unavailable: 503,
   /**
-   * /logout was given a valid token without a jti, which cannot be revoked by itself (the cookie is
-   * still cleared; `revoke --sub` revokes every token of the subject). Tokens this service signs always carry one.
+   * /logout was given a valid token with neither jti nor sid, which cannot be revoked by itself (the
+   * cookie is still cleared; `revoke --sub` revokes every token of the subject). Tokens this service
+   * signs always carry both.
    */
   token_not_revocable: 422,
   /**

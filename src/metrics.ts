@@ -292,12 +292,13 @@ export function createMetrics(options: { version: string; defaultMetrics?: boole
     watchRevocations(status) {
       new Gauge({
         name: 'jwt_auth_revocations',
-        help: 'Revocations held in memory, by kind (jti: one token; sub: every token of a subject issued before a moment)',
+        help: 'Revocations held in memory, by kind (jti: one token; sid: a session, logged out; sub: every token and session of a subject begun before a moment)',
         labelNames: ['kind'],
         registers: [registry],
         collect() {
           const { entries } = status();
           this.labels('jti').set(entries.jti);
+          this.labels('sid').set(entries.sid);
           this.labels('sub').set(entries.sub);
         },
       });

@@ -17,7 +17,7 @@ export interface RevocationStatus {
   readonly store: 'memory' | 'cluster' | 'redis';
   /** degraded: revocations made elsewhere may not have reached this process yet, and new ones cannot be stored. */
   readonly state: 'ok' | 'degraded';
-  readonly entries: { readonly jti: number; readonly sub: number };
+  readonly entries: { readonly jti: number; readonly sid: number; readonly sub: number };
   /** With Redis: where it is (no credentials), each connection's state, and when this process last loaded the stored revocations. */
   readonly redis?: {
     readonly target: string;

@@ -88,7 +88,17 @@ describe('POST /logout revokes the token it is given', { timeout: 30_000 }, () =
     assert.equal(afterwards.entries.jti, before.entries.jti, 'a forged token fills nothing');
   });
 
-  test('a valid token without jti cannot be revoked by itself: 422 token_not_revocable, the cookie still cleared', async () => {
+  test("a token with a sid but no jti (an identity provider's session) is revoked by its session: every token of that session is denied", async () => {
+    const exp = Math.floor(Date.now() / 1000) + 600;
+    const [first, second] = ['one', 'two'].map((name) =>
+      signJws({ alg: 'HS256', typ: 'JWT' }, { sub: 'alice', sid: 'sid-no-jti', name, exp }, files.secret('HS256')),
+    );
+    assert.equal((await request(`${svc.url}/logout`, { method: 'POST', headers: bearer(first as string) })).status, 204);
+    assert.equal(await checkCode(first as string), 'token_revoked');
+    assert.equal(await checkCode(second as string), 'token_revoked');
+  });
+
+  test('a valid token with neither jti nor sid cannot be revoked by itself: 422 token_not_revocable, the cookie still cleared', async () => {
     const noJti = signJws({ alg: 'HS256', typ: 'JWT' }, { sub: 'alice', exp: Math.floor(Date.now() / 1000) + 600 }, files.secret('HS256'));
     const reply = await request(`${svc.url}/logout`, { method: 'POST', headers: { ...bearer(noJti) } });
     assert.equal(reply.status, 422);
@@ -102,6 +112,7 @@ describe('POST /logout revokes the token it is given', { timeout: 30_000 }, () =
     assert.match(text, /jwt_auth_logout_total\{outcome="revoked"\} [1-9]/);
     assert.match(text, /jwt_auth_logout_total\{outcome="not_revocable"\} 1/);
     assert.match(text, /jwt_auth_revocations\{kind="jti"\} [1-9]/);
+    assert.match(text, /jwt_auth_revocations\{kind="sid"\} [1-9]/);
     assert.match(text, /jwt_auth_revocations_degraded 0/);
   });
 });

@@ -25,7 +25,7 @@ after(async () => {
 });
 
 /** /readyz's revocation detail of a single process without Redis (test/integration/revocation-redis.test.ts has Redis's). */
-const IN_MEMORY = { store: 'memory', state: 'ok', entries: { jti: 0, sub: 0 } };
+const IN_MEMORY = { store: 'memory', state: 'ok', entries: { jti: 0, sid: 0, sub: 0 } };
 
 describe('/healthz and /readyz', { timeout: 30_000 }, () => {
   test('/healthz → 200 {"status":"ok"}', async () => {

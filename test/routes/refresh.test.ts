@@ -3,9 +3,11 @@
  * memory, and in a real Redis shared by two instances. What must hold: a refresh token is opaque
  * (256 random bits after the session id) and stored only hashed; every use rotates it; a rotated one
  * presented again revokes its whole family; of two concurrent redemptions of one token exactly one
- * succeeds and the other is reuse; with Redis down nothing is issued (503).
+ * succeeds and the other is reuse; a revoked session (a logout, a subject revocation after the login)
+ * refreshes no more; with Redis down nothing is issued (503).
  */
 import assert from 'node:assert/strict';
+import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { json, request, type Reply } from '../../support/http.js';
 import { payloadOf } from '../../support/jws.js';
@@ -15,6 +17,8 @@ import { redisClient, type RedisServer } from '../../support/redis.js';
 import { redisReady, startRedisInstances, type RedisInstances } from '../../support/redis-instances.js';
 import { startServiceInProcess, type InProcessService } from '../../support/service.js';
 import { ALICE, startStubAuthenticator, type StubAuthenticator } from '../../support/stub-authenticator.js';
+import { waitUntil } from '../../support/wait.js';
+import { revocationLifetimes, revocationOfSubject } from '../../src/revocation/list.js';
 
 const SECRET = hmacSecret('HS256');
 const FORMAT = /^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/;
@@ -69,6 +73,39 @@ function rotationSpec(instances: () => [InProcessService, InProcessService]): vo
     // The next token rotates again, on either instance.
     const third = await refresh(a, next.refresh_token);
     assert.equal(third.status, 200, third.body);
+  });
+
+  test('a logout ends the session: its refresh token is refused (refresh_token_revoked), and so is every access token the session was refreshed to', async () => {
+    const [a, b] = instances();
+    const login = await logIn(a);
+    const refreshed = json(await refresh(a, login.refresh_token)) as unknown as Tokens;
+    const loggedOut = await request(`${a.url}/logout`, { method: 'POST', headers: { authorization: `Bearer ${login.token}` } });
+    assert.equal(loggedOut.status, 204, loggedOut.body);
+    const { sid } = payloadOf(login.token);
+    await waitUntil(() => b.service.deps.revocations.list.isRevoked({ sid }), 'the session revocation reaches the other instance');
+    const reply = await refresh(b, refreshed.refresh_token);
+    assert.equal(reply.status, 401, reply.body);
+    assert.equal(errorOf(reply), 'refresh_token_revoked');
+    for (const svc of [a, b]) {
+      const check = await request(`${svc.url}/check`, { headers: { authorization: `Bearer ${refreshed.token}` } });
+      assert.equal(check.headers['x-auth-error'], 'token_revoked', 'the refreshed access token was not the one logged out, but is of its session');
+    }
+    assert.equal((await refresh(b, login.refresh_token)).status, 401, 'nor does the spent one come back');
+  });
+
+  test('a subject revocation (revoke --sub) ends the sessions begun before it: their refresh tokens are refused, a later login refreshes', async () => {
+    const [a, b] = instances();
+    const before = await logIn(a);
+    const config = a.config;
+    await a.service.deps.revocations.revoke(revocationOfSubject('alice', revocationLifetimes(config)));
+    await waitUntil(() => b.service.deps.revocations.list.isRevoked({ sub: 'alice', iat: 0 }), 'the subject revocation reaches the other instance');
+    const refused = await refresh(b, before.refresh_token);
+    assert.equal(refused.status, 401, refused.body);
+    assert.equal(errorOf(refused), 'refresh_token_revoked');
+    // A login in a later second is a new session, after the cut-off.
+    await delay(1100);
+    const after = await logIn(b);
+    assert.equal((await refresh(a, after.refresh_token)).status, 200);
   });
 
   test('reuse of a rotated token revokes the whole family: the reused one and every token after it are refused', async () => {

@@ -8,7 +8,7 @@ import type { ErrorCode } from '../../src/errors.js';
 import { createIdentityHeaders } from '../../src/identity-headers.js';
 import { staticKeySource } from '../../src/key-source.js';
 import { loadKeys } from '../../src/keys.js';
-import { RevocationList, decodeRevocation, encodeRevocation, revocationOfSubject, revocationOfToken } from '../../src/revocation/list.js';
+import { RevocationList, decodeRevocation, encodeRevocation, revocationOfSession, revocationOfSubject, revocationOfToken } from '../../src/revocation/list.js';
 import { createTokenVerifier } from '../../src/token/verify.js';
 import { checkOutcomes, type CheckOutcome } from '../../support/check.js';
 import { signJws, tamperSignature } from '../../support/jws.js';
@@ -308,7 +308,7 @@ describe('a malformed anything is a deny, never a 5xx', () => {
 });
 
 describe('revocation at /check: its own code, after the signature, before any reused allow', () => {
-  const lifetimes = { clockToleranceMs: 30_000, maxTokenLifetimeMs: 86_400_000 };
+  const lifetimes = { clockToleranceMs: 30_000, maxTokenLifetimeMs: 86_400_000, maxSessionLifetimeMs: 43_200_000 };
   const revocations = new RevocationList(() => NOW * 1000);
   // The verify cache and the allow memo are on by default: a token allowed once is a cached claims object.
   const check = checkFor({}, NOW, revocations);
@@ -335,13 +335,22 @@ describe('revocation at /check: its own code, after the signature, before any re
     assert.equal(check({ rawHeaders: bearer(bob), query: '' }).status, 200);
   });
 
+  test('a session revocation (a logout) denies every token of that session, whatever its jti, and no other session', () => {
+    const session = (jti: string, sid: string) => token({ sub: 'carol', jti, sid, auth_time: NOW - 600, iat: NOW - 10 });
+    assert.equal(check({ rawHeaders: bearer(session('c-1', 'session-1')), query: '' }).status, 200);
+    assert.ok(revocations.add(revocationOfSession('session-1', NOW - 600, NOW + 3600, lifetimes, NOW * 1000) as never));
+    assert.equal(check({ rawHeaders: bearer(session('c-1', 'session-1')), query: '' }).code, 'token_revoked');
+    assert.equal(check({ rawHeaders: bearer(session('c-2', 'session-1')), query: '' }).code, 'token_revoked', 'a token renewed or refreshed from it');
+    assert.equal(check({ rawHeaders: bearer(session('c-3', 'session-2')), query: '' }).status, 200, 'another login of the same user');
+  });
+
   test('a forged token naming a revoked jti is still denied for its signature, not told about revocation', () => {
     assert.equal(check({ rawHeaders: bearer(tamperSignature(alice1)), query: '' }).code, 'token_signature_invalid');
   });
 });
 
 describe('the revocation list', () => {
-  const lifetimes = { clockToleranceMs: 30_000, maxTokenLifetimeMs: 3_600_000 };
+  const lifetimes = { clockToleranceMs: 30_000, maxTokenLifetimeMs: 3_600_000, maxSessionLifetimeMs: 7_200_000 };
   test('an entry stays until its token expires (exp plus the clock tolerance), then the sweep removes it', () => {
     let now = 1_000_000_000_000;
     const list = new RevocationList(() => now);
@@ -353,12 +362,32 @@ describe('the revocation list', () => {
     assert.equal(list.isRevoked({ jti: 'j' }), true);
     now += 2_000;
     assert.equal(list.sweep(), 1);
-    assert.deepEqual(list.size, { jti: 0, sub: 0 });
+    assert.deepEqual(list.size, { jti: 0, sid: 0, sub: 0 });
   });
   test('without exp (revoke --jti without --exp) a token id is kept as long as any token can live', () => {
     assert.deepEqual(revocationOfToken('j', undefined, lifetimes, 1000), { kind: 'jti', jti: 'j', untilMs: 1000 + 3_600_000 + 30_000 });
   });
   test('a token without jti gives no revocation', () => assert.equal(revocationOfToken(undefined, 1, lifetimes), undefined));
+  test('a session is kept until it has ended: its login plus SESSION_MAX_LIFETIME, or the token exp if later; without auth_time as long as anything lasts', () => {
+    const now = 1_000_000_000_000;
+    assert.deepEqual(revocationOfSession('s', now / 1000 - 60, now / 1000 + 600, lifetimes, now), {
+      kind: 'sid',
+      sid: 's',
+      untilMs: now - 60_000 + 7_200_000 + 30_000,
+    });
+    assert.deepEqual(revocationOfSession('s', now / 1000 - 7_200, now / 1000 + 600, lifetimes, now), {
+      kind: 'sid',
+      sid: 's',
+      untilMs: now + 600_000 + 30_000,
+    });
+    assert.deepEqual(revocationOfSession('s', undefined, undefined, lifetimes, now), { kind: 'sid', sid: 's', untilMs: now + 7_200_000 + 30_000 });
+    assert.equal(revocationOfSession(undefined, 1, 1, lifetimes), undefined);
+    assert.equal(revocationOfSession('', 1, 1, lifetimes), undefined);
+  });
+  test('a subject revocation lasts as long as the longest token or session begun before it (refresh tokens included)', () => {
+    assert.equal(revocationOfSubject('s', lifetimes, 1000).untilMs, 1000 + 7_200_000 + 30_000);
+    assert.equal(revocationOfSubject('s', { ...lifetimes, maxSessionLifetimeMs: 60_000 }, 1000).untilMs, 1000 + 3_600_000 + 30_000);
+  });
   test('an expired entry is not added; a later subject cut-off replaces an earlier one', () => {
     const list = new RevocationList(() => 10_000_000);
     assert.equal(list.add({ kind: 'jti', jti: 'old', untilMs: 9_999_999 }), false);
@@ -372,13 +401,14 @@ describe('the revocation list', () => {
     const list = new RevocationList(() => 0);
     const entries = [
       { kind: 'jti', jti: 'with spaces and : colons', untilMs: 5 },
+      { kind: 'sid', sid: 'a session: id', untilMs: 6 },
       { kind: 'sub', sub: 'user:with:colons\nand a newline', issuedUpToSec: 7, untilMs: 9 },
     ] as const;
     for (const entry of entries) {
       list.add(entry);
       assert.deepEqual(decodeRevocation(encodeRevocation(entry), entry.untilMs), entry);
     }
-    for (const garbage of ['', 'j:', 'x:1', 's:abc:u', 's:1:']) assert.equal(decodeRevocation(garbage, 5), undefined, garbage);
+    for (const garbage of ['', 'j:', 'x:', 'y:1', 's:abc:u', 's:1:']) assert.equal(decodeRevocation(garbage, 5), undefined, garbage);
     assert.equal(decodeRevocation('j:ok', Number.NaN), undefined);
   });
 });

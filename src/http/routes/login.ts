@@ -14,7 +14,7 @@ import type { LoginLimiter } from '../../login/limiter.js';
 import type { RefreshTokens } from '../../refresh/tokens.js';
 import type { Metrics } from '../../metrics.js';
 import type { RevocationStore } from '../../revocation/store.js';
-import { revocationOfToken } from '../../revocation/list.js';
+import { revocationLifetimes, revocationOfSession, revocationOfToken, type Revocation } from '../../revocation/list.js';
 import type { TokenVerifier } from '../../token/verify.js';
 import { clearedTokenCookie } from '../cookie.js';
 import { requestIdOf } from '../request-id.js';
@@ -22,7 +22,7 @@ import type { BrowserPages } from './pages.js';
 
 /** What /login and /logout use, and nothing more. */
 export interface LoginRouteDeps {
-  readonly config: Pick<Config, 'login' | 'csrf' | 'authenticator' | 'cookie' | 'check' | 'revocation' | 'pages'> & {
+  readonly config: Pick<Config, 'login' | 'csrf' | 'authenticator' | 'cookie' | 'check' | 'revocation' | 'session' | 'pages'> & {
     readonly jwt: Pick<Config['jwt'], 'maxTokenLength' | 'clockToleranceMs'>;
   };
   readonly logger: Logger;
@@ -116,7 +116,7 @@ export function loginRoutes(
   });
   router.all(pages.loginPath, methodNotAllowed('GET, POST'));
 
-  const lifetimes = { clockToleranceMs: config.jwt.clockToleranceMs, maxTokenLifetimeMs: config.revocation.maxTokenLifetimeMs };
+  const lifetimes = revocationLifetimes(config);
   /**
    * 204 once the token is revoked everywhere (or when there is none, or it no longer passes /check:
    * nothing left to revoke). The cookie is cleared in every answer but a cross-site refusal, since the
@@ -141,15 +141,21 @@ export function loginRoutes(
       // Expired, forged or malformed: /check refuses it already, and a forged one must not fill the list.
     }
     if (claims !== undefined) {
-      const revocation = revocationOfToken(claims.jti, claims.exp, lifetimes);
-      if (revocation === undefined) {
+      // The token and the session it belongs to: the tokens renewed or refreshed from the same login,
+      // and its refresh tokens, end with it.
+      const toRevoke: Revocation[] = [];
+      const ofToken = revocationOfToken(claims.jti, claims.exp, lifetimes);
+      const ofSession = revocationOfSession(claims.sid, claims.auth_time, claims.exp, lifetimes);
+      if (ofToken !== undefined) toRevoke.push(ofToken);
+      if (ofSession !== undefined) toRevoke.push(ofSession);
+      if (toRevoke.length === 0) {
         metrics.logouts.labels('not_revocable').inc();
-        const error = new AppError('token_not_revocable', 'the token has no jti');
+        const error = new AppError('token_not_revocable', 'the token has neither jti nor sid');
         if (!pages.acceptsPage(ctx)) throw error;
         return pages.answerRefusal(ctx, error);
       }
       try {
-        await revocations.revoke(revocation);
+        for (const revocation of toRevoke) await revocations.revoke(revocation);
       } catch (error) {
         metrics.logouts.labels('revocation_unavailable').inc();
         logger.warn(
