@@ -10,6 +10,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { flaskProblem, startFlaskAuthenticator, startNodeAuthenticator, type AuthenticatorInstance } from '../support/authenticator.js';
 import { findNginx, startNginx, type NginxInstance } from '../support/nginx.js';
+import { installAbilities, planNginxInstall, runNginxInstall } from '../support/nginx-install.js';
 import { REPO_ROOT, SERVICE_CLI } from '../support/paths.js';
 import type { ManagedProcess } from '../support/process.js';
 import { freePort, LOOPBACK } from '../support/ports.js';
@@ -66,23 +67,21 @@ Ctrl-C stops everything.
 `;
 }
 
-/**
- * The one command that installs nginx here. The demo is nginx in front of the service: without it
- * there is nothing to show, so it stops before starting anything rather than run half a demo.
- */
-function installNginxCommand(isRoot: boolean): string {
-  return `${isRoot ? '' : 'sudo '}apt-get install -y nginx`;
-}
-
 async function main(): Promise<void> {
   if (findNginx() === undefined) {
-    const isRoot = process.getuid?.() === 0;
-    console.error(
-      `The demo needs nginx, which is not installed. Install it, then run npm run demo again:\n\n  ${installNginxCommand(isRoot)}\n\n` +
-        "(Debian/Ubuntu; elsewhere, your package manager's nginx. NGINX_BIN=/path/to/nginx uses another binary.)",
-    );
-    process.exitCode = 1;
-    return;
+    const plan = planNginxInstall(installAbilities());
+    if (plan.kind === 'install') {
+      console.error('The demo needs nginx, which is not installed: installing it.');
+      if (!runNginxInstall(plan.commands) || findNginx() === undefined) {
+        console.error('\nnginx could not be installed; install it yourself, then run npm run demo again.');
+        process.exitCode = 1;
+        return;
+      }
+    } else {
+      console.error(`The demo needs nginx, which is not installed. Install it, then run npm run demo again:\n\n  ${plan.command}\n`);
+      process.exitCode = 1;
+      return;
+    }
   }
   const dir = makeTempDir('demo');
   const running: Array<{ stop(): Promise<void>; process: ManagedProcess }> = [];

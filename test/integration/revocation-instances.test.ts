@@ -82,7 +82,7 @@ describe('revocation across two instances behind one nginx upstream, shared thro
   });
 
   const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
-  /** Through nginx for the first test; straight to the first instance after (nginx's login zone allows 10 a minute). */
+  /** Through nginx for the first test; straight to the first instance after (nginx's login zone allows 2 a second, bursts of 60). */
   const login = async (via = (instances[0] as ServiceProcess).url): Promise<string> => {
     const reply = await httpRequest(`${via}/login`, {
       method: 'POST',

@@ -92,6 +92,32 @@ describe('a browser signing out', { timeout: 30_000 }, () => {
   });
 });
 
+describe('a browser signing out with LOGOUT_REDIRECT', { timeout: 30_000 }, () => {
+  let goodbye: InProcessService;
+  before(async () => {
+    goodbye = await startServiceInProcess({
+      ...files.env('HS256'),
+      TOKEN_COOKIE: 'jwt_auth',
+      LOGIN_SET_COOKIE: 'true',
+      LOGOUT_REDIRECT: '/goodbye?from=logout',
+    });
+  });
+  after(() => goodbye.close());
+  test('goes there, signed out (the cookie cleared, the token revoked), unless a next on this site says otherwise', async () => {
+    const token = await mintToken(files.secret('HS256'), { sub: 'alice', jti: 'goodbye-1' });
+    const page = await request(`${goodbye.url}/logout`, { method: 'POST', headers: { ...BROWSER, cookie: `jwt_auth=${token}` }, body: '' });
+    assert.equal(page.status, 303);
+    assert.equal(page.headers.location, '/goodbye?from=logout');
+    assert.match(setCookies(page)[0] ?? '', /^jwt_auth=; Max-Age=0/);
+    const check = await request(`${goodbye.url}/check`, { headers: { cookie: `jwt_auth=${token}` } });
+    assert.equal(check.headers['x-auth-error'], 'token_revoked');
+    const withNext = await request(`${goodbye.url}/logout?next=%2Flogin`, { method: 'POST', headers: BROWSER, body: '' });
+    assert.equal(withNext.headers.location, '/login');
+    const offSite = await request(`${goodbye.url}/logout?next=//evil.example/`, { method: 'POST', headers: BROWSER, body: '' });
+    assert.equal(offSite.headers.location, '/goodbye?from=logout', 'a next off this site falls back to LOGOUT_REDIRECT');
+  });
+});
+
 describe('the page nginx shows a browser on a deny (GET /deny-page)', { timeout: 30_000 }, () => {
   const deny = (headers: Record<string, string>) => request(`${svc.url}/deny-page`, { headers: { accept: 'text/html', ...headers } });
   test('not signed in: 302 to sign in, the URI percent-encoded', async () => {

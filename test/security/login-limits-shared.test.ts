@@ -60,6 +60,37 @@ describe('login limits shared through Redis by two instances', { skip: requireOr
   });
 });
 
+describe('the per-address limit shared through Redis by two instances', { skip: requireOrSkip(redisPrerequisite()) }, () => {
+  let shared: RedisInstances | undefined;
+  before(async () => {
+    shared = await startRedisInstances('limits-ip-redis', {
+      JWT_SECRET: SECRET,
+      LOGIN_MAX_FAILURES_PER_USER: '0',
+      LOGIN_MAX_FAILURES_PER_IP: '3',
+      LOGIN_FAILURE_WINDOW: '10m',
+    });
+  });
+  after(() => shared?.stop());
+
+  test('failures from one address add up across instances, whatever the usernames: the fourth is refused on both', async () => {
+    assert.ok(shared);
+    const { a, b, authenticator } = shared;
+    for (const [svc, username] of [
+      [a, 'u1'],
+      [b, 'u2'],
+      [a, 'u3'],
+    ] as const)
+      assert.equal((await fail(svc.url, username)).status, 401);
+    const asked = authenticator.requests.length;
+    for (const svc of [b, a]) {
+      const reply = await fail(svc.url, 'u4');
+      assert.equal(reply.status, 429, reply.body);
+      assert.ok(Number(reply.headers['retry-after']) > 0);
+    }
+    assert.equal(authenticator.requests.length, asked, 'the authenticator was not asked once the address was over');
+  });
+});
+
 describe('login limits shared by WORKERS=2 without Redis (the cluster primary counts)', () => {
   let dir: string;
   let authenticator: StubAuthenticator;
