@@ -88,6 +88,7 @@ export function createTrust(config: Pick<Config, 'jwt' | 'issuers'>, localKeys: 
     label: entry.issuer,
     audiences: entry.audiences,
     claims: entry.claims,
+    identityHeaders: entry.identityHeaders,
     sources: [track((remote as RemoteKeysFactory)(entry.issuer, entry.jwksUri, entry.algorithms))],
   }));
   const all = own === undefined ? issuers : [own, ...issuers];

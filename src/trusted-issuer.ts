@@ -3,6 +3,7 @@
  * one issuer, and only that issuer's keys, audiences and claim mapping apply to it, so a token signed
  * by issuer A's key but claiming issuer B is verified with B's keys, and fails.
  */
+import type { IdentityHeader } from './config/identity-headers.js';
 import type { KeySource } from './key-source.js';
 import type { PolicyClaims } from './policy.js';
 
@@ -32,6 +33,8 @@ export interface TrustedIssuer {
   readonly audiences: readonly string[];
   /** What role= and scope= read; undefined: the service-wide ROLES_CLAIM / SCOPES_CLAIM. */
   readonly claims: PolicyClaims | undefined;
+  /** Which claims fill the identity headers; undefined: IDENTITY_HEADERS. */
+  readonly identityHeaders?: readonly IdentityHeader[] | undefined;
   readonly sources: readonly IssuerKeySource[];
 }
 

@@ -10,11 +10,12 @@ import type { Config } from '../config/index.js';
 import { readCheckInputs, readRequestSite } from '../credentials.js';
 import { createCrossSiteCheck, isSafeMethod } from '../cross-site.js';
 import { AppError, ERROR_CODES, statusFor, toAppError, type ErrorCode } from '../errors.js';
-import type { IdentityHeaderBuilder } from '../identity-headers.js';
+import { createIdentityHeaders, type IdentityHeaderBuilder } from '../identity-headers.js';
 import { checkPolicy, createPolicyCache, type Policy } from '../policy.js';
 import type { RevocationList } from '../revocation/list.js';
 import type { RenewSession } from '../session/renew.js';
 import { IssuerError, type Claims, type TokenVerifier, type Verified } from '../token/verify.js';
+import type { TrustedIssuer } from '../trusted-issuer.js';
 
 export interface AccessRequest {
   /** node's `req.rawHeaders`: name/value pairs with repeated headers kept. */
@@ -112,11 +113,19 @@ export function createAccessDecider({ config, verify, identityHeaders, revocatio
   // A cached allow of a renewable cookie token ends where its renewal window starts: nginx would
   // otherwise answer the whole window from its cache, and the session would end instead of renewing.
   const renewBefore = renew === undefined ? 0 : config.session.renewBeforeMs / 1000;
-  const allow = (claims: Claims, fromCookie: boolean): AccessAllowed => {
+  // An issuer with identity_headers of its own fills the same header names from its own claims.
+  const issuerHeaders = new Map<TrustedIssuer, IdentityHeaderBuilder>();
+  const identityHeadersOf = (issuer: TrustedIssuer): IdentityHeaderBuilder => {
+    if (issuer.identityHeaders === undefined) return identityHeaders;
+    let builder = issuerHeaders.get(issuer);
+    if (builder === undefined) issuerHeaders.set(issuer, (builder = createIdentityHeaders({ ...config.identityHeaders, headers: issuer.identityHeaders })));
+    return builder;
+  };
+  const allow = (claims: Claims, fromCookie: boolean, issuer: TrustedIssuer): AccessAllowed => {
     let decision = allows?.get(claims);
     if (decision !== undefined) return decision;
     const cacheSeconds = cacheMaxAge > 0 ? cacheLifetime(claims.exp, cacheMaxAge, now() + (fromCookie ? renewBefore : 0)) : 0;
-    decision = { code: undefined, claims, identityHeaders: identityHeaders(claims), cacheSeconds };
+    decision = { code: undefined, claims, identityHeaders: identityHeadersOf(issuer)(claims), cacheSeconds };
     allows?.set(claims, decision);
     return decision;
   };
@@ -132,7 +141,7 @@ export function createAccessDecider({ config, verify, identityHeaders, revocatio
     // Before the policy and before any reused allow: a cached verification never outlives a revocation.
     if (revocations.isRevoked(claims)) return tokenRevoked;
     if (!checkPolicy(policy, claims, issuer.claims ?? config.check)) throw new AppError('insufficient_scope');
-    const allowed = allow(claims, fromCookie);
+    const allowed = allow(claims, fromCookie, issuer);
     // Renewal only ever follows an allow (a token denied for any reason is never re-signed), and only
     // of the service's own tokens: an identity provider's session is the provider's to renew.
     const setCookie = fromCookie && issuer.iss === config.jwt.issuer ? renew?.(token, claims) : undefined;

@@ -22,23 +22,24 @@ export const DEFAULT_IDENTITY_HEADERS = 'sub:X-Auth-User,roles:X-Auth-Roles,name
 
 /**
  * `claim:Header-Name` pairs, comma-separated. A claim name may hold `:` or `,` inside its quoted
- * form; a header name holds neither, so the pair splits at its last `:`.
+ * form; a header name holds neither, so the pair splits at its last `:`. `where` names the setting
+ * in messages (IDENTITY_HEADERS, or an ISSUERS_FILE entry's identity_headers).
  */
-function readMapping(env: EnvReader): IdentityHeader[] {
+export function parseIdentityMapping(env: EnvReader, where: string, text: string): IdentityHeader[] {
   const headers: IdentityHeader[] = [];
-  for (const pair of splitOutsideQuotes(env.string('IDENTITY_HEADERS') ?? DEFAULT_IDENTITY_HEADERS, ',')) {
+  for (const pair of splitOutsideQuotes(text, ',')) {
     const colon = pair.lastIndexOf(':');
     const claim = colon < 0 ? '' : pair.slice(0, colon).trim();
     const header = colon < 0 ? '' : pair.slice(colon + 1).trim();
     if (!claim || !header || !TOKEN.test(header)) {
-      env.problem(`IDENTITY_HEADERS: "${pair}" is not claim:Header-Name`);
+      env.problem(`${where}: "${pair}" is not claim:Header-Name`);
       continue;
     }
     try {
       headers.push({ claim: parseClaimPath(claim), header: header.toLowerCase() });
     } catch (error) {
       if (!(error instanceof ClaimPathError)) throw error;
-      env.problem(`IDENTITY_HEADERS: "${pair}": ${error.message}`);
+      env.problem(`${where}: "${pair}": ${error.message}`);
     }
   }
   return headers;
@@ -46,7 +47,7 @@ function readMapping(env: EnvReader): IdentityHeader[] {
 
 export function readIdentityHeaders(env: EnvReader): IdentityHeadersConfig {
   return {
-    headers: readMapping(env),
+    headers: parseIdentityMapping(env, 'IDENTITY_HEADERS', env.string('IDENTITY_HEADERS') ?? DEFAULT_IDENTITY_HEADERS),
     maxValueLength: env.integer('IDENTITY_HEADER_MAX_LENGTH', 2048, 16, 65_536),
     maxTotalBytes: env.bytes('IDENTITY_HEADERS_MAX_TOTAL', '8kb'),
   };

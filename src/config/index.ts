@@ -77,6 +77,7 @@ export function loadConfig(env: Env): Config {
     redis: readRedis(reader),
     revocation: readRevocation(reader, jwt.ttlMs),
   };
+  checkIssuerIdentityHeaders(reader, config);
   if (reader.problems.length > 0) throw new ConfigError(reader.problems);
   return deepFreeze(config);
 }
@@ -87,4 +88,21 @@ function deepFreeze<T>(value: T): T {
     Object.freeze(value);
   }
   return value;
+}
+
+/**
+ * An issuer's identity_headers fill IDENTITY_HEADERS' header names only: those are the ones nginx
+ * forwards to the app (jwt-auth-protect.conf) and refuses from clients (the guard's map). A name of
+ * its own would reach nobody, or reach the app forged.
+ */
+function checkIssuerIdentityHeaders(reader: EnvReader, config: Config): void {
+  const known = new Set(config.identityHeaders.headers.map(({ header }) => header));
+  for (const issuer of config.issuers.trusted) {
+    for (const { header } of issuer.identityHeaders ?? []) {
+      if (!known.has(header))
+        reader.problem(
+          `${issuer.origin}.identity_headers: ${header} is not one of IDENTITY_HEADERS' headers (${[...known].join(', ')}): nginx passes and guards only those`,
+        );
+    }
+  }
 }

@@ -9,6 +9,7 @@ import { ClaimPathError, parseClaimPath, type ClaimPath } from '../claim-path.js
 import { issuerUrlProblem } from '../jwks/discovery.js';
 import { keySetUrlProblem } from '../jwks/url.js';
 import type { EnvReader } from './env-reader.js';
+import { parseIdentityMapping, type IdentityHeader } from './identity-headers.js';
 
 /** What `role=` and `scope=` terms read in a token of this issuer. */
 export interface IssuerClaims {
@@ -28,6 +29,11 @@ export interface TrustedIssuerConfig {
   readonly algorithms: readonly Algorithm[];
   /** Undefined: the service-wide ROLES_CLAIM / SCOPES_CLAIM. */
   readonly claims: IssuerClaims | undefined;
+  /**
+   * Which of its claims fill the identity headers (its `identity_headers`, IDENTITY_HEADERS' format,
+   * onto IDENTITY_HEADERS' own header names); undefined: IDENTITY_HEADERS.
+   */
+  readonly identityHeaders: readonly IdentityHeader[] | undefined;
   /** Where it was configured, for messages: OIDC_ISSUER or ISSUERS_FILE[i]. */
   readonly origin: string;
 }
@@ -106,7 +112,7 @@ function readClaimPath(env: EnvReader, where: string, text: unknown): ClaimPath 
   }
 }
 
-const FILE_FIELDS = ['issuer', 'jwks_uri', 'audiences', 'algorithms', 'roles_claim', 'scopes_claim'] as const;
+const FILE_FIELDS = ['issuer', 'jwks_uri', 'audiences', 'algorithms', 'roles_claim', 'scopes_claim', 'identity_headers'] as const;
 
 /** One entry of ISSUERS_FILE; undefined when it cannot be used (its problems are recorded). */
 function readFileEntry(env: EnvReader, where: string, entry: unknown, allowInsecureHttp: boolean): TrustedIssuerConfig | undefined {
@@ -151,8 +157,23 @@ function readFileEntry(env: EnvReader, where: string, entry: unknown, allowInsec
     if (rolesClaim === undefined || scopesClaims.includes(undefined) || scopesClaims.length === 0) usable = false;
     else claims = { rolesClaim, scopesClaims: scopesClaims as ClaimPath[] };
   }
+  let identityHeaders: IdentityHeader[] | undefined;
+  if (fields.identity_headers !== undefined) {
+    if (typeof fields.identity_headers !== 'string' || fields.identity_headers.trim() === '') {
+      env.problem(`${where}.identity_headers: expected "claim:Header-Name" pairs, comma-separated, as in IDENTITY_HEADERS`);
+      usable = false;
+    } else identityHeaders = parseIdentityMapping(env, `${where}.identity_headers`, fields.identity_headers);
+  }
   if (!usable) return undefined;
-  return { issuer: issuer as string, jwksUri: jwksUri as string | undefined, audiences: audienceList as string[], algorithms, claims, origin: where };
+  return {
+    issuer: issuer as string,
+    jwksUri: jwksUri as string | undefined,
+    audiences: audienceList as string[],
+    algorithms,
+    claims,
+    identityHeaders,
+    origin: where,
+  };
 }
 
 function readIssuersFile(env: EnvReader, allowInsecureHttp: boolean): TrustedIssuerConfig[] {
@@ -187,7 +208,7 @@ function readOidcIssuer(env: EnvReader, allowInsecureHttp: boolean, algorithms: 
       "OIDC_AUDIENCE is required with OIDC_ISSUER: the audience your API's tokens carry (Keycloak: the client id or a mapped audience; Auth0: the API identifier; Entra ID: api://<app id> or the app id); without it any token the provider issues to any client would pass",
     );
   }
-  return { issuer, jwksUri: undefined, audiences, algorithms, claims: undefined, origin: 'OIDC_ISSUER' };
+  return { issuer, jwksUri: undefined, audiences, algorithms, claims: undefined, identityHeaders: undefined, origin: 'OIDC_ISSUER' };
 }
 
 /** The auth location's proxy_read_timeout in the shipped snippet: past it nginx answers 500 itself. */

@@ -543,6 +543,7 @@ describe('issuers section: identity providers and how their keys are fetched', (
         audiences: ['api', 'admin-api'],
         algorithms: [...PUBLIC_KEY_ALGORITHMS],
         claims: undefined,
+        identityHeaders: undefined,
         origin: 'OIDC_ISSUER',
       },
     ]);
@@ -609,6 +610,25 @@ describe('issuers section: identity providers and how their keys are fetched', (
     );
   });
 
+  test("ISSUERS_FILE: an issuer's identity_headers, onto IDENTITY_HEADERS' header names only", () => {
+    const mapping = 'preferred_username:X-Auth-User,realm_access.roles:X-Auth-Roles';
+    const path = issuersFile([{ issuer: 'https://kc.example/realms/a', audiences: ['api'], identity_headers: mapping }]);
+    const config = loadConfig({ JWT_SECRET: hmacSecret('HS256'), ISSUERS_FILE: path });
+    assert.deepEqual(
+      config.issuers.trusted[0]?.identityHeaders?.map(({ claim, header }) => [claim.text, header]),
+      [
+        ['preferred_username', 'x-auth-user'],
+        ['realm_access.roles', 'x-auth-roles'],
+      ],
+    );
+    const elsewhere = issuersFile([{ issuer: 'https://kc.example/realms/a', audiences: ['api'], identity_headers: 'email:X-Auth-Email' }]);
+    assert.throws(
+      () => loadConfig({ JWT_SECRET: hmacSecret('HS256'), ISSUERS_FILE: elsewhere }),
+      (error: unknown) =>
+        error instanceof ConfigError && /ISSUERS_FILE\[0\]\.identity_headers: x-auth-email is not one of IDENTITY_HEADERS' headers/.test(error.message),
+    );
+  });
+
   const refusedFiles: Array<[name: string, content: unknown, mentions: string]> = [
     ['not JSON', '{issuers: [', 'not valid JSON'],
     ['not a list', { issuers: {} }, 'expected {"issuers"'],
@@ -618,6 +638,16 @@ describe('issuers section: identity providers and how their keys are fetched', (
     ['a misspelt field', [{ issuer: 'https://a.example', audiences: ['api'], audience: 'x' }], 'unknown field "audience"'],
     ['an HMAC algorithm', [{ issuer: 'https://a.example', audiences: ['api'], algorithms: ['HS256'] }], 'ISSUERS_FILE[0].algorithms'],
     ['a bad claim name', [{ issuer: 'https://a.example', audiences: ['api'], roles_claim: 'https://x/roles' }], 'ISSUERS_FILE[0].roles_claim'],
+    [
+      'identity_headers that are not pairs',
+      [{ issuer: 'https://a.example', audiences: ['api'], identity_headers: 'preferred_username' }],
+      'ISSUERS_FILE[0].identity_headers',
+    ],
+    [
+      'identity_headers not a string',
+      [{ issuer: 'https://a.example', audiences: ['api'], identity_headers: ['sub:X-Auth-User'] }],
+      'ISSUERS_FILE[0].identity_headers',
+    ],
     ['an http jwks_uri', [{ issuer: 'https://a.example', audiences: ['api'], jwks_uri: 'http://a.example/keys' }], 'ISSUERS_FILE[0].jwks_uri'],
     [
       'the same issuer twice',

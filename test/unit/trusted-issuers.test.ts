@@ -196,3 +196,41 @@ describe("role= reads the issuer's own roles claim", () => {
     assert.equal(answer.status, 403);
   });
 });
+
+describe("the identity headers come from the issuer's own identity_headers, onto the same header names", () => {
+  const remote = controlledKeys(keysOf(idpPair, 'RS256', 'idp-1'));
+  const mapped: TrustedIssuer = {
+    ...idpIssuer([remote]),
+    identityHeaders: [
+      { claim: parseClaimPath('preferred_username'), header: 'x-auth-user' },
+      { claim: parseClaimPath('realm_access.roles'), header: 'x-auth-roles' },
+    ],
+  };
+  const decide = createAccessDecider({
+    config,
+    verify: createTokenVerifier(config.jwt, { issuers: [mapped], own: ownIssuer(config.jwt, [ownKeys]) }, CLOCK),
+    identityHeaders: createIdentityHeaders(config.identityHeaders),
+    revocations: new RevocationList(() => NOW * 1000),
+    now: () => NOW,
+  });
+  const headersFor = (jwt: string): string[] => {
+    const decision = decide({ rawHeaders: ['Authorization', `Bearer ${jwt}`], query: '' });
+    assert.ok(!(decision instanceof Promise) && decision.code === undefined, 'allowed');
+    return [...decision.identityHeaders];
+  };
+  test("the provider's token: its preferred_username and realm roles, and nothing IDENTITY_HEADERS maps but it does not (name)", () => {
+    const jwt = token(idpPair, 'RS256', 'idp-1', {
+      iss: IDP,
+      aud: 'api',
+      sub: 'f81d4fae',
+      preferred_username: 'alice',
+      name: 'Alice',
+      realm_access: { roles: ['admin'] },
+    });
+    assert.deepEqual(headersFor(jwt), ['x-auth-user', 'alice', 'x-auth-roles', 'admin']);
+  });
+  test("the service's own token: IDENTITY_HEADERS as before", () => {
+    const jwt = token(ownPair, 'ES256', 'own', { iss: OWN, preferred_username: 'mallory', name: 'Alice', roles: ['user'] });
+    assert.deepEqual(headersFor(jwt), ['x-auth-user', 'alice', 'x-auth-roles', 'user', 'x-auth-name', 'Alice']);
+  });
+});
