@@ -23,6 +23,8 @@ export interface RedisServerOptions {
   readonly persistence?: boolean;
   /** A password (`requirepass`); the URL then carries it. */
   readonly password?: string;
+  /** More redis-server arguments (`--cluster-enabled yes`, say). */
+  readonly extraArgs?: readonly string[];
 }
 
 export interface RedisServer {
@@ -98,6 +100,7 @@ export async function startRedisServer(options: RedisServerOptions): Promise<Red
     '--protected-mode',
     'no',
     ...(options.password === undefined ? [] : ['--requirepass', options.password]),
+    ...(options.extraArgs ?? []),
   ];
   const auth = options.password === undefined ? '' : `:${encodeURIComponent(options.password)}@`;
   const url = `redis://${auth}${LOOPBACK}:${port}/0`;
