@@ -67,7 +67,7 @@ export async function startRedisSentinel(dir: string, name = 'jwt-auth'): Promis
   } catch (error) {
     await sentinel.stop('SIGKILL');
     await master.stop();
-    throw new Error(`${(error as Error).message}\n${sentinel.log()}`);
+    throw new Error(`${(error as Error).message}\n${sentinel.log()}`, { cause: error });
   }
   return {
     url: `redis+sentinel://${LOOPBACK}:${port}/${name}`,

@@ -250,7 +250,7 @@ describe('nginx in front of nginx-jwt-auth (default 403 mode)', SUITE, () => {
   });
 
   // Last in this suite: it spends the client's budget in the limit_req zone jwt_auth_login.
-  spec('a flood of sign-in requests is refused by nginx with 429, Retry-After and {"error":"rate_limited"}', async () => {
+  spec('a flood of sign-in requests is refused by nginx with 429, Retry-After and {"error":"rate_limited"}, a browser with the page', async () => {
     const statuses: number[] = [];
     let limited: HttpResponse | undefined;
     // The sign-in page costs the service nothing; the zone counts it like a login (burst 60, 2 a second).
@@ -264,6 +264,11 @@ describe('nginx in front of nginx-jwt-auth (default 403 mode)', SUITE, () => {
     assert.ok(statuses.length > 40, `refused after only ${statuses.length}: the burst is 60`);
     assert.ok(Number(limited.headers['retry-after']) > 0);
     assert.deepEqual(limited.json(), { error: 'rate_limited' });
+    // A browser refused the same way gets the sign-in page with a sentence, not JSON.
+    const page = await s().request('/login', { headers: { accept: 'text/html,application/xhtml+xml' } });
+    assert.equal(page.status, 429);
+    assert.match(String(page.headers['content-type']), /^text\/html/);
+    assert.match(page.text(), /Too many sign-in attempts\. Please wait/);
   });
 });
 
