@@ -268,7 +268,7 @@ describe('nginx in front of nginx-jwt-auth (default 403 mode)', SUITE, () => {
     const page = await s().request('/login', { headers: { accept: 'text/html,application/xhtml+xml' } });
     assert.equal(page.status, 429);
     assert.match(String(page.headers['content-type']), /^text\/html/);
-    assert.match(page.text(), /Too many sign-in attempts\. Please wait/);
+    assert.match(page.text(), /Too many sign-in attempts from your network\. Please wait/);
   });
 });
 
