@@ -6,54 +6,16 @@
  * tests are skipped, or fail under CI=true.
  */
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
-import { launchLoopbackBrowser, withScreenshot, type LoopbackBrowser } from '../../support/browser.js';
+import { describe } from 'node:test';
+import { useBrowserStack } from '../../support/browser-stack.js';
 import { chromiumPrerequisite, flaskPrerequisite, nginxPrerequisite, requireOrSkip } from '../../support/prerequisites.js';
-import { DEMO_SERVICE_ENV, startStack, withDiagnostics, type Stack } from '../../support/stack.js';
 
 const skip = requireOrSkip(nginxPrerequisite(), flaskPrerequisite(), chromiumPrerequisite());
 const SUITE = { skip, timeout: 180_000 };
-const HOOK = { timeout: 60_000 };
 const STEP = { timeout: 10_000 };
 
-interface Echo {
-  query?: string;
-  identity: Record<string, string>;
-}
-
 describe('the sign-in page in a real browser (401 mode, cookie set by the service)', SUITE, () => {
-  let stack: Stack | undefined;
-  let browser: LoopbackBrowser | undefined;
-  const s = (): Stack => {
-    assert.ok(stack, 'stack not started');
-    return stack;
-  };
-  const b = (): LoopbackBrowser => {
-    assert.ok(browser, 'browser not launched');
-    return browser;
-  };
-  const spec = (name: string, body: () => Promise<void>): void => {
-    it(
-      name,
-      withDiagnostics(
-        () => stack,
-        withScreenshot(() => browser?.page, name, body),
-      ),
-    );
-  };
-  const at = (path: string): string => `${s().nginx.url}${path}`;
-
-  before(async () => {
-    stack = await startStack('browser', { serviceEnv: DEMO_SERVICE_ENV });
-    browser = await launchLoopbackBrowser();
-  }, HOOK);
-  after(async () => {
-    await browser?.close();
-    await stack?.stop();
-  }, HOOK);
-  beforeEach(async () => {
-    await browser?.reset();
-  });
+  const { s, b, spec, at, echoed } = useBrowserStack('browser', {});
 
   /** Signs in as alice on the sign-in page the browser is on; the answer sends it on by itself. */
   async function signInAndContinue(): Promise<void> {
@@ -66,11 +28,6 @@ describe('the sign-in page in a real browser (401 mode, cookie set by the servic
     // Any other URL, this origin's or not (an aborted one shows as chrome-error://), then its load.
     await page.waitForURL((url) => url.href !== loginPage, STEP);
     await page.waitForLoadState('load', STEP);
-  }
-
-  /** What the app answered the browser: its catch-all echo, or /whoami (both list X-Auth-*). */
-  async function echoed(): Promise<Echo> {
-    return JSON.parse(await b().page.innerText('body')) as Echo;
   }
 
   /** The page is the app's answer to alice: she is signed in, not sent back to the login page. */
