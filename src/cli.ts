@@ -284,6 +284,10 @@ async function checkConfig(args: string[]): Promise<number> {
         `${keys.verification.length} verification key(s) [${keys.verification.map((key) => `${key.kid} ${key.alg}`).join(', ')}]`;
   console.log(`configuration OK: ${own}, deny status ${config.check.unauthenticatedStatus}, listening on ${config.server.host}:${config.server.port}`);
   const providers = providersOf(config);
+  if (keys.verification.length > 0 && config.jwt.issuer === undefined && config.issuers.trusted.length > 0)
+    console.error(
+      "warning: JWT_ISSUER is unset, so the service's own keys verify tokens that carry any iss no provider claims; set JWT_ISSUER to your own tokens' iss",
+    );
   for (const provider of providers) {
     console.log(
       `  issuer ${provider.issuer}: keys from ${provider.url ?? 'OpenID discovery'}, audiences [${provider.audiences.join(', ')}], ` +

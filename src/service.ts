@@ -78,6 +78,11 @@ export function createService(
   const ownKeys: ReplaceableKeySource | undefined = keySource === undefined ? replaceableKeySource(loadKeys(config.jwt)) : undefined;
   keySource ??= ownKeys as ReplaceableKeySource;
   const trust = createTrust(config, keySource, remoteKeys);
+  if (trust.own !== undefined && trust.own.iss === undefined && trust.issuers.length > 0)
+    logger.warn(
+      { event: 'own_issuer_unnamed' },
+      "JWT_ISSUER is unset, so the service's own keys verify tokens that carry any iss no provider claims; set JWT_ISSUER to your own tokens' iss",
+    );
   const lifecycle: Lifecycle = { ready: false, shuttingDown: false };
   const authenticator = createAuthenticatorClient(config.authenticator);
   const denyLog = createDenyLog(logger, config.logging.denyRate);

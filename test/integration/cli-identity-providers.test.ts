@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { runCli } from '../../support/cli.js';
 import { startJwksServer, type JwksServer } from '../../support/jwks-server.js';
 import { nowSeconds, signJws } from '../../support/jws.js';
+import { hmacSecret } from '../../support/keys.js';
 
 const cli = runCli;
 
@@ -37,6 +38,15 @@ describe('check-config with an identity provider', { timeout: 60_000 }, () => {
     assert.match(run.stdout, new RegExp(`issuer ${server.issuer}: keys from OpenID discovery, audiences \\[orders-api\\]`));
     assert.match(run.stdout, /check-config --online/);
     assert.equal(server.count(), before, 'no request reached the provider');
+  });
+
+  test("beside the service's own keys without JWT_ISSUER: valid, with a warning that those keys take any unclaimed iss", async () => {
+    const withOwnKeys = { ...env, JWT_SECRET: hmacSecret('HS256') };
+    const run = await cli(['check-config'], withOwnKeys);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /warning: JWT_ISSUER is unset/);
+    const named = await cli(['check-config'], { ...withOwnKeys, JWT_ISSUER: 'https://auth.example' });
+    assert.doesNotMatch(named.stderr, /warning/);
   });
 
   test('--online: the keys found, with kid, alg and type, and the ignored key with why', async () => {

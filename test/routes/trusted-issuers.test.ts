@@ -110,3 +110,26 @@ describe('a verify-only service for one provider', () => {
     assert.equal((JSON.parse(readyz.body) as { issuers: Array<{ state: string }> }).issuers[0]?.state, 'unavailable');
   });
 });
+
+describe("the service's own keys beside a provider", () => {
+  for (const [name, extra, warned] of [
+    ['without JWT_ISSUER: a warning at start, since they take any iss no provider claims', {}, true],
+    ['with JWT_ISSUER: no warning', { JWT_ISSUER: 'https://auth.example' }, false],
+  ] as const) {
+    test(name, async () => {
+      const own = await startServiceInProcess(
+        { ...files.env('HS256'), OIDC_ISSUER: IDP, OIDC_AUDIENCE: 'orders-api', ...extra },
+        {},
+        { remoteKeys: controlledKeysFactory().make },
+      );
+      try {
+        assert.equal(
+          own.logs.some((line) => line.includes('"event":"own_issuer_unnamed"')),
+          warned,
+        );
+      } finally {
+        await own.close();
+      }
+    });
+  }
+});
