@@ -51,6 +51,14 @@ interface SubjectEntry {
   untilMs: number;
 }
 
+/** Keeps `key` until `untilMs` unless it is already kept as long; whether that changed anything. */
+function keepLonger(entries: Map<string, number>, key: string, untilMs: number): boolean {
+  const known = entries.get(key);
+  if (known !== undefined && known >= untilMs) return false;
+  entries.set(key, untilMs);
+  return true;
+}
+
 export class RevocationList {
   readonly #tokens = new Map<string, number>();
   readonly #sessions = new Map<string, number>();
@@ -75,18 +83,8 @@ export class RevocationList {
    */
   add(revocation: Revocation): boolean {
     if (revocation.untilMs <= this.now()) return false;
-    if (revocation.kind === 'jti') {
-      const known = this.#tokens.get(revocation.jti);
-      if (known !== undefined && known >= revocation.untilMs) return false;
-      this.#tokens.set(revocation.jti, revocation.untilMs);
-      return true;
-    }
-    if (revocation.kind === 'sid') {
-      const known = this.#sessions.get(revocation.sid);
-      if (known !== undefined && known >= revocation.untilMs) return false;
-      this.#sessions.set(revocation.sid, revocation.untilMs);
-      return true;
-    }
+    if (revocation.kind === 'jti') return keepLonger(this.#tokens, revocation.jti, revocation.untilMs);
+    if (revocation.kind === 'sid') return keepLonger(this.#sessions, revocation.sid, revocation.untilMs);
     const known = this.#subjects.get(revocation.sub);
     if (known !== undefined && known.issuedUpToSec >= revocation.issuedUpToSec && known.untilMs >= revocation.untilMs) return false;
     this.#subjects.set(revocation.sub, {
