@@ -12,6 +12,7 @@ import { Cluster } from 'ioredis';
 import { LOOPBACK, freePort } from './ports.js';
 import { startProcess, type ManagedProcess } from './process.js';
 import { findRedisServer, redisClient, startRedisServer, type RedisServer } from './redis.js';
+import { pollUntil } from './wait.js';
 
 export interface RedisTopology {
   /** What REDIS_URL says for it. */
@@ -21,12 +22,14 @@ export interface RedisTopology {
 
 const READY_WITHIN_MS = 20_000;
 
+/** Polls `ready` (false when it throws) until it holds. */
 async function until(what: string, ready: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + READY_WITHIN_MS;
-  while (!(await ready().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`${what}: not ready within ${READY_WITHIN_MS / 1000} s`);
-    await delay(100);
-  }
+  await pollUntil(
+    () => ready().catch(() => false),
+    (isReady) => isReady,
+    what,
+    { timeoutMs: READY_WITHIN_MS, intervalMs: 100 },
+  );
 }
 
 /** A master and one Sentinel monitoring it as `name`; REDIS_URL redis+sentinel://127.0.0.1:<sentinel>/<name>. */
