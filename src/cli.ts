@@ -20,7 +20,7 @@ import { createLogger } from './logging.js';
 import { createMetrics } from './metrics.js';
 import { createTrust, type TrustRuntime } from './trust.js';
 import { keySourceFromConfig } from './key-source.js';
-import { LOCAL_ISSUER_LABEL } from './trusted-issuer.js';
+import { LOCAL_ISSUER_LABEL, OWN_ISSUER_UNNAMED, ownIssuerTakesAnyIss } from './trusted-issuer.js';
 import { loadKeys } from './keys.js';
 import { nginxSnippet } from './nginx-snippet.js';
 import { serve, StartupError } from './main.js';
@@ -284,10 +284,7 @@ async function checkConfig(args: string[]): Promise<number> {
         `${keys.verification.length} verification key(s) [${keys.verification.map((key) => `${key.kid} ${key.alg}`).join(', ')}]`;
   console.log(`configuration OK: ${own}, deny status ${config.check.unauthenticatedStatus}, listening on ${config.server.host}:${config.server.port}`);
   const providers = providersOf(config);
-  if (keys.verification.length > 0 && config.jwt.issuer === undefined && config.issuers.trusted.length > 0)
-    console.error(
-      "warning: JWT_ISSUER is unset, so the service's own keys verify tokens that carry any iss no provider claims; set JWT_ISSUER to your own tokens' iss",
-    );
+  if (ownIssuerTakesAnyIss(config, keys.verification.length > 0)) console.error(`warning: ${OWN_ISSUER_UNNAMED}`);
   for (const provider of providers) {
     console.log(
       `  issuer ${provider.issuer}: keys from ${provider.url ?? 'OpenID discovery'}, audiences [${provider.audiences.join(', ')}], ` +

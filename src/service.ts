@@ -14,6 +14,7 @@ import { reloadKeys, type KeyReloadResult } from './key-reload.js';
 import { loadKeys } from './keys.js';
 import { remoteKeysFactory } from './jwks/factory.js';
 import { createTrust, type RemoteKeysFactory } from './trust.js';
+import { OWN_ISSUER_UNNAMED, ownIssuerTakesAnyIss } from './trusted-issuer.js';
 import type { Logger } from './logging.js';
 import { createTokenIssuer } from './login/issue.js';
 import { createLoginLimiter } from './login/limiter.js';
@@ -78,11 +79,7 @@ export function createService(
   const ownKeys: ReplaceableKeySource | undefined = keySource === undefined ? replaceableKeySource(loadKeys(config.jwt)) : undefined;
   keySource ??= ownKeys as ReplaceableKeySource;
   const trust = createTrust(config, keySource, remoteKeys);
-  if (trust.own !== undefined && trust.own.iss === undefined && trust.issuers.length > 0)
-    logger.warn(
-      { event: 'own_issuer_unnamed' },
-      "JWT_ISSUER is unset, so the service's own keys verify tokens that carry any iss no provider claims; set JWT_ISSUER to your own tokens' iss",
-    );
+  if (ownIssuerTakesAnyIss(config, trust.own !== undefined)) logger.warn({ event: 'own_issuer_unnamed' }, OWN_ISSUER_UNNAMED);
   const lifecycle: Lifecycle = { ready: false, shuttingDown: false };
   const authenticator = createAuthenticatorClient(config.authenticator);
   const denyLog = createDenyLog(logger, config.logging.denyRate);

@@ -4,6 +4,7 @@
  * by issuer A's key but claiming issuer B is verified with B's keys, and fails.
  */
 import type { IdentityHeader } from './config/identity-headers.js';
+import type { Config } from './config/index.js';
 import type { KeySource } from './key-source.js';
 import type { PolicyClaims } from './policy.js';
 
@@ -40,6 +41,18 @@ export interface TrustedIssuer {
 
 /** How the service's own issuer is named where it has no iss. */
 export const LOCAL_ISSUER_LABEL = 'local';
+
+/**
+ * Whether the service's own keys, beside identity providers, take tokens with any iss no provider
+ * claims (issuerSelector's rule when JWT_ISSUER is unset): what check-config and serve warn about
+ * with OWN_ISSUER_UNNAMED.
+ */
+export function ownIssuerTakesAnyIss(config: Pick<Config, 'jwt' | 'issuers'>, hasOwnKeys: boolean): boolean {
+  return hasOwnKeys && config.jwt.issuer === undefined && config.issuers.trusted.length > 0;
+}
+
+export const OWN_ISSUER_UNNAMED =
+  "JWT_ISSUER is unset, so the service's own keys verify tokens that carry any iss no provider claims; set JWT_ISSUER to your own tokens' iss";
 
 /** The issuer a token's `iss` selects, or undefined when none will take it. */
 export type IssuerSelector = (iss: string | undefined) => TrustedIssuer | undefined;
