@@ -5,8 +5,8 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import got, { CancelError, RequestError, type Response } from 'got';
-import { cancelPastBytes } from './got-body-bound.js';
+import got, { RequestError } from 'got';
+import { AnswerTooLargeError, readBoundedAnswer, type BoundedAnswer } from './got-body-bound.js';
 import type { Config } from './config/index.js';
 import { AppError } from './errors.js';
 
@@ -37,8 +37,8 @@ export interface AuthenticatorClient {
 
 const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'ECONNABORTED']);
 
-function mapError(error: unknown, tooLarge: boolean): AppError {
-  if (tooLarge && error instanceof CancelError) return new AppError('authenticator_bad_response', 'answer too large', { cause: error });
+function mapError(error: unknown): AppError {
+  if (error instanceof AnswerTooLargeError) return new AppError('authenticator_bad_response', 'answer too large', { cause: error });
   if (error instanceof RequestError) {
     if (error.code === 'ETIMEDOUT' || error.name === 'TimeoutError') return new AppError('authenticator_timeout', 'no answer in time', { cause: error });
     if (CONNECTION_ERRORS.has(error.code)) return new AppError('authenticator_unavailable', error.code, { cause: error });
@@ -47,7 +47,7 @@ function mapError(error: unknown, tooLarge: boolean): AppError {
   return new AppError('authenticator_unavailable', 'request failed', { cause: error });
 }
 
-function parseUser(response: Response<Buffer>): Readonly<Record<string, unknown>> {
+function parseUser(response: BoundedAnswer): Readonly<Record<string, unknown>> {
   let user: unknown;
   try {
     user = JSON.parse(response.body.toString('utf8'));
@@ -75,9 +75,11 @@ export function createAuthenticatorClient(options: Config['authenticator']): Aut
 
   return {
     async login({ body, contentType, requestId, clientAddress }) {
-      const request = client(options.url, {
+      // The stream API, not the promise one: a login pays got's per-request cost once, and the
+      // promise wrapper (p-cancelable, progress events, a second copy of the body) adds about half
+      // again in CPU (BENCHMARKS.md, /login).
+      const request = client.stream(options.url, {
         body,
-        responseType: 'buffer',
         headers: {
           accept: 'application/json',
           'accept-encoding': 'identity',
@@ -86,12 +88,11 @@ export function createAuthenticatorClient(options: Config['authenticator']): Aut
           'content-type': contentType,
         },
       });
-      const tooLarge = cancelPastBytes(request, options.maxResponseBytes);
-      let response: Response<Buffer>;
+      let response: BoundedAnswer;
       try {
-        response = await request;
+        response = await readBoundedAnswer(request, options.maxResponseBytes);
       } catch (error) {
-        throw mapError(error, tooLarge());
+        throw mapError(error);
       }
       const { statusCode } = response;
       // We asked for identity; a compressed body would be unreadable JSON, and passing it on without its
