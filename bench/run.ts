@@ -20,7 +20,9 @@
  *   B3o  B3k's token and key, the key fetched from a JWK Set server (OIDC_ISSUER)
  *                                                                      (vs B3k: target ≤ 1.05× service CPU)
  *   R    bare node:http + fast-jwt doing the same verify               (bench/servers/reference.ts)
- *   B4   /login against a stub authenticator that answers at once     (service CPU per login)
+ *   B4   /login against a stub authenticator that answers at once     (service CPU per login), and
+ *        after the rounds one authenticator call alone through the service's client, got's promise
+ *        API and node:http (bench/lib/client-cost.ts)
  *   B3w2 B3 with WORKERS=2 (only when asked for in BENCH_ROWS)
  *
  * Loopback only; everything it starts it stops, also on failure or Ctrl-C. Environment:
@@ -45,6 +47,7 @@ import { findNginx, nginxModulesDir, startNginx, type NginxInstance } from '../s
 import { NGINX_CONFIG_DIR } from '../support/paths.js';
 import { makeTempDir, removeTempDir } from '../support/temp-dir.js';
 import { makeSecret, mintToken } from '../support/tokens.js';
+import { measureClientCost, type ClientCost } from './lib/client-cost.js';
 import { closedConnections, type ClosedCounter } from './lib/connections.js';
 import { BROWSER_HEADER_BYTES, BROWSER_HEADERS, COLUMNS, type Column } from './lib/headers.js';
 import { LUA_MODULES, luaRecipeProblem, luaRecipeServer, writeLuaRecipe } from './lib/lua-recipe.js';
@@ -54,6 +57,9 @@ import { findWrk, runWrk, writeWrkScript, type WrkLoad, type WrkResult } from '.
 import { runMain, SettingsError } from './lib/main.js';
 
 const IDENTITY_HEADERS = 'sub:X-Auth-User,roles:X-Auth-Roles,name:X-Auth-Name';
+/** Calls per client in the authenticator-call measurement (bench/lib/client-cost.ts): a few seconds each. */
+const CLIENT_COST_CALLS = 10_000;
+
 const ROW_IDS = ['B0', 'L', 'B1', 'B1c', 'B1u', 'B2', 'F0', 'FC', 'B3', 'B3d', 'B3v', 'B3k', 'B3o', 'R', 'B4', 'B3w2'] as const;
 /** B3v's revocations in memory. */
 const REVOKED_TOKENS = 100_000;
@@ -637,7 +643,9 @@ server {
       process.stdout.write('\n');
     }
 
-    const report = summarise(rows, samples, options, poolSize);
+    // After the rounds, while nothing else runs: how much of a login (B4) one HTTP exchange is.
+    const clientCost = stub ? await measureClientCost(`${stub.url}/login`, { calls: CLIENT_COST_CALLS, concurrency: options.connections }) : [];
+    const report = summarise(rows, samples, options, poolSize, clientCost);
     console.log(`\n${report.table}`);
     console.log(`\nCPU µs per request, by process (median of rounds; wrk's own CPU not counted):\n${report.cpuTable}`);
     console.log('\nRSS (MB), before load → after:');
@@ -650,7 +658,16 @@ server {
         ' * marks the browser-like header set.',
     );
     if (options.json) {
-      const results = { date: new Date().toISOString(), options, node: process.version, cpus: availableParallelism(), poolSize, rows: report.rows, rss };
+      const results = {
+        date: new Date().toISOString(),
+        options,
+        node: process.version,
+        cpus: availableParallelism(),
+        poolSize,
+        rows: report.rows,
+        rss,
+        clientCost,
+      };
       writeFileSync(options.json, `${JSON.stringify(results, null, 2)}\n`);
       console.log(`results written to ${options.json}`);
     }
@@ -705,7 +722,7 @@ function paired(row: readonly Sample[], baseline: readonly Sample[] | undefined,
 
 const totalCpu = (sample: Sample): number => Object.values(sample.cpu).reduce((sum, value) => sum + value, 0);
 
-function summarise(rows: readonly Row[], samples: ReadonlyMap<Key, Sample[]>, options: Options, poolSize: number) {
+function summarise(rows: readonly Row[], samples: ReadonlyMap<Key, Sample[]>, options: Options, poolSize: number, clientCost: readonly ClientCost[]) {
   const summaries: RowSummary[] = rows.map((row) => {
     const cells: Partial<Record<Column, CellSummary>> = {};
     for (const column of row.columns) {
@@ -814,6 +831,11 @@ function summarise(rows: readonly Row[], samples: ReadonlyMap<Key, Sample[]>, op
   targets.push('  –        4. memory: `npm run bench:rss` (1,000,000 /check requests; prints its own met / not met)');
   atMost('5. B4 service CPU per successful login, default headers', cell('B4', 'default')?.cpuByRole.service, 400, ' µs', 0);
   atMost('5. B4 service CPU per successful login, browser-like headers', cell('B4', 'browser')?.cpuByRole.service, 400, ' µs', 0);
+  if (clientCost.length > 0)
+    info(
+      `B4's authenticator call alone, CPU per call (${CLIENT_COST_CALLS} calls, ${options.connections} at once, in the bench process): ` +
+        clientCost.map(({ client, cpuUs }) => `${client} ${fmt(cpuUs, 0)} µs`).join(', '),
+    );
   for (const column of COLUMNS) {
     const mark = column === 'browser' ? '*' : '';
     const l = cell('L', column);
