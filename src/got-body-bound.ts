@@ -1,23 +1,11 @@
 /**
- * Bounds on how much of an answer got reads: the request stops as soon as the announced length or
- * the bytes received pass `maxBytes`, so a huge or endless body costs at most one chunk past the
- * bound. The key-set fetcher uses got's promise API (cancelPastBytes); the authenticator client,
- * on every login, its stream API (readBoundedAnswer), which costs a third less CPU per call.
+ * A bound on how much of an answer got reads: reading stops as soon as the announced length or the
+ * bytes received pass `maxBytes`, so a huge or endless body costs at most one chunk past the bound.
+ * On got's stream API, which the authenticator client (on every login) and the key-set fetcher
+ * both use: its promise API's wrapper costs CPU per call and adds nothing here (BENCHMARKS.md, /login).
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import type { CancelableRequest, PlainResponse, Request, Response } from 'got';
-
-/** Watches `request`; the returned function says whether it was cancelled for its size. */
-export function cancelPastBytes(request: CancelableRequest<Response<Buffer>>, maxBytes: number): () => boolean {
-  let tooLarge = false;
-  request.on('downloadProgress', ({ transferred, total }) => {
-    if (transferred > maxBytes || (total ?? 0) > maxBytes) {
-      tooLarge = true;
-      request.cancel();
-    }
-  });
-  return () => tooLarge;
-}
+import type { PlainResponse, Request } from 'got';
 
 /** The answer was, or announced it would be, larger than the bound; the request has been stopped. */
 export class AnswerTooLargeError extends Error {
@@ -28,6 +16,8 @@ export class AnswerTooLargeError extends Error {
 }
 
 export interface BoundedAnswer {
+  /** The URL that answered, after any redirects got followed. */
+  readonly url: string;
   readonly statusCode: number;
   readonly headers: IncomingHttpHeaders;
   readonly body: Buffer;
@@ -35,7 +25,8 @@ export interface BoundedAnswer {
 
 /**
  * Reads a got stream's answer whole, at most `maxBytes` of body.
- * @throws AnswerTooLargeError past the bound, or got's RequestError as the stream emitted it.
+ * @throws AnswerTooLargeError past the bound, got's RequestError as the stream emitted it, or an
+ * Error when the stream was destroyed before its answer ended (a fetcher closing, say).
  */
 export function readBoundedAnswer(stream: Request, maxBytes: number): Promise<BoundedAnswer> {
   return new Promise((resolve, reject) => {
@@ -57,8 +48,10 @@ export function readBoundedAnswer(stream: Request, maxBytes: number): Promise<Bo
     });
     stream.once('end', () => {
       if (response === undefined) reject(new Error('the answer ended before its head'));
-      else resolve({ statusCode: response.statusCode, headers: response.headers, body: Buffer.concat(chunks, received) });
+      else resolve({ url: response.url, statusCode: response.statusCode, headers: response.headers, body: Buffer.concat(chunks, received) });
     });
     stream.once('error', reject);
+    // After 'end' or a rejection this changes nothing; before them, nothing else would settle.
+    stream.once('close', () => reject(new Error('the request was stopped before its answer ended')));
   });
 }

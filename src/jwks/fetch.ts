@@ -9,8 +9,8 @@
 import http from 'node:http';
 import https from 'node:https';
 import { rootCertificates } from 'node:tls';
-import got, { CancelError, MaxRedirectsError, RequestError, type Response } from 'got';
-import { cancelPastBytes } from '../got-body-bound.js';
+import got, { MaxRedirectsError, RequestError, type Request } from 'got';
+import { AnswerTooLargeError, readBoundedAnswer, type BoundedAnswer } from '../got-body-bound.js';
 import { VERSION } from '../version.js';
 import { keySetUrlProblem } from './url.js';
 
@@ -41,7 +41,7 @@ export interface FetchOptions {
 
 export interface FetchedJson {
   readonly body: unknown;
-  readonly headers: Response['headers'];
+  readonly headers: BoundedAnswer['headers'];
   /** The URL that answered, after same-origin redirects. */
   readonly url: string;
 }
@@ -59,9 +59,9 @@ export const MAX_REDIRECTS = 3;
 // A TLS verification failure is an operator's problem of a different kind than a refused connection.
 const TLS_CODE = /CERT|TLS|SSL|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)/;
 
-function failureOf(error: unknown, tooLarge: boolean, maxBytes: number): KeySetFetchError {
+function failureOf(error: unknown): KeySetFetchError {
   if (error instanceof KeySetFetchError) return error;
-  if (tooLarge && error instanceof CancelError) return new KeySetFetchError('too_large', `the answer is larger than ${maxBytes} bytes`, { cause: error });
+  if (error instanceof AnswerTooLargeError) return new KeySetFetchError('too_large', `the answer is larger than ${error.maxBytes} bytes`, { cause: error });
   if (error instanceof MaxRedirectsError) return new KeySetFetchError('redirect', `more than ${MAX_REDIRECTS} redirects`, { cause: error });
   if (error instanceof RequestError) {
     if (error.name === 'TimeoutError' || error.code === 'ETIMEDOUT') return new KeySetFetchError('timeout', 'no complete answer in time', { cause: error });
@@ -73,7 +73,7 @@ function failureOf(error: unknown, tooLarge: boolean, maxBytes: number): KeySetF
 
 export function createJsonFetcher(options: FetchOptions): JsonFetcher {
   const agent = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
-  const inFlight = new Set<{ cancel(): void }>();
+  const inFlight = new Set<Request>();
   const client = got.extend({
     agent,
     retry: { limit: 0 },
@@ -105,14 +105,13 @@ export function createJsonFetcher(options: FetchOptions): JsonFetcher {
       const problem = keySetUrlProblem(text, options.allowInsecureHttp);
       if (problem !== undefined) throw new KeySetFetchError('invalid', problem);
       const url = new URL(text);
-      const request = client(url, { responseType: 'buffer' });
+      const request = client.stream(url);
       inFlight.add(request);
-      const tooLarge = cancelPastBytes(request, options.maxBytes);
-      let response: Response<Buffer>;
+      let response: BoundedAnswer;
       try {
-        response = await request;
+        response = await readBoundedAnswer(request, options.maxBytes);
       } catch (error) {
-        throw failureOf(error, tooLarge(), options.maxBytes);
+        throw failureOf(error);
       } finally {
         inFlight.delete(request);
       }
@@ -139,7 +138,7 @@ export function createJsonFetcher(options: FetchOptions): JsonFetcher {
       return { body, headers: response.headers, url: response.url };
     },
     close() {
-      for (const request of inFlight) request.cancel();
+      for (const request of inFlight) request.destroy();
       agent.http.destroy();
       agent.https.destroy();
     },

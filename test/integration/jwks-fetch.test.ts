@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import net, { type AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { exportJWK } from 'jose';
 import { ALGORITHMS } from '../../src/algorithms.js';
-import { discoverJwksUri, fetchKeySetOnce, MAX_REDIRECTS, type FetchOnceOptions, type FetchOnceReport } from '../../src/jwks/index.js';
+import { createJsonFetcher } from '../../src/jwks/fetch.js';
+import { discoverJwksUri, fetchKeySetOnce, KeySetFetchError, MAX_REDIRECTS, type FetchOnceOptions, type FetchOnceReport } from '../../src/jwks/index.js';
 import { startJwksServer, DISCOVERY_PATH, JWKS_PATH, type JwksServer } from '../../support/jwks-server.js';
 import { pairFor } from '../../support/keys.js';
 import { refusedUrl } from '../../support/stub-authenticator.js';
@@ -131,6 +134,30 @@ describe('fetching a JWK Set once (check-config --online)', () => {
     assert.match(error, /plain http:\/\/ is only fetched from loopback hosts/);
     // Allowed, it is fetched: the .invalid name (RFC 2606) never resolves.
     assert.equal(failure(await fetchOnce({ url: 'http://keys.invalid/jwks', allowInsecureHttp: true })).result, 'network');
+  });
+});
+
+describe('closing the fetcher', () => {
+  test('ends a fetch in flight at once, as a network failure: it never waits for its timeout', async () => {
+    const sockets = new Set<net.Socket>();
+    const silent = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+    });
+    silent.listen(0, '127.0.0.1');
+    await once(silent, 'listening');
+    const { port } = silent.address() as AddressInfo;
+    const fetcher = createJsonFetcher({ timeoutMs: 600_000, maxBytes: MAX_BYTES, allowInsecureHttp: false });
+    try {
+      const accepted = once(silent, 'connection');
+      const pending = fetcher.get(`http://127.0.0.1:${port}${JWKS_PATH}`);
+      await accepted;
+      fetcher.close();
+      await assert.rejects(pending, (error: unknown) => error instanceof KeySetFetchError && error.result === 'network');
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      silent.close();
+    }
   });
 });
 
