@@ -60,6 +60,13 @@ export function codeOf(verify: TokenVerifier, token: string): ErrorCode | 'ok' {
   }
 }
 
+/** The code of `token`'s verdict (the verifier's non-throwing side, /check's), or 'ok'. */
+export function verdictCodeOf(verify: TokenVerifier, token: string): ErrorCode | 'ok' {
+  const verdict = verify.verdict(token);
+  assert.ok(!(verdict instanceof Promise), 'expected a synchronous verification');
+  return verdict instanceof AppError ? verdict.code : 'ok';
+}
+
 /** The error code the verifier refuses `token` with, waiting when it waits, or 'ok'. */
 export async function settledCodeOf(verify: TokenVerifier, token: string): Promise<ErrorCode | 'ok'> {
   try {

@@ -14,7 +14,7 @@ import { createIdentityHeaders, type IdentityHeaderBuilder } from '../identity-h
 import { checkPolicy, createPolicyCache, type Policy } from '../policy.js';
 import type { RevocationList } from '../revocation/list.js';
 import type { RenewSession } from '../session/renew.js';
-import { IssuerError, type Claims, type TokenVerifier, type Verified } from '../token/verify.js';
+import { IssuerError, type Claims, type TokenVerdict, type TokenVerifier } from '../token/verify.js';
 import type { TrustedIssuer } from '../trusted-issuer.js';
 
 export interface AccessRequest {
@@ -96,6 +96,7 @@ export function createAccessDecider({ config, verify, identityHeaders, revocatio
   const denials = new Map(denyCodes(config.check).map((code): [ErrorCode, AccessDenied] => [code, Object.freeze({ code, claims: undefined })]));
   const tokenMissing = denials.get('token_missing') as AccessDenied;
   const tokenRevoked = denials.get('token_revoked') as AccessDenied;
+  const insufficientScope = denials.get('insufficient_scope') as AccessDenied;
   const policyFor = createPolicyCache();
   const cacheMaxAge = config.check.cacheMaxAgeMs / 1000;
   const crossSite = config.csrf.protection && config.cookie.name !== undefined ? createCrossSiteCheck(config.csrf) : undefined;
@@ -137,10 +138,12 @@ export function createAccessDecider({ config, verify, identityHeaders, revocatio
     return { code: 'check_failed', claims: undefined, cause: error };
   };
 
-  const decide = ({ claims, issuer }: Verified, policy: Policy, token: string, fromCookie: boolean): AccessDecision => {
+  const decideOn = (verdict: TokenVerdict, policy: Policy, token: string, fromCookie: boolean): AccessDecision => {
+    if (verdict instanceof AppError) return deny(verdict);
+    const { claims, issuer } = verdict;
     // Before the policy and before any reused allow: a cached verification never outlives a revocation.
     if (revocations.isRevoked(claims)) return tokenRevoked;
-    if (!checkPolicy(policy, claims, issuer.claims ?? config.check)) throw new AppError('insufficient_scope');
+    if (!checkPolicy(policy, claims, issuer.claims ?? config.check)) return insufficientScope;
     const allowed = allow(claims, fromCookie, issuer);
     // Renewal only ever follows an allow (a token denied for any reason is never re-signed), and only
     // of the service's own tokens: an identity provider's session is the provider's to renew.
@@ -155,9 +158,9 @@ export function createAccessDecider({ config, verify, identityHeaders, revocatio
       if (fromCookie) refuseCrossSite(rawHeaders, method);
       // The policy is parsed before the token is verified, so a broken policy denies every request alike.
       const policy = policyFor(requirement, query);
-      const verified = verify(token);
-      if (verified instanceof Promise) return verified.then((result) => decide(result, policy, token, fromCookie)).catch(deny);
-      return decide(verified, policy, token, fromCookie);
+      const verdict = verify.verdict(token);
+      if (verdict instanceof Promise) return verdict.then((settled) => decideOn(settled, policy, token, fromCookie)).catch(deny);
+      return decideOn(verdict, policy, token, fromCookie);
     } catch (error) {
       return deny(error);
     }

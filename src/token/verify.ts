@@ -4,7 +4,7 @@
  * issuer's rules. Synchronous, except when a kid is unknown to an issuer whose keys are fetched: then
  * the one refetch its cooldown allows is awaited, and the token verified against what it brought.
  */
-import { createVerifier, TokenError } from 'fast-jwt';
+import { createVerifier, TokenError, type VerifierOptions as FastJwtOptions } from 'fast-jwt';
 import type { Config } from '../config/index.js';
 import { AppError, type ErrorCode } from '../errors.js';
 import type { KeySnapshot, KeySource } from '../key-source.js';
@@ -33,11 +33,22 @@ export interface Verified {
   readonly issuer: TrustedIssuer;
 }
 
+/** A token's verdict: what it proved, or the AppError (a token_* or issuer_* code) that refuses it. */
+export type TokenVerdict = Verified | AppError;
+
 /**
  * Verifies a compact JWS: synchronously on every path but an unknown kid at an issuer whose keys are
  * fetched. @throws (or rejects with) AppError with a token_* or issuer_* code.
  */
-export type TokenVerifier = (token: string) => Verified | Promise<Verified>;
+export interface TokenVerifier {
+  (token: string): Verified | Promise<Verified>;
+  /**
+   * The same verification with a refusal returned instead of thrown: /check's path. A thrown error
+   * costs V8 more to catch than a cached verify costs (BENCHMARKS.md), and a flood of bad tokens is
+   * all refusals. Throws only for a bug, never for a token.
+   */
+  readonly verdict: (token: string) => TokenVerdict | Promise<TokenVerdict>;
+}
 
 /** The issuers a verifier trusts: the named ones, and the service's own (its keys, JWT_ISSUER), if it has keys. */
 export interface Trust {
@@ -90,7 +101,11 @@ function fromFastJwt(error: unknown): AppError {
   return new AppError(code ?? 'token_malformed', error instanceof Error ? error.message : 'verification failed', { cause: error });
 }
 
-type KeyVerifier = (token: string) => Claims;
+/** One key's verdict on a token: its claims, or why not. Never throws. */
+type KeyVerifier = (token: string) => Claims | AppError;
+
+/** The token itself as fast-jwt's cache key, instead of its default SHA-256 of the token. */
+const tokenAsCacheKey = (token: string): string => token;
 
 interface KeyEntry {
   readonly alg: string;
@@ -114,15 +129,36 @@ interface PreparedKeys {
  * is a distinct name and stays one (identity headers encode edge spaces). A token without sub is
  * allowed: it simply carries no subject.
  */
-function checkSubject(claims: Claims): Claims {
+function checkSubject(claims: Claims): Claims | AppError {
   if (Object.hasOwn(claims, 'sub') && (typeof claims.sub !== 'string' || claims.sub === '')) {
-    throw new AppError('token_claims_invalid', 'sub must be a non-empty string');
+    return new AppError('token_claims_invalid', 'sub must be a non-empty string');
   }
   return claims;
 }
 
+/**
+ * fast-jwt's cache key is a SHA-256 of the token by default, computed on every request: the largest
+ * single cost of a cached verify (BENCHMARKS.md). The token itself is a key no two tokens share, and
+ * holds nothing this process does not already hold (the inspected-header memo is keyed on it too).
+ * fast-jwt warns at start about any custom key builder, because one that collides lets one token
+ * stand for another; the identity cannot collide, so that one warning, by its code, is not printed.
+ */
+function createFastJwtVerifier(options: Partial<FastJwtOptions & { key: string | Buffer }>): (token: string) => Claims {
+  const emitWarning = process.emitWarning;
+  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+    const [first] = rest;
+    const code = typeof first === 'object' && first !== null ? (first as { code?: unknown }).code : undefined;
+    if (code !== 'FAST_JWT_CACHE_KEY_BUILDER_SECURITY_RISK') (emitWarning as (...args: unknown[]) => void).call(process, warning, ...rest);
+  }) as typeof process.emitWarning;
+  try {
+    return createVerifier({ ...options, cacheKeyBuilder: tokenAsCacheKey }) as (token: string) => Claims;
+  } finally {
+    process.emitWarning = emitWarning;
+  }
+}
+
 /** Verifies a token whose header is already inspected, against one issuer's keys. */
-type IssuerVerifier = (token: string, header: JwsHeader) => Verified | Promise<Verified>;
+type IssuerVerifier = (token: string, header: JwsHeader) => TokenVerdict | Promise<TokenVerdict>;
 
 /**
  * One issuer's verifier. It prepares one fast-jwt verifier per key of each snapshot of each source,
@@ -131,8 +167,8 @@ type IssuerVerifier = (token: string, header: JwsHeader) => Verified | Promise<V
  * is not allowed again.
  */
 function createIssuerVerifier(jwt: Config['jwt'], issuer: TrustedIssuer, options: VerifierOptions): IssuerVerifier {
-  const build = (key: VerificationKey): KeyVerifier =>
-    createVerifier({
+  const build = (key: VerificationKey): KeyVerifier => {
+    const verify = createFastJwtVerifier({
       key: key.material,
       algorithms: [key.alg as never],
       clockTolerance: jwt.clockToleranceMs,
@@ -142,7 +178,34 @@ function createIssuerVerifier(jwt: Config['jwt'], issuer: TrustedIssuer, options
       ...(issuer.audiences.length === 0 ? {} : { allowedAud: [...issuer.audiences] }),
       ...(jwt.verifyCacheSize > 0 ? { cache: jwt.verifyCacheSize } : {}),
       ...(options.clockTimestamp === undefined ? {} : { clockTimestamp: options.clockTimestamp }),
-    }) as KeyVerifier;
+    });
+    // fast-jwt caches refusals too, but gives a cached one back by throwing it, which costs a deny
+    // flood more than the cached verify. A refusal the clock cannot undo (every one but "not yet
+    // valid": an expired token stays expired) is remembered here per key, so goes with its snapshot,
+    // and bounded like the verify cache.
+    const refused = jwt.verifyCacheSize > 0 ? new Map<string, AppError>() : undefined;
+    return (token) => {
+      const known = refused?.get(token);
+      if (known !== undefined) return known;
+      let verdict: Claims | AppError;
+      // fast-jwt's errors only become a code here and are never logged with their stack, which costs
+      // more to capture than a cached verify.
+      const stackTraceLimit = Error.stackTraceLimit;
+      Error.stackTraceLimit = 0;
+      try {
+        verdict = checkSubject(verify(token));
+      } catch (error) {
+        verdict = fromFastJwt(error);
+      } finally {
+        Error.stackTraceLimit = stackTraceLimit;
+      }
+      if (refused !== undefined && verdict instanceof AppError && verdict.code !== 'token_not_yet_valid') {
+        if (refused.size >= jwt.verifyCacheSize) refused.clear();
+        refused.set(token, verdict);
+      }
+      return verdict;
+    };
+  };
 
   const prepare = (snapshot: KeySnapshot): PreparedKeys => {
     const byKid = new Map<string, KeyEntry[]>();
@@ -194,31 +257,20 @@ function createIssuerVerifier(jwt: Config['jwt'], issuer: TrustedIssuer, options
     return 'unknown_kid';
   };
 
-  const verifyWith = (token: string, candidates: readonly KeyVerifier[]): Verified => {
-    let firstError: AppError | undefined;
-    // fast-jwt's errors only become a code here and are never logged with their stack, which costs
-    // more to capture than a cached verify: a flood of bad tokens should not pay for one per request.
-    const stackTraceLimit = Error.stackTraceLimit;
-    Error.stackTraceLimit = 0;
-    try {
-      for (const verify of candidates) {
-        try {
-          return { claims: checkSubject(verify(token)), issuer };
-        } catch (error) {
-          const mapped = fromFastJwt(error);
-          // Only a bad signature means "maybe another key": any other failure is the token's own.
-          if (mapped.code !== 'token_signature_invalid') throw mapped;
-          firstError ??= mapped;
-        }
-      }
-    } finally {
-      Error.stackTraceLimit = stackTraceLimit;
+  const verifyWith = (token: string, candidates: readonly KeyVerifier[]): TokenVerdict => {
+    let firstRefusal: AppError | undefined;
+    for (const verify of candidates) {
+      const verdict = verify(token);
+      if (!(verdict instanceof AppError)) return { claims: verdict, issuer };
+      // Only a bad signature means "maybe another key": any other failure is the token's own.
+      if (verdict.code !== 'token_signature_invalid') return verdict;
+      firstRefusal ??= verdict;
     }
-    throw firstError ?? new AppError('token_signature_invalid');
+    return firstRefusal ?? new AppError('token_signature_invalid');
   };
 
   /** After the refetch an unknown kid allowed: what it brought decides, and no second refetch is asked for. */
-  const afterRefresh = (token: string, { alg, kid }: JwsHeader): Verified => {
+  const afterRefresh = (token: string, { alg, kid }: JwsHeader): TokenVerdict => {
     const candidates = candidatesFor(alg, kid);
     if (candidates === 'unknown_kid') throw new AppError('token_key_unknown');
     return verifyWith(token, candidates);
@@ -263,11 +315,35 @@ export function createTokenVerifier(jwt: Config['jwt'], trust: KeySource | Trust
     return header;
   };
 
-  return (token) => {
-    if (token.length > jwt.maxTokenLength) throw new AppError('token_too_long');
-    const header = inspect(token);
-    const issuer = select(header.iss);
-    if (issuer === undefined) throw new IssuerError('token_issuer_unknown', header.iss, false);
-    return (verifiers.get(issuer) as IssuerVerifier)(token, header);
+  const verdict = (token: string): TokenVerdict | Promise<TokenVerdict> => {
+    // The structural refusals below are thrown where they are found and become verdicts here: a
+    // malformed token is caught once, and the common refusals (a bad signature, an expired token)
+    // are returned all the way.
+    try {
+      if (token.length > jwt.maxTokenLength) return new AppError('token_too_long');
+      const header = inspect(token);
+      const issuer = select(header.iss);
+      if (issuer === undefined) return new IssuerError('token_issuer_unknown', header.iss, false);
+      const verified = (verifiers.get(issuer) as IssuerVerifier)(token, header);
+      return verified instanceof Promise ? verified.catch(refusalOrRethrow) : verified;
+    } catch (error) {
+      return refusalOrRethrow(error);
+    }
   };
+  const verify = (token: string): Verified | Promise<Verified> => {
+    const settled = verdict(token);
+    return settled instanceof Promise ? settled.then(verifiedOrThrow) : verifiedOrThrow(settled);
+  };
+  return Object.assign(verify, { verdict });
+}
+
+/** A refusal as a verdict; anything else is a bug and stays thrown. */
+function refusalOrRethrow(error: unknown): AppError {
+  if (error instanceof AppError) return error;
+  throw error;
+}
+
+function verifiedOrThrow(verdict: TokenVerdict): Verified {
+  if (verdict instanceof AppError) throw verdict;
+  return verdict;
 }

@@ -190,9 +190,16 @@ describe('denials: status in 403 and 401 modes, WWW-Authenticate per RFC 6750', 
     const bug = new TypeError('boom');
     const decideAccess = createAccessDecider({
       config,
-      verify: () => {
-        throw bug;
-      },
+      verify: Object.assign(
+        () => {
+          throw bug;
+        },
+        {
+          verdict: () => {
+            throw bug;
+          },
+        },
+      ),
       identityHeaders: createIdentityHeaders(config.identityHeaders),
       revocations: new RevocationList(),
     });

@@ -106,6 +106,16 @@ describe('the verifier asks its key source on every token', () => {
     assert.equal(codeOf(verify, withoutKid(newPair)), 'ok');
   });
 
+  test('a token without kid refused under the old key verifies once the key that signed it arrives', () => {
+    const source = replaceableKeySource(oldKeys);
+    const verify = createTokenVerifier(jwt, source, CLOCK);
+    const token = withoutKid(newPair);
+    assert.equal(codeOf(verify, token), 'token_signature_invalid');
+    assert.equal(codeOf(verify, token), 'token_signature_invalid'); // now a remembered refusal
+    source.replace(newKeys);
+    assert.equal(codeOf(verify, token), 'ok');
+  });
+
   test("a kid that a swap gives to another key no longer verifies the old key's cached tokens", () => {
     const source = replaceableKeySource(oldKeys);
     const verify = createTokenVerifier(jwt, source, CLOCK);

@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { exportJWK } from 'jose';
 import { loadConfig } from '../../src/config/index.js';
-import type { ErrorCode } from '../../src/errors.js';
+import { AppError, type ErrorCode } from '../../src/errors.js';
 import { staticKeySource } from '../../src/key-source.js';
 import { loadKeys, type KeySet } from '../../src/keys.js';
 import { createTokenSigner } from '../../src/token/sign.js';
 import { createTokenVerifier, type TokenVerifier } from '../../src/token/verify.js';
-import { claimsOf, codeOf } from '../../support/check.js';
+import { claimsOf, codeOf, verdictCodeOf } from '../../support/check.js';
 import { headerOf, signJws, withForgedPayload, tamperSignature } from '../../support/jws.js';
 import { KeyFiles, generatePair, pairFor } from '../../support/keys.js';
 
@@ -106,7 +106,12 @@ describe('a table of tokens and the code each gets', () => {
     ['a JWT with an empty signature', `${good.split('.').slice(0, 2).join('.')}.`, 'token_algorithm_not_allowed'],
   ];
   for (const [name, token, expected] of rows) {
-    test(`${name} → ${expected}`, () => assert.equal(codeOf(verify, token), expected));
+    // Asked twice each way: the second answer comes from the caches (fast-jwt's, the remembered
+    // refusals, the inspected headers), and the verdict is what /check reads.
+    test(`${name} → ${expected}`, () => {
+      const answers = [codeOf(verify, token), verdictCodeOf(verify, token), codeOf(verify, token), verdictCodeOf(verify, token)];
+      assert.deepEqual(answers, [expected, expected, expected, expected]);
+    });
   }
 
   test('a good token returns its claims', () => {
@@ -156,6 +161,59 @@ describe('clock tolerance edges (clockTimestamp, ms)', () => {
       assert.equal(codeOf(atClock, signJws({ alg: 'HS256' }, { sub: 'a', ...payload }, secret)), expected);
     });
   }
+});
+
+describe('what the verifier remembers of a token', () => {
+  const secret = files.secret('HS256');
+  const config = loadConfig({ ...files.env('HS256'), JWT_CLOCK_TOLERANCE: '0' });
+  const onWallClock = (): TokenVerifier => createTokenVerifier(config.jwt, staticKeySource(loadKeys(config.jwt)));
+
+  test('a token not yet valid is not remembered as refused: it verifies once its nbf has come', (t) => {
+    t.mock.timers.enable({ apis: ['Date'], now: NOW * 1000 });
+    const verify = onWallClock();
+    const early = signJws({ alg: 'HS256' }, { sub: 'a', nbf: NOW + 1, exp: NOW + 600 }, secret);
+    assert.deepEqual([verdictCodeOf(verify, early), verdictCodeOf(verify, early)], ['token_not_yet_valid', 'token_not_yet_valid']);
+    t.mock.timers.tick(1000);
+    assert.equal(verdictCodeOf(verify, early), 'ok');
+    assert.equal(codeOf(verify, early), 'ok');
+  });
+
+  test('a token that expires while cached as valid is refused from then on', (t) => {
+    t.mock.timers.enable({ apis: ['Date'], now: NOW * 1000 });
+    const verify = onWallClock();
+    const brief = signJws({ alg: 'HS256' }, { sub: 'a', exp: NOW + 1 }, secret);
+    assert.deepEqual([verdictCodeOf(verify, brief), verdictCodeOf(verify, brief)], ['ok', 'ok']);
+    t.mock.timers.tick(1001);
+    assert.deepEqual([verdictCodeOf(verify, brief), codeOf(verify, brief)], ['token_expired', 'token_expired']);
+  });
+
+  test('a verdict is returned, never thrown, and is the error the throwing side throws', () => {
+    const forged = tamperSignature(good);
+    const verdict = verify.verdict(forged);
+    assert.ok(verdict instanceof AppError && verdict.code === 'token_signature_invalid');
+    assert.throws(
+      () => verify(forged),
+      (error) => error === verdict,
+    );
+  });
+
+  test("fast-jwt's start-up warning about custom cache keys is not printed (the token itself cannot collide), and only that one", async () => {
+    const emitWarning = process.emitWarning;
+    const warnings: Array<string | undefined> = [];
+    const listen = (warning: Error & { code?: string }): void => void warnings.push(warning.code);
+    process.on('warning', listen);
+    try {
+      onWallClock();
+      assert.equal(process.emitWarning, emitWarning, 'process.emitWarning is given back');
+      process.emitWarning('another warning', { code: 'SOMETHING_ELSE' });
+      await new Promise((resolve) => setImmediate(resolve));
+      // Node's own (an ExperimentalWarning for the mocked clock above) may come through as well.
+      assert.ok(!warnings.includes('FAST_JWT_CACHE_KEY_BUILDER_SECURITY_RISK'));
+      assert.ok(warnings.includes('SOMETHING_ELSE'));
+    } finally {
+      process.off('warning', listen);
+    }
+  });
 });
 
 // Rotation fixtures (top level: describe callbacks cannot await).
