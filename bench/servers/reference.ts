@@ -1,7 +1,7 @@
 /**
  * R: the reference for B3. A bare node:http server doing what /check must do at minimum: take the
  * Bearer token, verify it with fast-jwt (HS256, same options as the service: exp required, clock
- * tolerance, the same verify cache size), answer 200 with the same identity headers, or 403.
+ * tolerance, the same verify cache and its key, the token itself), answer 200 with the same identity headers, or 403.
  * No framework, no metrics, no logging: the ceiling the service is measured against.
  *
  * Env: PORT (0 for any), JWT_SECRET, JWT_VERIFY_CACHE_SIZE (default 1000), JWT_CLOCK_TOLERANCE_MS
@@ -19,6 +19,8 @@ const verify = createVerifier({
   clockTolerance: Number(process.env.JWT_CLOCK_TOLERANCE_MS ?? '30000'),
   requiredClaims: ['exp'],
   ...(cacheSize > 0 ? { cache: cacheSize } : {}),
+  // As src/token/verify.ts does: fast-jwt's default key is a SHA-256 of the token per request.
+  cacheKeyBuilder: (token: string) => token,
 }) as (token: string) => Record<string, unknown>;
 
 const server = createServer((req, res) => {
