@@ -134,12 +134,10 @@ export function loginRoutes(
     }
     if (cookieName !== undefined) ctx.append('set-cookie', clearedTokenCookie(cookieName, config.cookie));
     const { token } = readCheckInputs(ctx.req.rawHeaders, config);
-    let claims: Readonly<Record<string, unknown>> | undefined;
-    try {
-      claims = token === undefined ? undefined : (await verify(token)).claims;
-    } catch {
-      // Expired, forged or malformed: /check refuses it already, and a forged one must not fill the list.
-    }
+    // Expired, forged or malformed: /check refuses it already, and a forged one must not fill the
+    // list. A bug is not such a refusal: it fails the logout (500) rather than answer 204 unrevoked.
+    const verdict = token === undefined ? undefined : await verify.verdict(token);
+    const claims = verdict === undefined || verdict instanceof AppError ? undefined : verdict.claims;
     if (claims !== undefined) {
       // The token and the session it belongs to: the tokens renewed or refreshed from the same login,
       // and its refresh tokens, end with it.
