@@ -12,6 +12,8 @@
  *   B2   B1 with the decision cache (jwt-auth-cache.conf, CHECK_CACHE_MAX_AGE=30s)
  *   F0   floor: auth_request answered by nginx itself (return 204), then the app
  *   FC   floor for B2: auth_request answered from a minimal nginx cache, then the app
+ *   FR   floor for B1: auth_request to R (bare node:http + fast-jwt), only Authorization forwarded,
+ *        no cache, then the app: what any verifier behind one HTTP hop on node costs
  *   B3   the service's /check alone                                    (vs R)
  *   B3d  B3 flooded with a bad-signature token: every request a deny     (vs B3, service CPU)
  *   B3v  B3 with 100,000 revoked tokens (and 1,000 revoked subjects) in memory, loaded from a real
@@ -63,7 +65,7 @@ const IDENTITY_HEADERS = 'sub:X-Auth-User,roles:X-Auth-Roles,name:X-Auth-Name';
 /** Calls per client in the authenticator-call measurement (bench/lib/client-cost.ts): a few seconds each. */
 const CLIENT_COST_CALLS = 10_000;
 
-const ROW_IDS = ['B0', 'L', 'B1', 'B1c', 'B1u', 'B2', 'F0', 'FC', 'B3', 'B3d', 'B3v', 'B3k', 'B3o', 'R', 'B4', 'B3w2'] as const;
+const ROW_IDS = ['B0', 'L', 'B1', 'B1c', 'B1u', 'B2', 'F0', 'FC', 'FR', 'B3', 'B3d', 'B3v', 'B3k', 'B3o', 'R', 'B4', 'B3w2'] as const;
 /** B3v's revocations in memory. */
 const REVOKED_TOKENS = 100_000;
 const REVOKED_SUBJECTS = 1_000;
@@ -71,7 +73,7 @@ type RowId = (typeof ROW_IDS)[number];
 /** Rows run unless BENCH_ROWS names others. */
 const DEFAULT_ROWS: readonly RowId[] = ROW_IDS.filter((id) => id !== 'B3w2');
 /** Rows behind nginx, whose CPU is compared with B0's ("added CPU"). */
-const THROUGH_NGINX: ReadonlySet<RowId> = new Set(['B0', 'L', 'B1', 'B1c', 'B1u', 'B2', 'F0', 'FC']);
+const THROUGH_NGINX: ReadonlySet<RowId> = new Set(['B0', 'L', 'B1', 'B1c', 'B1u', 'B2', 'F0', 'FC', 'FR']);
 
 type Role = 'nginx' | 'service' | 'reference' | 'upstream' | 'authenticator';
 const ROLES: readonly Role[] = ['nginx', 'service', 'reference', 'upstream', 'authenticator'];
@@ -229,13 +231,13 @@ async function main(): Promise<number> {
     const base = { JWT_SECRET: secret, IDENTITY_HEADERS };
     const needs = (...ids: RowId[]): boolean => ids.some((id) => wanted.has(id));
 
-    const upstream = needs('B0', 'L', 'B1', 'B1c', 'B1u', 'B2', 'F0', 'FC')
+    const upstream = needs('B0', 'L', 'B1', 'B1c', 'B1u', 'B2', 'F0', 'FC', 'FR')
       ? track(await startBenchServer('upstream', { dir, probePath: '/', probeStatus: 200 }))
       : undefined;
     const stub = needs('B4') ? track(await startBenchServer('authenticator', { dir, probePath: '/', probeStatus: 404 })) : undefined;
     // R mirrors the service's fast-jwt options: HS256, exp required, 30 s tolerance, cache of 1000.
-    // FC's cache is filled from it (once per 30 s).
-    const reference = needs('R', 'FC')
+    // FC's cache is filled from it (once per 30 s); FR asks it on every request.
+    const reference = needs('R', 'FC', 'FR')
       ? track(await startBenchServer('reference', { dir, env: { JWT_SECRET: secret, JWT_VERIFY_CACHE_SIZE: '1000' }, probePath: '/check', probeStatus: 403 }))
       : undefined;
 
@@ -399,9 +401,41 @@ server {
         proxy_cache_key $http_authorization;
         proxy_cache_valid 200 30s;
     }
+}
+# FR: auth_request to R on every request, through a pool as large as the shipped one, forwarding
+# only Authorization: the least any verifier behind one HTTP hop on node can cost.
+upstream bench_floor_verifier {
+    server ${reference?.addr ?? '127.0.0.1:9'};
+    keepalive ${poolSize};
+}
+server {
+    listen 127.0.0.1:${ports[3]};
+    location / {
+        auth_request /_floor_verifier;
+        auth_request_set $floor_user $upstream_http_x_auth_user;
+        auth_request_set $floor_roles $upstream_http_x_auth_roles;
+        auth_request_set $floor_name $upstream_http_x_auth_name;
+        proxy_set_header X-Auth-User $floor_user;
+        proxy_set_header X-Auth-Roles $floor_roles;
+        proxy_set_header X-Auth-Name $floor_name;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+        proxy_set_header Host $host;
+        proxy_pass http://app;
+    }
+    location = /_floor_verifier {
+        internal;
+        proxy_pass http://bench_floor_verifier/check;
+        proxy_pass_request_body off;
+        proxy_set_header Content-Length "";
+        proxy_pass_request_headers off;
+        proxy_set_header Authorization $http_authorization;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+    }
 }`;
     let nginxPlain: NginxInstance | undefined;
-    if (upstream && needs('B0', 'B1', 'B1c', 'F0', 'FC')) {
+    if (upstream && needs('B0', 'B1', 'B1c', 'F0', 'FC', 'FR')) {
       nginxPlain = track(
         await startNginx({
           dir,
@@ -410,7 +444,7 @@ server {
           workers: 1,
           accessLog: false,
           extraServers: plainServers,
-          extraPorts: 3,
+          extraPorts: 4,
         }),
       );
     }
@@ -449,7 +483,7 @@ server {
       if (row && wanted.has(row.id)) rows.push(row);
     };
     if (nginxPlain && upstream) {
-      const [b0Port, f0Port, fcPort] = nginxPlain.extraPorts;
+      const [b0Port, f0Port, fcPort, frPort] = nginxPlain.extraPorts;
       add({
         id: 'B0',
         what: 'nginx → app, no auth',
@@ -493,6 +527,14 @@ server {
         id: 'FC',
         what: 'floor: auth_request from nginx cache',
         url: `http://127.0.0.1:${fcPort}/`,
+        headers: auth,
+        parts: tree(['nginx', nginxPlain], ['reference', reference], ['upstream', upstream]),
+        columns: both,
+      });
+      add({
+        id: 'FR',
+        what: 'floor: auth_request → bare node:http (R)',
+        url: `http://127.0.0.1:${frPort}/`,
         headers: auth,
         parts: tree(['nginx', nginxPlain], ['reference', reference], ['upstream', upstream]),
         columns: both,
@@ -877,6 +919,12 @@ function summarise(
     if (l && b2) info(`B2${mark} / L${mark} req/s: ${fmt(paired2('B2', 'L', column))}`);
     const f0 = cell('F0', column);
     if (f0 && b1) info(`F0${mark} (nginx answering auth_request itself) adds ${fmt(f0.addedCpuUs, 1)} µs: the floor of any auth_request`);
+    const fr = cell('FR', column);
+    if (fr && b1)
+      info(
+        `FR${mark} (auth_request to bare node:http + fast-jwt, Authorization only) adds ${fmt(fr.addedCpuUs, 1)} µs, B1${mark} ${fmt(b1.addedCpuUs, 1)} µs: ` +
+          `the floor of a verifier behind one HTTP hop on node; B1${mark} / FR${mark} req/s ${fmt(paired2('B1', 'FR', column))}`,
+      );
     const b3 = cell('B3', column);
     const r = cell('R', column);
     if (b3 && r)
