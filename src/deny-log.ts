@@ -4,7 +4,7 @@
  * summary line per second. A flood of bad requests then costs a handful of log lines, not a line per
  * request; the metrics still count every deny.
  */
-import type { Logger } from './logging.js';
+import { ownFieldsLogger, type Logger } from './logging.js';
 
 /** Longest client-controlled string a deny line carries (URI, method, request id). */
 export const LOGGED_FIELD_MAX = 256;
@@ -31,9 +31,8 @@ export interface DenyLog {
 /** `ratePerSecond` 0 logs every denial. */
 export function createDenyLog(logger: Logger, ratePerSecond: number): DenyLog {
   // Plain deny lines carry only fields built here (codes, bounded strings), never a request's
-  // headers, so they skip pino's redaction: its wildcard paths cost four times the rest of the line.
-  // Error lines carry an unexpected error and keep it.
-  const plain = logger.child({}, { redact: { paths: [] } });
+  // headers. Error lines carry an unexpected error and keep the whole redaction.
+  const plain = ownFieldsLogger(logger);
   // A token bucket that holds one second's worth of lines: a burst is logged whole up to the rate.
   let tokens = ratePerSecond;
   let refilledAt = performance.now();

@@ -32,6 +32,19 @@ export const REDACTED_PATHS: readonly string[] = [
   'res.headers["set-cookie"]',
 ];
 
+/** The paths without a wildcard: the top-level names and the request and response headers. */
+const EXPLICIT_PATHS: readonly string[] = REDACTED_PATHS.filter((path) => !path.startsWith('*'));
+
+/**
+ * A child for hot lines whose fields the service builds itself (codes, ids, subjects, bounded
+ * strings), never a request's headers or body, an answer or an error object. It still censors the
+ * explicit paths (a `password` or `token` field put on such a line by mistake), but skips the wildcard
+ * ones (one object down): those cost ~15 µs a line, three times the rest of the line.
+ */
+export function ownFieldsLogger(logger: Logger): Logger {
+  return logger.child({}, { redact: { paths: [...EXPLICIT_PATHS], censor: '[redacted]' } });
+}
+
 /**
  * Standard output, written synchronously. pino's default asynchronous destination flushes on exit by
  * retrying a failed write until it succeeds, so a process whose reader has gone (`serve | head -1`, a

@@ -8,7 +8,7 @@ import type { AuthenticatorClient } from '../authenticator.js';
 import type { Config } from '../config/index.js';
 import type { CrossSiteCheck, SiteSignals } from '../cross-site.js';
 import { AppError, toAppError } from '../errors.js';
-import type { Logger } from '../logging.js';
+import { ownFieldsLogger, type Logger } from '../logging.js';
 import type { Metrics } from '../metrics.js';
 import { loginContentType, parseLoginBody } from './body.js';
 import type { IssuedToken, TokenIssuer } from './issue.js';
@@ -84,6 +84,8 @@ function subjectOf(user: Readonly<Record<string, unknown>>, fields: readonly str
 export function createLoginFlow(deps: LoginFlowDeps): LoginFlow {
   const { login, passAuthenticatorCookies, issue, isCrossSite, authenticator, limiter, refresh, metrics, logger } = deps;
   const perUserLimit = login.maxFailuresPerUser > 0;
+  // Every line of a login is built here and in the issuer: codes, ids, the username, never the body.
+  const loginLogger = ownFieldsLogger(logger);
 
   /** The login up to its outcome; throws whatever refuses it. `seen.username` is set once known, for the log. */
   async function decide(input: LoginInput, log: Logger, seen: { username?: string }): Promise<Exclude<LoginOutcome, { kind: 'refused' }>> {
@@ -134,7 +136,7 @@ export function createLoginFlow(deps: LoginFlowDeps): LoginFlow {
 
   return async function attemptLogin(input) {
     const started = performance.now();
-    const log = logger.child({ event: 'login', requestId: input.requestId, client: input.clientAddress });
+    const log = loginLogger.child({ event: 'login', requestId: input.requestId, client: input.clientAddress });
     const seen: { username?: string } = {};
     let label = 'error';
     try {
