@@ -3,7 +3,7 @@ import { after, describe, test } from 'node:test';
 import { loadConfig } from '../../src/config/index.js';
 import { replaceableKeySource, staticKeySource } from '../../src/key-source.js';
 import { loadKeys } from '../../src/keys.js';
-import { REGISTERED_CLAIMS, createFollowingSigner, createTokenSigner } from '../../src/token/sign.js';
+import { REGISTERED_CLAIMS, createFollowingSigner, createTokenSigner, newSessionId } from '../../src/token/sign.js';
 import { createTokenVerifier } from '../../src/token/verify.js';
 import { claimsOf } from '../../support/check.js';
 import { headerOf, payloadOf } from '../../support/jws.js';
@@ -97,6 +97,15 @@ describe('createTokenSigner', () => {
   test('each token has its own jti', () => {
     const { signer } = setup();
     assert.notEqual(signer('s', {}).jti, signer('s', {}).jti);
+  });
+});
+
+describe('newSessionId', () => {
+  test('is 128 bits, base64url, and never repeats, across many refills of its entropy', () => {
+    const ids = Array.from({ length: 5000 }, () => newSessionId());
+    for (const id of ids) assert.match(id, /^[A-Za-z0-9_-]{22}$/);
+    assert.equal(new Set(ids).size, ids.length);
+    assert.equal(Buffer.from(ids[0] as string, 'base64url').length, 16);
   });
 });
 
