@@ -17,6 +17,8 @@ export interface LoginConfig {
 /** TRUSTED_PROXIES: single addresses or CIDR ranges (compose networks have no fixed address). */
 export class TrustedProxyList implements TrustedProxies {
   readonly #list = new BlockList();
+  /** The last address asked about and its answer: nearly every request comes from the same nginx. */
+  #last: { readonly address: string; readonly trusted: boolean } | undefined;
 
   /** @param entries checked by parseTrustedProxies; kept so two lists of the same entries compare equal. */
   private constructor(readonly entries: readonly string[]) {
@@ -29,7 +31,11 @@ export class TrustedProxyList implements TrustedProxies {
   }
 
   has(address: string): boolean {
-    return isIP(address) !== 0 && this.#list.check(address, isIP(address) === 6 ? 'ipv6' : 'ipv4');
+    if (this.#last?.address === address) return this.#last.trusted;
+    const family = isIP(address);
+    const trusted = family !== 0 && this.#list.check(address, family === 6 ? 'ipv6' : 'ipv4');
+    this.#last = { address, trusted };
+    return trusted;
   }
 
   /** The list of the entries that are an address or a CIDR range, and the ones that are not. */

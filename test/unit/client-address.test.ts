@@ -70,6 +70,23 @@ describe('trustedProxies', () => {
       assert.equal(trustedProxies(entries).has(address), trusted));
   }
 
+  test('each answer is about the address asked, whatever was asked before it', () => {
+    const proxies = trustedProxies(['127.0.0.1', '10.0.0.0/8']);
+    const asked: Array<[address: string, trusted: boolean]> = [
+      ['127.0.0.1', true],
+      ['127.0.0.1', true],
+      ['203.0.113.9', false],
+      ['203.0.113.9', false],
+      ['10.1.2.3', true],
+      ['not-an-address', false],
+      ['127.0.0.1', true],
+    ];
+    assert.deepEqual(
+      asked.map(([address]) => [address, proxies.has(address)]),
+      asked,
+    );
+  });
+
   test('a CIDR range of proxies is walked like single addresses', () => {
     assert.equal(clientAddress('172.18.0.5', { 'x-forwarded-for': '198.51.100.1, 172.18.0.9' }, trustedProxies(['172.16.0.0/12'])), '198.51.100.1');
   });

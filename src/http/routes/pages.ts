@@ -112,7 +112,8 @@ export function createBrowserPages({ config, verify }: PageRouteDeps): BrowserPa
   return {
     loginPath,
     logoutPath,
-    isFormPost: (ctx) => ctx.accepts('json', 'html') === 'html' && FORM.test(ctx.get('content-type')),
+    // The Content-Type first: negotiating a browser's Accept header is the dearer test.
+    isFormPost: (ctx) => FORM.test(ctx.get('content-type')) && ctx.accepts('json', 'html') === 'html',
     acceptsPage: (ctx) => ctx.accepts('json', 'html') === 'html',
 
     answerLogin(ctx, outcome, username) {
