@@ -5,8 +5,9 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import got, { RequestError } from 'got';
+import { RequestError } from 'got';
 import { AnswerTooLargeError, readBoundedAnswer, type BoundedAnswer } from './got-body-bound.js';
+import { extendGot } from './got-client.js';
 import type { Config } from './config/index.js';
 import { AppError } from './errors.js';
 
@@ -61,7 +62,7 @@ function parseUser(response: BoundedAnswer): Readonly<Record<string, unknown>> {
 export function createAuthenticatorClient(options: Config['authenticator']): AuthenticatorClient {
   // Keep-alive: a login should not pay a TCP handshake to a neighbour on every attempt.
   const agent = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
-  const client = got.extend({
+  const client = extendGot({
     method: 'POST',
     agent,
     // A login must never be sent twice: the authenticator may count failed attempts.

@@ -9,8 +9,9 @@
 import http from 'node:http';
 import https from 'node:https';
 import { rootCertificates } from 'node:tls';
-import got, { MaxRedirectsError, RequestError, type Request } from 'got';
+import { MaxRedirectsError, RequestError, type Request } from 'got';
 import { AnswerTooLargeError, readBoundedAnswer, type BoundedAnswer } from '../got-body-bound.js';
+import { extendGot } from '../got-client.js';
 import { VERSION } from '../version.js';
 import { keySetUrlProblem } from './url.js';
 
@@ -74,7 +75,7 @@ function failureOf(error: unknown): KeySetFetchError {
 export function createJsonFetcher(options: FetchOptions): JsonFetcher {
   const agent = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
   const inFlight = new Set<Request>();
-  const client = got.extend({
+  const client = extendGot({
     agent,
     retry: { limit: 0 },
     timeout: { request: options.timeoutMs },
