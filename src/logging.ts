@@ -32,6 +32,9 @@ export const REDACTED_PATHS: readonly string[] = [
   'res.headers["set-cookie"]',
 ];
 
+/** What a redacted value is written as, by every logger of the service. */
+const CENSOR = '[redacted]';
+
 /** The paths without a wildcard: the top-level names and the request and response headers. */
 const EXPLICIT_PATHS: readonly string[] = REDACTED_PATHS.filter((path) => !path.startsWith('*'));
 
@@ -42,7 +45,7 @@ const EXPLICIT_PATHS: readonly string[] = REDACTED_PATHS.filter((path) => !path.
  * ones (one object down): those cost ~15 µs a line, three times the rest of the line.
  */
 export function ownFieldsLogger(logger: Logger): Logger {
-  return logger.child({}, { redact: { paths: [...EXPLICIT_PATHS], censor: '[redacted]' } });
+  return logger.child({}, { redact: { paths: [...EXPLICIT_PATHS], censor: CENSOR } });
 }
 
 /**
@@ -68,7 +71,7 @@ export function createLogger(level: string, destination: DestinationStream = std
     {
       level,
       base: { service: 'nginx-jwt-auth' },
-      redact: { paths: [...REDACTED_PATHS], censor: '[redacted]' },
+      redact: { paths: [...REDACTED_PATHS], censor: CENSOR },
       formatters: { level: (label) => ({ level: label }) },
     },
     destination,
